@@ -1,0 +1,60 @@
+# Corral: `make run` serves the default model; `make test` runs every test.
+# Both install what they need (apt packages, the pinned engine, the model) into caches
+# outside the repository, and reuse them on the next run.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+CORRAL_CACHE ?= $(HOME)/.cache/corral
+export CORRAL_CACHE
+ENGINE_VERSION := 0.3.36
+ENGINE ?= $(CORRAL_CACHE)/engine/$(ENGINE_VERSION)-cpu
+MODEL := $(CORRAL_CACHE)/models/SmolLM2-135M-Instruct.Q4_1.gguf
+DECI_MODEL := $(CORRAL_CACHE)/models/tiny-deci.gguf
+PYENV := $(CORRAL_CACHE)/venv-test
+
+# SwiftPM finds the engine through pkg-config; binaries find it through an rpath.
+export PKG_CONFIG_PATH := $(ENGINE)/lib/pkgconfig
+SWIFT_FLAGS := -Xlinker -rpath -Xlinker $(ENGINE)/lib
+CONFIG ?= release
+BIN := .build/$(CONFIG)/corral
+
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help engine engine-tools model deci-model build run test test-swift test-python clean
+
+help:
+	@echo "make run    serve SmolLM2-135M-Instruct on http://$(HOST):$(PORT) (CPU)"
+	@echo "make test   build everything and run all tests"
+
+engine: $(ENGINE)/.complete
+$(ENGINE)/.complete:
+	scripts/bootstrap-engine.sh
+
+# llama-server and llama-batched-bench from the same source, for peer benchmarks.
+engine-tools:
+	scripts/bootstrap-engine.sh --tools
+
+model: $(MODEL)
+$(MODEL): models/SmolLM2-135M-Instruct.Q4_1.gguf.sha256
+	scripts/fetch-model.sh
+
+deci-model: $(DECI_MODEL)
+$(DECI_MODEL): scripts/make-tiny-deci.py | engine
+	scripts/python-env.sh $(PYENV) >/dev/null
+	$(PYENV)/bin/python scripts/make-tiny-deci.py \
+	  --llama-src "$$(scripts/bootstrap-engine.sh --source)" --out $@ --json $@.json
+
+build: engine
+	swift build -c $(CONFIG) $(SWIFT_FLAGS) --product corral
+
+run: build model
+	NIM_CACHE_PATH=$(CORRAL_CACHE) $(BIN) serve --host $(HOST) --port $(PORT) \
+	  --model SmolLM2-135M-Instruct
+
+test: engine model deci-model
+	CORRAL_TEST_MODEL=$(MODEL) CORRAL_TEST_DECI_MODEL=$(DECI_MODEL) \
+	  swift test $(SWIFT_FLAGS)
+
+clean:
+	rm -rf .build

@@ -1,0 +1,79 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// One set of compiler settings for every target: Swift 6 mode (complete strict
+/// concurrency checking) plus the upcoming features we already write against.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "corral",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "corral", targets: ["corral"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // The engine, built by scripts/bootstrap-engine.sh and found through pkg-config.
+        .systemLibrary(name: "CLlama", pkgConfig: "llama"),
+        .target(
+            name: "LlamaEngine",
+            dependencies: ["CLlama"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Scheduler",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CorralServer",
+            dependencies: [
+                "LlamaEngine",
+                "Scheduler",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "corral",
+            dependencies: [
+                "LlamaEngine",
+                "Scheduler",
+                "CorralServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LlamaEngineTests",
+            dependencies: ["LlamaEngine"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SchedulerTests",
+            dependencies: ["Scheduler"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CorralServerTests",
+            dependencies: [
+                "CorralServer",
+                "LlamaEngine",
+                "Scheduler",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

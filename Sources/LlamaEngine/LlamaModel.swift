@@ -1,0 +1,88 @@
+import CLlama
+import Foundation
+
+/// A token id in the model's vocabulary.
+public typealias Token = Int32
+
+/// A loaded GGUF model: weights, vocabulary and metadata. Immutable after loading.
+///
+/// Tokenization is thread-safe in llama.cpp, so a model may be shared across threads;
+/// inference needs a `LlamaContext`, which is not.
+public final class LlamaModel: @unchecked Sendable {
+    /// Where the model came from.
+    public let path: String
+    /// Header metadata, including the per-layer arrays.
+    public let metadata: ModelMetadata
+    /// The engine's one-line description (architecture, size, quantization).
+    public let description: String
+    /// Parameter count.
+    public let parameterCount: UInt64
+    /// Bytes of weights.
+    public let sizeBytes: UInt64
+
+    let pointer: OpaquePointer
+    let vocab: OpaquePointer
+
+    /// Options for loading.
+    public struct Options: Sendable {
+        /// Layers to offload to a GPU; -1 means all, 0 keeps everything on the CPU.
+        public var gpuLayers: Int32
+        /// Memory-map the file instead of reading it.
+        public var useMmap: Bool
+
+        /// Creates options; by default every layer goes to the GPU when there is one.
+        public init(gpuLayers: Int32 = -1, useMmap: Bool = true) {
+            self.gpuLayers = gpuLayers
+            self.useMmap = useMmap
+        }
+    }
+
+    /// Loads the GGUF at `path`.
+    /// - Throws: `LlamaError` with `.fileNotFound`, `.notGGUF` or `.corruptModel`; a bad
+    ///   file never crashes the process.
+    public init(path: String, options: Options = Options()) throws(LlamaError) {
+        let metadata = try GGUFReader.metadata(path: path)
+        var params = llama_model_default_params()
+        params.n_gpu_layers = options.gpuLayers
+        params.load_mode = options.useMmap ? params.load_mode : LLAMA_LOAD_MODE_NONE
+        _ = EngineLog.takeLastError()
+        guard let model = llama_model_load_from_file(path, params) else {
+            throw .corruptModel(path, EngineLog.takeLastError())
+        }
+        self.pointer = model
+        self.vocab = llama_model_get_vocab(model)
+        self.path = path
+        self.metadata = metadata
+        var buf = [CChar](repeating: 0, count: 256)
+        llama_model_desc(model, &buf, buf.count)
+        self.description = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        self.parameterCount = llama_model_n_params(model)
+        self.sizeBytes = llama_model_size(model)
+    }
+
+    deinit { llama_model_free(pointer) }
+
+    /// The vocabulary size the engine uses for logits.
+    public var vocabSize: Int { Int(llama_vocab_n_tokens(vocab)) }
+
+    /// Whether `token` ends generation (EOS, EOT and the like).
+    public func isEndOfGeneration(_ token: Token) -> Bool { llama_vocab_is_eog(vocab, token) }
+
+    /// The beginning-of-sequence token, if the vocabulary has one.
+    public var bosToken: Token? {
+        let t = llama_vocab_bos(vocab)
+        return t < 0 ? nil : t
+    }
+
+    /// True when a GPU backend is compiled in and can take layers.
+    public static var supportsGPUOffload: Bool {
+        EngineLog.install()
+        return llama_supports_gpu_offload()
+    }
+
+    /// The engine's build information (CPU features, backends).
+    public static var systemInfo: String {
+        EngineLog.install()
+        return String(cString: llama_print_system_info())
+    }
+}

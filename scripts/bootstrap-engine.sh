@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Builds the pinned llama.cpp engine (as vendored in llama-cpp-python==0.3.36) into a
+# versioned prefix outside the repository and prints that prefix on stdout.
+#
+# Idempotent: a finished build leaves a stamp, and a second run only checks it.
+#
+#   scripts/bootstrap-engine.sh            CPU build of libllama
+#   scripts/bootstrap-engine.sh --tools    also llama-server and llama-batched-bench
+#   scripts/bootstrap-engine.sh --cuda     GGML_CUDA=ON (needs nvcc)
+#   scripts/bootstrap-engine.sh --source   only fetch and unpack the source; print its dir
+#
+# Environment: CORRAL_CACHE (default ~/.cache/corral), CORRAL_JOBS (default nproc).
+set -euo pipefail
+
+PIN_NAME=llama-cpp-python
+PIN_VERSION=0.3.36
+PIN_SHA256=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
+
+cuda=0; tools=0; source_only=0
+for arg in "$@"; do
+  case "$arg" in
+    --cuda) cuda=1 ;;
+    --tools) tools=1 ;;
+    --source) source_only=1 ;;
+    *) echo "bootstrap-engine: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+cache=${CORRAL_CACHE:-$HOME/.cache/corral}
+jobs=${CORRAL_JOBS:-$(nproc)}
+flavor=$([ $cuda = 1 ] && echo cuda || echo cpu)
+prefix=$cache/engine/$PIN_VERSION-$flavor
+src=$cache/src/llama_cpp_python-$PIN_VERSION
+log() { echo "bootstrap-engine: $*" >&2; }
+
+# Done already? The stamp is written last, so a half-finished build never counts.
+have_tools() { [ -x "$prefix/bin/llama-server" ] && [ -x "$prefix/bin/llama-batched-bench" ]; }
+if [ $source_only = 0 ] && [ -f "$prefix/.complete" ] && { [ $tools = 0 ] || have_tools; }; then
+  echo "$prefix"; exit 0
+fi
+
+# Tools a bare machine lacks, through apt-get by package name.
+need=()
+command -v cmake >/dev/null || need+=(cmake)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v ninja >/dev/null || need+=(ninja-build)
+command -v g++ >/dev/null || need+=(g++)
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]} with apt-get"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq "${need[@]}" >&2
+fi
+
+# Source: the pinned sdist, fetched by package name and checked by hash.
+if [ ! -f "$src/.unpacked" ]; then
+  venv=$cache/venv-fetch
+  if [ ! -x "$venv/bin/pip" ]; then
+    log "creating $venv"
+    python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install -q scikit-build-core >&2
+  fi
+  dl=$cache/downloads; mkdir -p "$dl"
+  sdist=$dl/llama_cpp_python-$PIN_VERSION.tar.gz
+  if [ ! -f "$sdist" ]; then
+    log "fetching $PIN_NAME==$PIN_VERSION"
+    "$venv/bin/pip" download -q --no-deps --no-binary :all: --no-build-isolation \
+      -d "$dl" "$PIN_NAME==$PIN_VERSION" >&2
+  fi
+  got=$(sha256sum "$sdist" | cut -d' ' -f1)
+  if [ "$got" != "$PIN_SHA256" ]; then
+    log "sha256 mismatch for $sdist: got $got, want $PIN_SHA256"; rm -f "$sdist"; exit 1
+  fi
+  rm -rf "$src"; mkdir -p "$cache/src"
+  tar -xzf "$sdist" -C "$cache/src"
+  touch "$src/.unpacked"
+fi
+if [ $source_only = 1 ]; then echo "$src/vendor/llama.cpp"; exit 0; fi
+
+# Build: Release, shared libraries, no network features.
+build=$cache/build/$PIN_VERSION-$flavor
+cmake_args=(-S "$src/vendor/llama.cpp" -B "$build" -G Ninja
+  -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON
+  -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_INSTALL_LIBDIR=lib
+  -DCMAKE_INSTALL_RPATH="$prefix/lib"
+  -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_UI=OFF
+  -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
+  -DLLAMA_BUILD_COMMON=$([ $tools = 1 ] && echo ON || echo OFF)
+  -DLLAMA_BUILD_TOOLS=$([ $tools = 1 ] && echo ON || echo OFF)
+  -DLLAMA_BUILD_SERVER=$([ $tools = 1 ] && echo ON || echo OFF))
+if [ $cuda = 1 ]; then
+  cmake_args+=(-DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCHS:-80;86;89;90}")
+fi
+log "configuring ($flavor$([ $tools = 1 ] && echo ', with tools'))"
+cmake "${cmake_args[@]}" >&2
+targets=(llama)
+[ $tools = 1 ] && targets+=(llama-server llama-batched-bench)
+log "building ${targets[*]} with $jobs jobs"
+cmake --build "$build" -j "$jobs" --target "${targets[@]}" >&2
+cmake --install "$build" >&2 || true
+if [ $tools = 1 ]; then
+  mkdir -p "$prefix/bin"
+  cp "$build/bin/llama-server" "$build/bin/llama-batched-bench" "$prefix/bin/"
+fi
+[ -f "$prefix/lib/pkgconfig/llama.pc" ] || { log "llama.pc missing under $prefix"; exit 1; }
+touch "$prefix/.complete"
+echo "$prefix"

@@ -1,0 +1,202 @@
+#!/usr/bin/env python3
+"""Generate a tiny random-weight GGUF model of architecture `deci`.
+
+The model mimics Llama-3.1-Nemotron (DeciLM) heterogeneous layers so tests can
+exercise per-layer metadata arrays (head_count / head_count_kv /
+feed_forward_length) and the KV-cache accounting that follows from them:
+
+  layer 0: full attention, 4 heads / 2 KV heads (GQA 2)
+  layer 1: "linear replacement" attention (head_count 4, head_count_kv 0):
+           attn_norm + n_embd x n_embd attn_output only, no q/k/v, no KV cache
+  layer 2: full attention, 4 heads / 1 KV head (GQA 4)
+  layer 3: attention-free layer (head_count 0, head_count_kv 0), FFN only
+  layer 4: FFN-free dummy layer (all three 0): no tensors at all
+  layer 5: full attention, 4 heads / 4 KV heads (MHA); last layer keeps an FFN
+
+FFN widths differ per layer. The tokenizer (Llama-3 BPE, 128256 tokens) is
+copied verbatim from llama.cpp's models/ggml-vocab-llama-bpe.gguf.
+
+Tensor names/shapes follow llama.cpp src/models/deci.cpp (load_arch_tensors)
+and the metadata follows conversion/deci.py (DeciModel.set_gguf_parameters).
+Layer 0 must have attention heads: llama.cpp derives the head size / n_rot
+check from hparams.n_head() == head_count[0].
+
+Output is deterministic (fixed numpy seed).
+
+Usage:
+  python3 scripts/make-tiny-deci.py --llama-src path/to/llama.cpp \\
+      --out /tmp/tiny-deci.gguf [--json /tmp/tiny-deci.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+
+N_EMBD = 128
+HEAD_DIM = 32
+N_HEAD = N_EMBD // HEAD_DIM  # 4; n_head * head_dim == n_embd, as in real Nemotron
+CONTEXT_LENGTH = 4096
+ROPE_FREQ_BASE = 500000.0
+RMS_EPS = 1e-5
+SEED = 1234
+
+# (head_count, head_count_kv, feed_forward_length) per layer
+LAYERS = [
+    (N_HEAD, 2, 256),  # full attention, GQA
+    (N_HEAD, 0, 384),  # linear-replacement attention
+    (N_HEAD, 1, 192),  # full attention, single KV head
+    (0, 0, 320),       # attention-free
+    (0, 0, 0),         # FFN-free dummy (must also be attention-free)
+    (N_HEAD, N_HEAD, 512),  # full attention, MHA; last layer keeps FFN
+]
+
+VOCAB_FILE = os.path.join("models", "ggml-vocab-llama-bpe.gguf")
+
+
+def validate_layers() -> None:
+    assert LAYERS[0][0] > 0, "layer 0 must have attention heads"
+    assert LAYERS[-1][2] > 0, "the last layer must keep its FFN"
+    for il, (nh, nkv, nff) in enumerate(LAYERS):
+        assert nkv <= nh, f"layer {il}: head_count_kv > head_count"
+        if nkv > 0:
+            assert nh % nkv == 0, f"layer {il}: head_count not divisible by head_count_kv"
+        if nff == 0:
+            assert nh == 0 and nkv == 0, f"layer {il}: FFN-free layer must be attention-free"
+        if nh > 0 and nkv == 0:
+            assert nh * HEAD_DIM == N_EMBD, f"layer {il}: linear attention needs n_head*head_dim == n_embd"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--llama-src", required=True, help="llama.cpp source dir (contains gguf-py/ and models/)")
+    ap.add_argument("--out", required=True, help="output .gguf path")
+    ap.add_argument("--json", help="also write the per-layer layout as JSON to this path")
+    ap.add_argument("--embd-type", choices=["q8_0", "f16"], default="q8_0",
+                    help="type of token_embd/output (the 128k-vocab tensors dominate file size); default q8_0")
+    args = ap.parse_args()
+
+    llama_src = os.path.abspath(args.llama_src)
+    sys.path.insert(0, os.path.join(llama_src, "gguf-py"))
+    import gguf  # noqa: E402
+    from gguf.constants import GGUFValueType, GGMLQuantizationType  # noqa: E402
+
+    validate_layers()
+    n_layer = len(LAYERS)
+    head_count = [l[0] for l in LAYERS]
+    head_count_kv = [l[1] for l in LAYERS]
+    ffn_len = [l[2] for l in LAYERS]
+
+    # ---- tokenizer from the reference vocab file ----
+    vocab_path = os.path.join(llama_src, VOCAB_FILE)
+    reader = gguf.GGUFReader(vocab_path)
+    tok_fields = [(k, f) for k, f in reader.fields.items() if k.startswith("tokenizer.")]
+    tokens_field = reader.fields["tokenizer.ggml.tokens"]
+    n_vocab = len(tokens_field.data)
+
+    arch = gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.DECI]
+    assert arch == "deci"
+    w = gguf.GGUFWriter(args.out, arch)
+
+    embd_qtype = GGMLQuantizationType.Q8_0 if args.embd_type == "q8_0" else GGMLQuantizationType.F16
+    w.add_name("tiny-deci")
+    w.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0 if args.embd_type == "q8_0" else gguf.LlamaFileType.MOSTLY_F16)
+    w.add_block_count(n_layer)
+    w.add_context_length(CONTEXT_LENGTH)
+    w.add_embedding_length(N_EMBD)
+    # per-layer arrays (INT32 arrays, exactly as convert_hf_to_gguf writes them)
+    w.add_head_count(head_count)
+    w.add_head_count_kv(head_count_kv)
+    w.add_feed_forward_length(ffn_len)
+    w.add_key_length(HEAD_DIM)
+    w.add_value_length(HEAD_DIM)
+    w.add_rope_dimension_count(HEAD_DIM)
+    w.add_rope_freq_base(ROPE_FREQ_BASE)
+    w.add_layer_norm_rms_eps(RMS_EPS)
+    w.add_vocab_size(n_vocab)
+
+    # copy tokenizer.* verbatim, preserving value / element types
+    for key, field in tok_fields:
+        vtype = field.types[0]
+        if vtype == GGUFValueType.ARRAY:
+            sub = field.types[1]
+            if sub == GGUFValueType.STRING:
+                val = [bytes(field.parts[i]) for i in field.data]  # raw bytes, no re-encoding
+            elif sub == GGUFValueType.ARRAY:
+                raise SystemExit(f"nested array in {key} not supported")
+            else:
+                val = [field.parts[i].tolist()[0] for i in field.data]
+            w.add_key_value(key, val, vtype, sub_type=sub)
+        elif vtype == GGUFValueType.STRING:
+            w.add_key_value(key, bytes(field.parts[field.data[0]]), vtype)
+        else:
+            w.add_key_value(key, field.parts[field.data[0]].tolist()[0], vtype)
+
+    # ---- tensors (numpy shape is the reverse of ggml ne) ----
+    rng = np.random.default_rng(SEED)
+
+    def rand(*shape: int) -> np.ndarray:
+        return (rng.standard_normal(shape, dtype=np.float32) * 0.02)
+
+    def ones(n: int) -> np.ndarray:
+        return np.ones((n,), dtype=np.float32)
+
+    def add_big(name: str, data: np.ndarray) -> None:
+        if embd_qtype == GGMLQuantizationType.F16:
+            w.add_tensor(name, data.astype(np.float16))
+        else:
+            w.add_tensor(name, gguf.quants.quantize(data, embd_qtype), raw_dtype=embd_qtype)
+
+    add_big("token_embd.weight", rand(n_vocab, N_EMBD))  # ne {n_embd, n_vocab}
+    w.add_tensor("output_norm.weight", ones(N_EMBD))
+    add_big("output.weight", rand(n_vocab, N_EMBD))
+
+    def f16(a: np.ndarray) -> np.ndarray:
+        return a.astype(np.float16)
+
+    for il, (nh, nkv, nff) in enumerate(LAYERS):
+        p = f"blk.{il}."
+        if nh > 0 and nkv == 0:
+            w.add_tensor(p + "attn_norm.weight", ones(N_EMBD))
+            w.add_tensor(p + "attn_output.weight", f16(rand(N_EMBD, N_EMBD)))
+        elif nkv > 0:
+            w.add_tensor(p + "attn_norm.weight", ones(N_EMBD))
+            w.add_tensor(p + "attn_q.weight", f16(rand(nh * HEAD_DIM, N_EMBD)))   # ne {n_embd, n_embd_q}
+            w.add_tensor(p + "attn_k.weight", f16(rand(nkv * HEAD_DIM, N_EMBD)))  # ne {n_embd, n_embd_k_gqa}
+            w.add_tensor(p + "attn_v.weight", f16(rand(nkv * HEAD_DIM, N_EMBD)))
+            w.add_tensor(p + "attn_output.weight", f16(rand(N_EMBD, nh * HEAD_DIM)))  # ne {n_embd_q, n_embd}
+        if nff > 0:
+            w.add_tensor(p + "ffn_norm.weight", ones(N_EMBD))
+            w.add_tensor(p + "ffn_gate.weight", f16(rand(nff, N_EMBD)))  # ne {n_embd, n_ff}
+            w.add_tensor(p + "ffn_up.weight", f16(rand(nff, N_EMBD)))
+            w.add_tensor(p + "ffn_down.weight", f16(rand(N_EMBD, nff)))  # ne {n_ff, n_embd}
+
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+    layout = {
+        "head_count": head_count,
+        "head_count_kv": head_count_kv,
+        "feed_forward_length": ffn_len,
+        "n_embd": N_EMBD,
+        "head_dim": HEAD_DIM,
+        "n_layer": n_layer,
+        "vocab_size": n_vocab,
+    }
+    text = json.dumps(layout)
+    print(text)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+    print(f"wrote {args.out} ({os.path.getsize(args.out)} bytes)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
