@@ -31,6 +31,7 @@ let package = Package(
         ),
         .target(
             name: "Scheduler",
+            dependencies: ["LlamaEngine"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -62,7 +63,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SchedulerTests",
-            dependencies: ["Scheduler"],
+            dependencies: ["Scheduler", "LlamaEngine"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,37 @@
+import LlamaEngine
+import Scheduler
+
+/// Merges the event streams of several choices (n > 1, or several prompts) into one
+/// stream of `(choice index, event)`. When the consumer stops listening, every choice's
+/// stream is cancelled, which frees its KV in the scheduler.
+func mergeChoices(_ streams: [AsyncStream<GenerationEvent>]) -> AsyncStream<(Int, GenerationEvent)> {
+    let (merged, continuation) = AsyncStream.makeStream(of: (Int, GenerationEvent).self)
+    let task = Task {
+        await withTaskGroup(of: Void.self) { group in
+            for (index, stream) in streams.enumerated() {
+                group.addTask {
+                    for await event in stream { continuation.yield((index, event)) }
+                }
+            }
+        }
+        continuation.finish()
+    }
+    continuation.onTermination = { _ in task.cancel() }
+    return merged
+}
+
+/// What one choice has produced so far, for non-streaming responses.
+struct ChoiceAccumulator {
+    var text = ""
+    var logprobs: [TokenLogprobs] = []
+    var summary: GenerationSummary?
+    var error: SchedulerError?
+
+    mutating func apply(_ event: GenerationEvent) {
+        switch event {
+        case .delta(let t, _, let lps): text += t; logprobs += lps
+        case .finished(let s): summary = s
+        case .failed(let e): error = e
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import Hummingbird
+import LlamaEngine
+import Scheduler
+
+/// Serves chat and text completions: turns a validated request into scheduler requests,
+/// one per choice, and their events into OpenAI responses or SSE streams.
+struct CompletionHandler: Sendable {
+    let state: ModelState
+    let config: ServerConfig
+
+    /// The engine, or 503 while loading or draining.
+    func engine() throws(APIError) -> ServingEngine {
+        switch state.current {
+        case .ready(let engine): return engine
+        case .loading: throw .unavailable("the model is still loading")
+        case .failed(let why): throw .unavailable("the model failed to load: \(why)")
+        case .draining: throw .unavailable("the server is shutting down")
+        }
+    }
+
+    /// Checks the requested model name against the served one.
+    func checkModel(_ name: String?, _ engine: ServingEngine) throws(APIError) {
+        if let name, name != engine.servedName { throw .modelNotFound(name) }
+    }
+
+    /// Submits every choice; if one is refused, the others are cancelled with it.
+    func submit(_ requests: [GenerationRequest], to engine: ServingEngine) throws(APIError) -> AsyncStream<(Int, GenerationEvent)> {
+        for request in requests {
+            do { try engine.scheduler.validate(request) } catch { throw APIError(error) }
+        }
+        var streams: [AsyncStream<GenerationEvent>] = []
+        for request in requests {
+            do { streams.append(try engine.scheduler.submit(request)) } catch {
+                streams.removeAll()  // dropping a stream cancels its request
+                throw APIError(error)
+            }
+        }
+        return mergeChoices(streams)
+    }
+
+    /// Runs choices to completion for a non-streaming response.
+    func collect(_ events: AsyncStream<(Int, GenerationEvent)>, count: Int) async throws(APIError) -> [ChoiceAccumulator] {
+        var choices = Array(repeating: ChoiceAccumulator(), count: count)
+        for await (index, event) in events { choices[index].apply(event) }
+        if let error = choices.compactMap(\.error).first { throw APIError(error) }
+        return choices
+    }
+
+    /// Builds a Server-Sent Events response. `render` turns one event into zero or more
+    /// JSON payloads; usage and errors are framed here, and the stream always ends with
+    /// `data: [DONE]`.
+    func sse(_ events: AsyncStream<(Int, GenerationEvent)>, choices: Int, promptTokens: Int, includeUsage: Bool,
+             render: @escaping @Sendable (Int, GenerationEvent, JSONEncoder) throws -> [Data],
+             usageChunk: @escaping @Sendable (Usage, JSONEncoder) throws -> Data) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        return Response(status: .ok, headers: headers, body: .init { writer in
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .withoutEscapingSlashes
+            var completion = [Int](repeating: 0, count: choices)
+            var failure: SchedulerError?
+            for await (index, event) in events {
+                switch event {
+                case .failed(let error): failure = failure ?? error
+                case .finished(let s): completion[index] = s.completionTokens
+                case .delta: break
+                }
+                for payload in try render(index, event, encoder) {
+                    try await writer.write(Self.frame(payload))
+                }
+            }
+            if let failure {
+                try await writer.write(Self.frame(APIError(failure).json))
+            } else if includeUsage {
+                let usage = Usage(prompt: promptTokens, completion: completion.reduce(0, +))
+                try await writer.write(Self.frame(try usageChunk(usage, encoder)))
+            }
+            try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
+            try await writer.finish(nil)
+        })
+    }
+
+    static func frame(_ json: Data) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(json.count + 8)
+        buffer.writeString("data: ")
+        buffer.writeBytes(json)
+        buffer.writeString("\n\n")
+        return buffer
+    }
+
+    /// A JSON response.
+    static func json(_ value: some Encodable) throws -> Response {
+        let data = try JSONEncoder().encode(value)
+        return Response(status: .ok, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+

@@ -1,0 +1,87 @@
+import Foundation
+import Hummingbird
+import LlamaEngine
+import Scheduler
+import Synchronization
+
+extension CompletionHandler {
+    /// `POST /v1/completions`. Choice `p * n + c` is choice `c` of prompt `p`, as OpenAI
+    /// numbers them.
+    func completions(_ request: Request, context: some RequestContext) async throws -> Response {
+        let body = try await decodeJSONBody(CompletionRequest.self, from: request, limit: config.maxBodyBytes)
+        let engine = try engine()
+        try checkModel(body.options.model, engine)
+        let model = engine.model
+        guard !body.prompt.values.isEmpty else { throw APIError.badRequest("prompt must not be empty", param: "prompt") }
+        if let lp = body.logprobs, !(0...20).contains(lp) {
+            throw APIError.badRequest("logprobs must be between 0 and 20", param: "logprobs")
+        }
+        let prompts = try body.prompt.values.map { try model.tokenize($0, addSpecial: true, parseSpecial: false) }
+        if prompts.contains(where: { $0.isEmpty }) { throw APIError.badRequest("prompt must not be empty", param: "prompt") }
+        let n = body.options.n ?? 1
+        var requests: [GenerationRequest] = []
+        for prompt in prompts {
+            for choice in 0..<n {
+                requests.append(try body.options.request(prompt: prompt, logprobs: body.logprobs, defaultMaxTokens: 16,
+                                                         model: model, choice: choice))
+            }
+        }
+        let events = try submit(requests, to: engine)
+        let id = "cmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let created = Int(Date().timeIntervalSince1970)
+        let name = engine.servedName
+        let echo = body.echo == true ? body.prompt.values : nil
+        let wantsLogprobs = body.logprobs != nil
+        let promptTotal = prompts.reduce(0) { $0 + $1.count }
+
+        if body.options.stream == true {
+            // Echoed prompts go out with each choice's first chunk.
+            let echoed = Mutex(Set<Int>())
+            return sse(events, choices: requests.count, promptTokens: promptTotal,
+                       includeUsage: body.options.stream_options?.include_usage == true, render: { index, event, encoder in
+                func chunk(_ text: String, _ lps: [TokenLogprobs], _ finish: String?) throws -> Data {
+                    var prefix = ""
+                    if let echo, echoed.withLock({ $0.insert(index).inserted }) { prefix = echo[index / n] }
+                    let logprobs = wantsLogprobs ? completionLogprobs(lps, model, offset: 0) : nil
+                    return try encoder.encode(TextCompletion(id: id, created: created, model: name, choices: [
+                        .init(index: index, text: prefix + text, logprobs: logprobs, finish_reason: finish)]))
+                }
+                switch event {
+                case .delta(let text, _, let lps): return text.isEmpty && lps.isEmpty ? [] : [try chunk(text, lps, nil)]
+                case .finished(let s): return [try chunk("", [], s.reason.rawValue)]
+                case .failed: return []
+                }
+            }, usageChunk: { usage, encoder in
+                try encoder.encode(TextCompletion(id: id, created: created, model: name, choices: [], usage: usage))
+            })
+        }
+
+        let results = try await collect(events, count: requests.count)
+        let response = TextCompletion(
+            id: id, created: created, model: name,
+            choices: results.enumerated().map { index, r in
+                let prefix = echo?[index / n] ?? ""
+                return .init(index: index, text: prefix + r.text,
+                             logprobs: wantsLogprobs ? completionLogprobs(r.logprobs, model, offset: prefix.utf8.count) : nil,
+                             finish_reason: r.summary?.reason.rawValue)
+            },
+            usage: Usage(prompt: promptTotal, completion: results.reduce(0) { $0 + ($1.summary?.completionTokens ?? 0) }))
+        return try Self.json(response)
+    }
+}
+
+/// Legacy completions logprobs: parallel arrays, top alternatives as a token → logprob map.
+func completionLogprobs(_ lps: [TokenLogprobs], _ model: LlamaModel, offset: Int) -> CompletionLogprobs {
+    var out = CompletionLogprobs()
+    var position = offset
+    for lp in lps {
+        let text = String(decoding: model.tokenBytes(lp.token), as: UTF8.self)
+        out.tokens.append(text)
+        out.token_logprobs.append(lp.logprob)
+        out.top_logprobs.append(Dictionary(lp.top.map { (String(decoding: model.tokenBytes($0.token), as: UTF8.self), $0.logprob) },
+                                           uniquingKeysWith: max))
+        out.text_offset.append(position)
+        position += text.utf8.count
+    }
+    return out
+}

@@ -1,0 +1,41 @@
+import Synchronization
+
+/// Whether the server can take generation requests: loading, ready, failed or draining.
+/// Health routes read it; the loader and the drain sequence write it.
+public final class ModelState: Sendable {
+    /// The phases a server goes through.
+    public enum Phase: Sendable {
+        /// Weights are loading or warm-up is running.
+        case loading
+        /// Serving.
+        case ready(ServingEngine)
+        /// The model could not be loaded.
+        case failed(String)
+        /// Shutting down: in-flight requests finish, new ones get 503.
+        case draining(ServingEngine?)
+    }
+
+    private let phase = Mutex<Phase>(.loading)
+
+    /// Creates a state in `.loading`.
+    public init() {}
+
+    /// The current phase.
+    public var current: Phase { phase.withLock { $0 } }
+
+    /// Moves to `next`.
+    public func set(_ next: Phase) { phase.withLock { $0 = next } }
+
+    /// Moves to draining, keeping the engine for requests in flight.
+    public func beginDraining() {
+        phase.withLock { p in
+            if case .ready(let engine) = p { p = .draining(engine) } else { p = .draining(nil) }
+        }
+    }
+
+    /// The engine if the server is ready.
+    public var engine: ServingEngine? {
+        if case .ready(let engine) = current { return engine }
+        return nil
+    }
+}

@@ -1,0 +1,97 @@
+/// A string, or an array of strings (OpenAI's `stop` and `prompt`).
+struct StringOrArray: Decodable, Sendable {
+    var values: [String]
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let s = try? c.decode(String.self) { values = [s] } else { values = try c.decode([String].self) }
+    }
+}
+
+/// A chat message whose content is a string or an array of text parts.
+struct ChatMessageBody: Decodable, Sendable {
+    var role: String
+    var content: String
+
+    private enum Keys: String, CodingKey { case role, content }
+    private struct Part: Decodable { var type: String; var text: String? }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        role = try c.decode(String.self, forKey: .role)
+        if let text = try? c.decode(String.self, forKey: .content) {
+            content = text
+        } else if let parts = try? c.decode([Part].self, forKey: .content) {
+            guard parts.allSatisfy({ $0.type == "text" }) else {
+                throw DecodingError.dataCorruptedError(forKey: .content, in: c, debugDescription: "only text content parts are supported")
+            }
+            content = parts.compactMap(\.text).joined()
+        } else if try c.decodeNil(forKey: .content) {
+            content = ""
+        } else {
+            throw DecodingError.dataCorruptedError(forKey: .content, in: c, debugDescription: "content must be a string or an array of text parts")
+        }
+    }
+}
+
+/// Parameters shared by chat and text completions.
+struct GenerationOptions: Decodable, Sendable {
+    var model: String?
+    var max_tokens: Int?
+    var max_completion_tokens: Int?
+    var temperature: Double?
+    var top_p: Double?
+    var top_k: Int?
+    var min_p: Double?
+    var seed: Int?
+    var stop: StringOrArray?
+    var n: Int?
+    var presence_penalty: Double?
+    var frequency_penalty: Double?
+    var repetition_penalty: Double?
+    var logit_bias: [String: Double]?
+    var stream: Bool?
+    var stream_options: StreamOptions?
+    var ignore_eos: Bool?
+    var min_tokens: Int?
+    var priority: Int?
+    var user: String?
+
+    struct StreamOptions: Decodable, Sendable { var include_usage: Bool? }
+}
+
+/// `POST /v1/chat/completions`.
+struct ChatCompletionRequest: Decodable, Sendable {
+    var messages: [ChatMessageBody]
+    var logprobs: Bool?
+    var top_logprobs: Int?
+    var options: GenerationOptions
+
+    private enum Keys: String, CodingKey { case messages, logprobs, top_logprobs }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        messages = try c.decode([ChatMessageBody].self, forKey: .messages)
+        logprobs = try c.decodeIfPresent(Bool.self, forKey: .logprobs)
+        top_logprobs = try c.decodeIfPresent(Int.self, forKey: .top_logprobs)
+        options = try GenerationOptions(from: decoder)
+    }
+}
+
+/// `POST /v1/completions`.
+struct CompletionRequest: Decodable, Sendable {
+    var prompt: StringOrArray
+    var echo: Bool?
+    var logprobs: Int?
+    var options: GenerationOptions
+
+    private enum Keys: String, CodingKey { case prompt, echo, logprobs }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        prompt = try c.decode(StringOrArray.self, forKey: .prompt)
+        echo = try c.decodeIfPresent(Bool.self, forKey: .echo)
+        logprobs = try c.decodeIfPresent(Int.self, forKey: .logprobs)
+        options = try GenerationOptions(from: decoder)
+    }
+}

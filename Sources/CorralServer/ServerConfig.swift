@@ -1,0 +1,57 @@
+/// Everything `corral serve` needs, after flags and `NIM_*` environment variables have
+/// been merged. Tests build one directly.
+public struct ServerConfig: Sendable {
+    /// Address to bind.
+    public var host: String
+    /// Port to bind (`NIM_SERVER_PORT`).
+    public var port: Int
+    /// GGUF path or cached model name (`NIM_MODEL_NAME`).
+    public var model: String
+    /// Model cache directory (`NIM_CACHE_PATH`).
+    public var cachePath: String
+    /// The model's name in the API (`NIM_SERVED_MODEL_NAME`); defaults to the file's name.
+    public var servedModelName: String?
+    /// KV cells of the unified cache (context of all sequences together).
+    public var kvCapacity: Int
+    /// Longest single sequence (`NIM_MAX_MODEL_LEN`); 0 means the KV capacity.
+    public var maxModelLength: Int
+    /// Scheduler step budget in tokens (`NIM_MAX_BATCH_TOKENS`).
+    public var maxBatchTokens: Int
+    /// Running sequences at once (`NIM_MAX_NUM_SEQS`).
+    public var maxRunningSequences: Int
+    /// Waiting requests before 429 (`NIM_MAX_QUEUE_REQUESTS`).
+    public var maxWaitingRequests: Int
+    /// Waiting prompt tokens before 429 (`NIM_MAX_QUEUE_TOKENS`).
+    public var maxWaitingTokens: Int
+    /// CPU threads for the engine; 0 lets it choose.
+    public var threads: Int
+    /// GPU layers; -1 offloads all when a GPU exists.
+    public var gpuLayers: Int
+    /// Largest request body accepted, in bytes.
+    public var maxBodyBytes: Int
+    /// Run one short generation before reporting ready.
+    public var warmUp: Bool
+
+    /// Creates a configuration with the documented defaults.
+    public init(host: String = "0.0.0.0", port: Int = 8000, model: String = "SmolLM2-135M-Instruct",
+                cachePath: String = "/opt/nim/.cache", servedModelName: String? = nil, kvCapacity: Int = 8192,
+                maxModelLength: Int = 0, maxBatchTokens: Int = 512, maxRunningSequences: Int = 16,
+                maxWaitingRequests: Int = 256, maxWaitingTokens: Int = 262_144, threads: Int = 0,
+                gpuLayers: Int = -1, maxBodyBytes: Int = 4 << 20, warmUp: Bool = true) {
+        self.host = host
+        self.port = port
+        self.model = model
+        self.cachePath = cachePath
+        self.servedModelName = servedModelName
+        self.kvCapacity = kvCapacity
+        self.maxModelLength = maxModelLength
+        self.maxBatchTokens = maxBatchTokens
+        self.maxRunningSequences = maxRunningSequences
+        self.maxWaitingRequests = maxWaitingRequests
+        self.maxWaitingTokens = maxWaitingTokens
+        self.threads = threads
+        self.gpuLayers = gpuLayers
+        self.maxBodyBytes = maxBodyBytes
+        self.warmUp = warmUp
+    }
+}

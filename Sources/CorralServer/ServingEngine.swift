@@ -1,0 +1,60 @@
+import Foundation
+public import LlamaEngine
+public import Scheduler
+
+/// The loaded model and the scheduler running it: what the routes serve from.
+public final class ServingEngine: Sendable {
+    /// The model (tokenizer, template, metadata).
+    public let model: LlamaModel
+    /// The continuous-batching scheduler over the model's context.
+    public let scheduler: BatchScheduler
+    /// The model's name in the API.
+    public let servedName: String
+
+    /// Wraps an already running scheduler (tests use this with any executor).
+    public init(model: LlamaModel, scheduler: BatchScheduler, servedName: String) {
+        self.model = model
+        self.scheduler = scheduler
+        self.servedName = servedName
+    }
+
+    /// Resolves, loads and starts the model described by `config`. Blocking: it runs on a
+    /// thread of its own so the cooperative pool stays free while weights load.
+    public static func load(_ config: ServerConfig) async throws -> ServingEngine {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try loadBlocking(config) })
+            }
+        }
+    }
+
+    private static func loadBlocking(_ config: ServerConfig) throws -> ServingEngine {
+        let path = try ModelLocator.resolve(config.model, cacheDirectory: config.cachePath)
+        let model = try LlamaModel(path: path, options: .init(gpuLayers: Int32(config.gpuLayers)))
+        let isDeci = model.metadata.architecture == "deci"
+        let context = try LlamaContext(model: model, options: .init(
+            contextLength: config.kvCapacity, batchCapacity: config.maxBatchTokens,
+            maxSequences: config.maxRunningSequences, threads: config.threads,
+            // deci: without flash attention llama.cpp pads V to the widest layer.
+            flashAttention: isDeci ? true : nil))
+        let scheduler = BatchScheduler(
+            executor: LlamaExecutor(context: context),
+            config: SchedulerConfig(maxBatchTokens: config.maxBatchTokens,
+                                    maxRunningSequences: config.maxRunningSequences,
+                                    maxWaitingRequests: config.maxWaitingRequests,
+                                    maxWaitingTokens: config.maxWaitingTokens,
+                                    maxModelLength: config.maxModelLength))
+        scheduler.start()
+        return ServingEngine(model: model, scheduler: scheduler,
+                             servedName: config.servedModelName ?? ModelLocator.servedName(forPath: path))
+    }
+
+    /// Runs one tiny generation so the first real request does not pay for lazy setup.
+    public func warmUp() async throws {
+        let prompt = try model.tokenize("Hello", addSpecial: true, parseSpecial: false)
+        let stream = try scheduler.submit(GenerationRequest(prompt: prompt, maxTokens: 1, sampling: .greedy))
+        for await event in stream {
+            if case .failed(let error) = event { throw error }
+        }
+    }
+}

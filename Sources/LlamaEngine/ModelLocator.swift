@@ -1,0 +1,47 @@
+import Foundation
+
+/// Turns what a user names (`--model`, `NIM_MODEL_NAME`) into a GGUF path: either a path
+/// to a file, or the name of a model in the cache (`$NIM_CACHE_PATH/models`).
+public enum ModelLocator {
+    /// Resolves `name`. A cache name matches `NAME`, `NAME.gguf`, or a single cached file
+    /// whose name starts with `NAME.` (so `SmolLM2-135M-Instruct` finds the Q4_1 file).
+    /// - Throws: `.fileNotFound`, listing the cached models when there are any.
+    public static func resolve(_ name: String, cacheDirectory: String) throws(LlamaError) -> String {
+        let fm = FileManager.default
+        if name.contains("/") || name.hasSuffix(".gguf") {
+            if fm.fileExists(atPath: name) { return name }
+            let inCache = modelsDirectory(cacheDirectory) + "/" + name
+            if !name.hasPrefix("/"), fm.fileExists(atPath: inCache) { return inCache }
+            throw .fileNotFound(name)
+        }
+        let cached = cachedModels(cacheDirectory: cacheDirectory)
+        if let exact = cached.first(where: { $0 == name || $0 == name + ".gguf" }) {
+            return modelsDirectory(cacheDirectory) + "/" + exact
+        }
+        let prefixed = cached.filter { $0.hasPrefix(name + ".") }
+        if prefixed.count == 1 { return modelsDirectory(cacheDirectory) + "/" + prefixed[0] }
+        let known = cached.isEmpty ? "the cache is empty" : "cached: " + cached.joined(separator: ", ")
+        throw LlamaError(.fileNotFound, "no model named '\(name)' in \(modelsDirectory(cacheDirectory)) (\(known))",
+                         file: #fileID, line: #line)
+    }
+
+    /// GGUF files in the cache, by file name.
+    public static func cachedModels(cacheDirectory: String) -> [String] {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: modelsDirectory(cacheDirectory))) ?? []
+        return files.filter { $0.hasSuffix(".gguf") }.sorted()
+    }
+
+    /// Where cached models live.
+    public static func modelsDirectory(_ cacheDirectory: String) -> String { cacheDirectory + "/models" }
+
+    /// A friendly API name for a model file: the file name without `.gguf` or a
+    /// quantization suffix such as `.Q4_1`.
+    public static func servedName(forPath path: String) -> String {
+        var base = (path as NSString).lastPathComponent
+        if base.hasSuffix(".gguf") { base.removeLast(5) }
+        if let dot = base.lastIndex(of: "."), base[base.index(after: dot)...].first?.isUppercase == true {
+            base = String(base[..<dot])
+        }
+        return base
+    }
+}

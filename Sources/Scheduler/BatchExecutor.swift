@@ -1,0 +1,64 @@
+public import LlamaEngine
+
+/// One sequence's share of an engine step: tokens to feed at consecutive positions.
+public struct SequenceWork: Sendable, Equatable {
+    /// The KV sequence id (slot) the tokens belong to.
+    public var slot: Int
+    /// Position of the first token.
+    public var startPosition: Int
+    /// Tokens to feed.
+    public var tokens: ArraySlice<Token>
+    /// Sample a next token after the last one (the end of a prompt, or a decode step).
+    public var sample: Bool
+    /// Top alternatives to report with the sample; `nil` for none.
+    public var logprobs: Int?
+}
+
+/// The result of one sampled position.
+public struct SampledToken: Sendable, Equatable {
+    /// The chosen token.
+    public var token: Token
+    /// Its log-probabilities when asked for.
+    public var logprobs: TokenLogprobs?
+
+    /// Creates a value.
+    public init(token: Token, logprobs: TokenLogprobs? = nil) {
+        self.token = token
+        self.logprobs = logprobs
+    }
+}
+
+/// What the scheduler needs from an engine. All calls come from the engine thread.
+///
+/// `LlamaExecutor` runs the real engine; `SimulatedExecutor` is deterministic and costs
+/// nothing, for policy tests and large simulations.
+public protocol BatchExecutor: AnyObject {
+    /// KV cells in the unified cache.
+    var kvCapacity: Int { get }
+    /// Sequence slots (distinct KV sequence ids).
+    var slotCount: Int { get }
+    /// Most tokens per step.
+    var maxBatchTokens: Int { get }
+
+    /// Starts a fresh sampler for `slot`, primed with tokens already generated (after a
+    /// preemption) so penalties carry over.
+    func open(slot: Int, sampling: SamplingParameters, history: [Token])
+    /// Runs one step. Returns one entry per work item, `nil` where `sample` was false.
+    /// - Throws: `ExecutorError.outOfKV` when the cache has no room (the scheduler
+    ///   preempts and retries), or another error that fails the step's sequences.
+    func execute(_ work: [SequenceWork]) throws -> [SampledToken?]
+    /// Frees every KV cell of `slot`.
+    func release(slot: Int)
+    /// Whether `token` ends generation.
+    func isEndOfGeneration(_ token: Token) -> Bool
+    /// The bytes `token` decodes to.
+    func tokenBytes(_ token: Token) -> [UInt8]
+}
+
+/// Errors an executor reports to the scheduler.
+public enum ExecutorError: Error, Sendable {
+    /// The engine found no KV room for the step.
+    case outOfKV
+    /// Anything else.
+    case failed(String)
+}

@@ -1,0 +1,116 @@
+import Foundation
+import LlamaEngine
+
+/// The continuous-batching scheduler: a dedicated engine thread runs plan → execute →
+/// commit while there is work, and sleeps on a condition variable when there is none.
+///
+/// `submit` is safe from any thread or task. Results stream back through `AsyncStream`;
+/// when a client stops listening, the stream's termination cancels the request and its
+/// KV is freed at the next step.
+public final class BatchScheduler: @unchecked Sendable {
+    private let core: SchedulerCore
+    private let condition = NSCondition()
+    private var stopping = false
+    private var thread: Thread?
+    private let startTime = ContinuousClock.now
+
+    /// The longest sequence (prompt plus output) a request may ask for.
+    public let maxModelLength: Int
+    /// The configuration in force.
+    public let config: SchedulerConfig
+
+    /// Creates a scheduler over `executor`. Call `start()` to run it.
+    /// - Parameter clock: seconds on a monotonic clock; simulations pass a virtual one.
+    public init(executor: any BatchExecutor, config: SchedulerConfig,
+                observer: (any SchedulerObserver)? = nil, clock: (@Sendable () -> Double)? = nil) {
+        let start = ContinuousClock.now
+        let clock = clock ?? { let d = ContinuousClock.now - start; return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+        self.core = SchedulerCore(executor: executor, config: config, clock: clock)
+        self.core.observer = observer
+        self.maxModelLength = core.maxModelLength
+        self.config = config
+    }
+
+    /// Starts the engine thread.
+    public func start() {
+        let thread = Thread { [self] in runLoop() }
+        thread.name = "corral-engine"
+        thread.stackSize = 8 << 20
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Stops the loop after the current step and fails whatever is left with `.shuttingDown`.
+    public func shutdown() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Queues a request.
+    /// - Throws: `.overloaded` when the queue is full, `.contextLengthExceeded` or
+    ///   `.invalidRequest` when it could never run, `.shuttingDown` after `shutdown()`.
+    /// - Returns: the request's events, ending with `.finished` or `.failed`.
+    public func submit(_ request: GenerationRequest) throws(SchedulerError) -> AsyncStream<GenerationEvent> {
+        let (stream, continuation) = AsyncStream.makeStream(of: GenerationEvent.self)
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping else { throw .shuttingDown }
+        let id = try core.enqueue(request, continuation: continuation)
+        continuation.onTermination = { [weak self] reason in
+            guard case .cancelled = reason, let self else { return }
+            self.condition.lock()
+            self.core.cancel(id)
+            self.condition.signal()
+            self.condition.unlock()
+        }
+        condition.signal()
+        return stream
+    }
+
+    /// Validates a request without queuing it.
+    public func validate(_ request: GenerationRequest) throws(SchedulerError) {
+        condition.lock()
+        defer { condition.unlock() }
+        try core.validate(request)
+    }
+
+    /// Gauges and counters now.
+    public var snapshot: SchedulerSnapshot {
+        condition.lock()
+        defer { condition.unlock() }
+        return core.snapshot
+    }
+
+    private func runLoop() {
+        while true {
+            condition.lock()
+            while !core.hasWork && !stopping { condition.wait() }
+            if stopping {
+                core.failAll(.shuttingDown)
+                condition.unlock()
+                return
+            }
+            let plan = core.plan()
+            condition.unlock()
+            guard !plan.isEmpty else { continue }
+
+            let began = ContinuousClock.now
+            let result: Result<[SampledToken?], ExecutorError>
+            do {
+                result = .success(try core.executor.execute(plan.work))
+            } catch let error as ExecutorError {
+                result = .failure(error)
+            } catch {
+                result = .failure(.failed("\(error)"))
+            }
+            let elapsed = ContinuousClock.now - began
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+
+            condition.lock()
+            core.commit(plan, result, seconds: seconds)
+            condition.unlock()
+        }
+    }
+}

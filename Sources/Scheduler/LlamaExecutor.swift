@@ -1,0 +1,63 @@
+public import LlamaEngine
+
+/// Runs scheduler steps on the real engine: one `llama_batch` per step holding every
+/// sequence's tokens, one sampler chain per slot. Used only from the engine thread.
+public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
+    /// The context this executor owns.
+    public let context: LlamaContext
+    private var samplers: [LlamaSampler?]
+
+    /// Wraps a context; its sequence count is the slot count.
+    public init(context: LlamaContext) {
+        self.context = context
+        self.samplers = Array(repeating: nil, count: context.maxSequences)
+    }
+
+    public var kvCapacity: Int { context.contextLength }
+    public var slotCount: Int { context.maxSequences }
+    public var maxBatchTokens: Int { context.batchCapacity }
+
+    public func open(slot: Int, sampling: SamplingParameters, history: [Token]) {
+        let sampler = LlamaSampler(model: context.model, parameters: sampling)
+        sampler.accept(history)
+        samplers[slot] = sampler
+    }
+
+    public func execute(_ work: [SequenceWork]) throws -> [SampledToken?] {
+        context.clearBatch()
+        var sampleAt: [Int?] = []
+        sampleAt.reserveCapacity(work.count)
+        do {
+            for w in work {
+                var index: Int?
+                for (offset, token) in w.tokens.enumerated() {
+                    let isLast = offset == w.tokens.count - 1
+                    let i = try context.add(token: token, position: w.startPosition + offset, sequence: w.slot,
+                                            wantsLogits: isLast && w.sample)
+                    if isLast && w.sample { index = i }
+                }
+                sampleAt.append(index)
+            }
+            try context.decode()
+        } catch where error.code == .decodeFailed && error.message.contains("returned 1") {
+            throw ExecutorError.outOfKV
+        } catch {
+            throw ExecutorError.failed(error.description)
+        }
+        return zip(work, sampleAt).map { w, index in
+            guard let index, let sampler = samplers[w.slot] else { return nil }
+            let token = sampler.sample(context, batchIndex: index)
+            let logprobs = w.logprobs.map { context.logprobs(batchIndex: index, chosen: token, top: $0) }
+            return SampledToken(token: token, logprobs: logprobs)
+        }
+    }
+
+    public func release(slot: Int) {
+        context.removeSequence(slot)
+        samplers[slot] = nil
+    }
+
+    public func isEndOfGeneration(_ token: Token) -> Bool { context.model.isEndOfGeneration(token) }
+
+    public func tokenBytes(_ token: Token) -> [UInt8] { context.model.tokenBytes(token) }
+}

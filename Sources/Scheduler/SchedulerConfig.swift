@@ -1,0 +1,34 @@
+/// Scheduler limits and policy.
+public struct SchedulerConfig: Sendable, Equatable {
+    /// Tokens per engine step (decode tokens first, then prefill chunks).
+    public var maxBatchTokens: Int
+    /// Sequences in the running batch at once.
+    public var maxRunningSequences: Int
+    /// Waiting requests beyond which `submit` fails with `.overloaded`.
+    public var maxWaitingRequests: Int
+    /// Waiting prompt tokens beyond which `submit` fails with `.overloaded`.
+    public var maxWaitingTokens: Int
+    /// Longest sequence (prompt plus output); 0 means the KV capacity.
+    public var maxModelLength: Int
+    /// Order of admission and prefill.
+    public var policy: Policy
+
+    /// Admission order.
+    public enum Policy: String, Sendable, CaseIterable {
+        /// First come, first served; `priority` is ignored.
+        case fcfs
+        /// Lower `priority` first, then first come, first served.
+        case priority
+    }
+
+    /// Creates a configuration with serving defaults for a small CPU machine.
+    public init(maxBatchTokens: Int = 512, maxRunningSequences: Int = 16, maxWaitingRequests: Int = 256,
+                maxWaitingTokens: Int = 262_144, maxModelLength: Int = 0, policy: Policy = .priority) {
+        self.maxBatchTokens = maxBatchTokens
+        self.maxRunningSequences = maxRunningSequences
+        self.maxWaitingRequests = maxWaitingRequests
+        self.maxWaitingTokens = maxWaitingTokens
+        self.maxModelLength = maxModelLength
+        self.policy = policy
+    }
+}

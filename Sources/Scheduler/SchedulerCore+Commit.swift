@@ -1,0 +1,71 @@
+import LlamaEngine
+
+extension SchedulerCore {
+    /// Applies a step's results: advances computed counts, turns sampled tokens into text,
+    /// and finishes sequences that hit a stop, `max_tokens` or the context end.
+    func commit(_ plan: StepPlan, _ result: Result<[SampledToken?], ExecutorError>, seconds: Double) {
+        let outputs: [SampledToken?]
+        switch result {
+        case .success(let o):
+            outputs = o
+        case .failure(.outOfKV):
+            // The engine could not place the batch (fragmentation): recompute the newest
+            // sequence later and try again with a smaller batch.
+            if let victim = victimForPreemption() { preempt(victim) }
+            return
+        case .failure(.failed(let message)):
+            for (seq, _) in plan.items where seq.phase == .running { end(seq, .failed(.engineFailure(message))) }
+            return
+        }
+        var prefill = 0, decode = 0
+        for ((seq, work), sampled) in zip(plan.items, outputs) {
+            guard seq.phase == .running else { continue }
+            seq.computed += work.tokens.count
+            if seq.computed <= seq.promptCount { prefill += work.tokens.count } else { decode += work.tokens.count }
+            if let sampled { accept(sampled, for: seq) }
+        }
+        count(prompt: prefill)
+        noteThroughput(tokens: prefill + decode, seconds: seconds)
+        observer?.stepFinished(StepStats(duration: seconds, prefillTokens: prefill, decodeTokens: decode,
+                                         sequences: plan.items.count))
+    }
+
+    private func accept(_ sampled: SampledToken, for seq: SequenceState) {
+        let token = sampled.token
+        let request = seq.request
+        if seq.firstToken == nil { seq.firstToken = clock() }
+        seq.tokens.append(token)
+        count(generated: 1)
+        let logprobs = sampled.logprobs.map { [$0] } ?? []
+
+        let isEOG = executor.isEndOfGeneration(token)
+        if isEOG && !request.ignoreEOS && seq.generatedCount >= request.minTokens {
+            let tail = seq.detokenizer.flush() + seq.stopMatcher.flush()
+            seq.continuation.yield(.delta(text: tail, tokens: [token], logprobs: logprobs))
+            end(seq, .finished(summary(seq, .stop)))
+            return
+        }
+        let text = isEOG ? "" : seq.detokenizer.append(executor.tokenBytes(token))
+        switch seq.stopMatcher.feed(text) {
+        case .stopped(let before):
+            seq.continuation.yield(.delta(text: before, tokens: [token], logprobs: logprobs))
+            end(seq, .finished(summary(seq, .stop)))
+            return
+        case .text(let shown):
+            let atLimit = seq.generatedCount >= request.maxTokens || seq.tokens.count >= maxModelLength
+            guard atLimit else {
+                seq.continuation.yield(.delta(text: shown, tokens: [token], logprobs: logprobs))
+                return
+            }
+            // End of output: bytes still held back go through the stop matcher too.
+            switch seq.stopMatcher.feed(seq.detokenizer.flush()) {
+            case .stopped(let before):
+                seq.continuation.yield(.delta(text: shown + before, tokens: [token], logprobs: logprobs))
+                end(seq, .finished(summary(seq, .stop)))
+            case .text(let more):
+                seq.continuation.yield(.delta(text: shown + more + seq.stopMatcher.flush(), tokens: [token], logprobs: logprobs))
+                end(seq, .finished(summary(seq, .length)))
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+/// One planned step: which sequence gets which tokens.
+struct StepPlan {
+    var items: [(sequence: SequenceState, work: SequenceWork)] = []
+    var work: [SequenceWork] { items.map(\.work) }
+    var isEmpty: Bool { items.isEmpty }
+}
+
+extension SchedulerCore {
+    /// Decides the next step. Order of business:
+    /// 1. drop cancelled and expired requests;
+    /// 2. every decoding sequence gets one token, preempting the lowest-priority, newest
+    ///    sequences when KV runs out (decode-first);
+    /// 3. the rest of the token budget goes to prefill chunks of running sequences, then of
+    ///    newly admitted ones, in queue order (chunked prefill). A request is admitted only
+    ///    when the KV cache can hold its whole prompt.
+    func plan() -> StepPlan {
+        let now = clock()
+        reap(now: now)
+        let usePriority = config.policy == .priority
+        var free = executor.kvCapacity - kvUsed
+
+        var decoders = running.filter(\.isDecoding)
+        while free < decoders.count, let victim = victimForPreemption() {
+            preempt(victim)
+            decoders.removeAll { $0 === victim }
+            free = executor.kvCapacity - kvUsed
+        }
+        var plan = StepPlan()
+        var budget = min(config.maxBatchTokens, executor.maxBatchTokens)
+        for seq in decoders {
+            plan.items.append((seq, work(seq, count: 1)))
+            budget -= 1
+            free -= 1
+        }
+
+        // Cells that running prefills still need: admission must leave them alone.
+        var reserved = running.filter { !$0.isDecoding }.reduce(0) { $0 + $1.remainingPrefill + 1 }
+        let prefilling = running.filter { !$0.isDecoding }.sorted { $0.precedes($1, usePriority: usePriority) }
+        for seq in prefilling where budget > 0 && free > 0 {
+            let n = min(seq.remainingPrefill, budget, free)
+            plan.items.append((seq, work(seq, count: n)))
+            budget -= n
+            free -= n
+            reserved -= n
+        }
+
+        while budget > 0, running.count < config.maxRunningSequences, let seq = waiting.first {
+            let need = seq.tokens.count + 1
+            guard free - reserved >= need, let slot = takeSlot() else { break }
+            admit(seq, slot: slot, now: now)
+            let n = min(seq.remainingPrefill, budget)
+            plan.items.append((seq, work(seq, count: n)))
+            budget -= n
+            free -= n
+            reserved += need - n
+        }
+
+        // Every running sequence is mid-prefill and the cache is full: free the newest so
+        // the others can finish (decode growth ate the room admission had left).
+        if plan.isEmpty, !running.isEmpty, let victim = victimForPreemption() {
+            preempt(victim)
+            return self.plan()
+        }
+        return plan
+    }
+
+    private func work(_ seq: SequenceState, count: Int) -> SequenceWork {
+        let start = seq.computed
+        let end = start + count
+        return SequenceWork(slot: seq.slot!, startPosition: start, tokens: seq.tokens[start..<end],
+                            sample: end == seq.tokens.count, logprobs: seq.request.logprobs)
+    }
+
+    /// The lowest-priority, newest running sequence.
+    func victimForPreemption() -> SequenceState? {
+        let usePriority = config.policy == .priority
+        return running.max { $0.precedes($1, usePriority: usePriority) }
+    }
+
+    /// Ends cancelled requests and those past their queue deadline.
+    private func reap(now: Double) {
+        for seq in running where seq.cancelled { end(seq, .failed(.cancelled)) }
+        for seq in waiting {
+            if seq.cancelled {
+                end(seq, .failed(.cancelled))
+            } else if let timeout = seq.request.queueTimeout, seq.firstScheduled == nil, now - seq.arrival > timeout {
+                end(seq, .failed(.queueTimeout))
+            }
+        }
+    }
+}

@@ -1,0 +1,157 @@
+import LlamaEngine
+
+/// The scheduler's state and policy, with no threads: `plan()` decides a step, the
+/// caller runs it on the executor, and `commit(_:_:)` applies the results. Tests drive
+/// this directly with a simulated executor; `BatchScheduler` drives it on its thread.
+final class SchedulerCore {
+    let config: SchedulerConfig
+    let executor: any BatchExecutor
+    let clock: @Sendable () -> Double
+    let maxModelLength: Int
+    var observer: (any SchedulerObserver)?
+
+    private(set) var waiting: [SequenceState] = []
+    private(set) var running: [SequenceState] = []
+    private var freeSlots: [Int]
+    private var waitingTokens = 0
+    private var nextID: UInt64 = 0
+    private(set) var counters = SchedulerCounters()
+
+    init(executor: any BatchExecutor, config: SchedulerConfig, clock: @escaping @Sendable () -> Double) {
+        self.executor = executor
+        self.config = config
+        self.clock = clock
+        let capacity = executor.kvCapacity
+        self.maxModelLength = config.maxModelLength > 0 ? min(config.maxModelLength, capacity) : capacity
+        self.freeSlots = Array((0..<executor.slotCount).reversed())
+    }
+
+    var hasWork: Bool { !waiting.isEmpty || !running.isEmpty }
+    var kvUsed: Int { running.reduce(0) { $0 + $1.computed } }
+
+    /// A point-in-time view for gauges.
+    var snapshot: SchedulerSnapshot {
+        SchedulerSnapshot(running: running.count, waiting: waiting.count, waitingTokens: waitingTokens,
+                          kvUsed: kvUsed, kvCapacity: executor.kvCapacity, counters: counters)
+    }
+
+    // MARK: Admission
+
+    /// Checks a request against the limits that do not depend on load.
+    func validate(_ request: GenerationRequest) throws(SchedulerError) {
+        guard !request.prompt.isEmpty else { throw .invalidRequest("the prompt is empty") }
+        guard request.maxTokens >= 1 else { throw .invalidRequest("max_tokens must be at least 1") }
+        let total = request.prompt.count + request.maxTokens
+        guard total <= maxModelLength else { throw .contextLengthExceeded(requested: total, limit: maxModelLength) }
+    }
+
+    /// Queues a request, or refuses it at once when the waiting queue is full.
+    func enqueue(_ request: GenerationRequest,
+                 continuation: AsyncStream<GenerationEvent>.Continuation) throws(SchedulerError) -> UInt64 {
+        try validate(request)
+        guard waiting.count < config.maxWaitingRequests,
+              waitingTokens + request.prompt.count <= config.maxWaitingTokens else {
+            counters.rejected += 1
+            throw .overloaded(retryAfter: retryAfterEstimate())
+        }
+        nextID += 1
+        let seq = SequenceState(id: nextID, request: request, arrival: clock(), continuation: continuation)
+        insertWaiting(seq)
+        return seq.id
+    }
+
+    /// Marks a request cancelled; it leaves the batch at the next plan.
+    func cancel(_ id: UInt64) {
+        if let seq = running.first(where: { $0.id == id }) ?? waiting.first(where: { $0.id == id }) {
+            seq.cancelled = true
+        }
+    }
+
+    /// Fails every request (shutdown).
+    func failAll(_ error: SchedulerError) {
+        for seq in running + waiting { finish(seq, .failed(error)) }
+    }
+
+    private func insertWaiting(_ seq: SequenceState) {
+        let usePriority = config.policy == .priority
+        let at = waiting.firstIndex { seq.precedes($0, usePriority: usePriority) } ?? waiting.endIndex
+        waiting.insert(seq, at: at)
+        waitingTokens += seq.tokens.count
+        seq.phase = .waiting
+    }
+
+    private func removeWaiting(_ seq: SequenceState) {
+        waiting.removeAll { $0 === seq }
+        waitingTokens -= seq.tokens.count
+    }
+
+    /// Seconds a refused client should wait: the queue's tokens over recent throughput,
+    /// clamped to something a client will honour.
+    private func retryAfterEstimate() -> Int {
+        let perSecond = max(counters.recentTokensPerSecond, 1)
+        return min(max(Int((Double(waitingTokens) / perSecond).rounded(.up)), 1), 60)
+    }
+
+    // MARK: Ending
+
+    private func finish(_ seq: SequenceState, _ event: GenerationEvent) {
+        if let slot = seq.slot {
+            executor.release(slot: slot)
+            freeSlots.append(slot)
+            seq.slot = nil
+        }
+        if seq.phase == .waiting { removeWaiting(seq) } else { running.removeAll { $0 === seq } }
+        seq.phase = .finished
+        seq.continuation.yield(event)
+        seq.continuation.finish()
+        switch event {
+        case .finished(let summary): counters.succeeded += 1; observer?.requestFinished(summary)
+        case .failed(let error): counters.failed += 1; observer?.requestFailed(error)
+        case .delta: break
+        }
+    }
+
+    func summary(_ seq: SequenceState, _ reason: FinishReason) -> GenerationSummary {
+        let now = clock()
+        return GenerationSummary(reason: reason, promptTokens: seq.promptCount, completionTokens: seq.generatedCount,
+                                 queueTime: (seq.firstScheduled ?? now) - seq.arrival,
+                                 timeToFirstToken: (seq.firstToken ?? now) - seq.arrival,
+                                 totalTime: now - seq.arrival, preemptions: seq.preemptions)
+    }
+
+    // MARK: Steps (see SchedulerCore+Plan.swift and SchedulerCore+Commit.swift)
+
+    func takeSlot() -> Int? { freeSlots.popLast() }
+
+    func admit(_ seq: SequenceState, slot: Int, now: Double) {
+        removeWaiting(seq)
+        seq.slot = slot
+        seq.phase = .running
+        seq.computed = 0
+        if seq.firstScheduled == nil { seq.firstScheduled = now }
+        executor.open(slot: slot, sampling: seq.request.sampling, history: Array(seq.tokens[seq.promptCount...]))
+        running.append(seq)
+    }
+
+    /// Preempt by recompute: free the KV, keep the tokens, go back to the queue's front.
+    func preempt(_ seq: SequenceState) {
+        if let slot = seq.slot {
+            executor.release(slot: slot)
+            freeSlots.append(slot)
+            seq.slot = nil
+        }
+        running.removeAll { $0 === seq }
+        seq.computed = 0
+        seq.preemptions += 1
+        counters.preemptions += 1
+        observer?.preempted()
+        insertWaiting(seq)
+    }
+
+    func end(_ seq: SequenceState, _ event: GenerationEvent) { finish(seq, event) }
+    func count(prompt: Int = 0, generated: Int = 0) {
+        counters.promptTokens += prompt
+        counters.generationTokens += generated
+    }
+    func noteThroughput(tokens: Int, seconds: Double) { counters.noteThroughput(tokens: tokens, seconds: seconds) }
+}

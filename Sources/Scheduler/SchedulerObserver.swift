@@ -1,0 +1,67 @@
+/// Receives the scheduler's metric events, on the engine thread. Keep implementations
+/// cheap: they run between engine steps.
+public protocol SchedulerObserver: AnyObject, Sendable {
+    /// A step ran: its duration, tokens fed and sequences in the batch.
+    func stepFinished(_ stats: StepStats)
+    /// A request completed.
+    func requestFinished(_ summary: GenerationSummary)
+    /// A request ended with an error.
+    func requestFailed(_ error: SchedulerError)
+    /// A running sequence was preempted.
+    func preempted()
+}
+
+/// One step's figures.
+public struct StepStats: Sendable, Equatable {
+    /// Seconds the executor took.
+    public var duration: Double
+    /// Prompt tokens fed (prefill chunks).
+    public var prefillTokens: Int
+    /// Decode tokens fed.
+    public var decodeTokens: Int
+    /// Sequences in the step.
+    public var sequences: Int
+}
+
+/// Totals since start.
+public struct SchedulerCounters: Sendable, Equatable {
+    /// Prompt tokens computed (recompute after preemption counts again).
+    public var promptTokens = 0
+    /// Tokens generated.
+    public var generationTokens = 0
+    /// Preemptions.
+    public var preemptions = 0
+    /// Requests that finished.
+    public var succeeded = 0
+    /// Requests that ended with an error.
+    public var failed = 0
+    /// Requests refused because the queue was full.
+    public var rejected = 0
+    /// An exponential moving average of tokens per second, for Retry-After.
+    public var recentTokensPerSecond: Double = 0
+
+    mutating func noteThroughput(tokens: Int, seconds: Double) {
+        guard seconds > 0 else { return }
+        let rate = Double(tokens) / seconds
+        recentTokensPerSecond = recentTokensPerSecond == 0 ? rate : 0.9 * recentTokensPerSecond + 0.1 * rate
+    }
+}
+
+/// Gauges at one moment.
+public struct SchedulerSnapshot: Sendable, Equatable {
+    /// Sequences in the running batch.
+    public var running: Int
+    /// Requests waiting.
+    public var waiting: Int
+    /// Prompt tokens waiting.
+    public var waitingTokens: Int
+    /// KV cells in use.
+    public var kvUsed: Int
+    /// KV cells in all.
+    public var kvCapacity: Int
+    /// Totals.
+    public var counters: SchedulerCounters
+
+    /// KV use in 0...1.
+    public var kvUsage: Double { kvCapacity > 0 ? Double(kvUsed) / Double(kvCapacity) : 0 }
+}

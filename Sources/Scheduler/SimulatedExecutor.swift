@@ -1,0 +1,76 @@
+public import LlamaEngine
+
+/// A deterministic stand-in for the engine, for scheduler tests and policy simulations.
+///
+/// Token `t` at position `p` of a sequence is followed by `next(t, p)`, a pure function,
+/// so a sequence's output does not depend on batching, preemption or timing. It keeps
+/// real KV accounting per slot and throws `.outOfKV` if asked to exceed capacity, so
+/// tests catch a scheduler that over-commits. Each step advances a virtual clock by
+/// `stepCost(prefill, decode)`.
+public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
+    /// KV cells.
+    public let kvCapacity: Int
+    /// Sequence slots.
+    public let slotCount: Int
+    /// Tokens per step.
+    public let maxBatchTokens: Int
+    /// Tokens that end generation; `next` avoids them unless `eogEvery` > 0.
+    public let eogToken: Token = 0
+    /// Vocabulary size of the fake model.
+    public let vocabSize: Int32 = 1000
+    /// Emit EOG when `(t + p) % eogEvery == 0` (0 never).
+    public var eogEvery: Int = 0
+    /// Seconds per step as a function of prefill and decode tokens.
+    public var stepCost: @Sendable (Int, Int) -> Double = { prefill, decode in 0.005 + 0.0002 * Double(prefill) + 0.0005 * Double(decode) }
+
+    /// Virtual time elapsed, in seconds.
+    public private(set) var now: Double = 0
+    /// Cells held per slot.
+    public private(set) var used: [Int]
+    /// Steps executed, with (prefill, decode) token counts.
+    public private(set) var steps: [(prefill: Int, decode: Int)] = []
+    /// The largest total KV use seen.
+    public private(set) var peakUsed = 0
+
+    /// Creates a simulated engine.
+    public init(kvCapacity: Int, slotCount: Int, maxBatchTokens: Int) {
+        self.kvCapacity = kvCapacity
+        self.slotCount = slotCount
+        self.maxBatchTokens = maxBatchTokens
+        self.used = Array(repeating: 0, count: slotCount)
+    }
+
+    /// The token that follows `token` at `position`: deterministic, never the EOG token
+    /// unless `eogEvery` says so.
+    public func next(after token: Token, position: Int) -> Token {
+        if eogEvery > 0 && (Int(token) + position) % eogEvery == 0 { return eogToken }
+        return Token(1 + (Int(token) &* 31 &+ position &* 7) % (Int(vocabSize) - 1))
+    }
+
+    public func open(slot: Int, sampling: SamplingParameters, history: [Token]) {}
+
+    public func execute(_ work: [SequenceWork]) throws -> [SampledToken?] {
+        let total = work.reduce(0) { $0 + $1.tokens.count }
+        guard total <= maxBatchTokens else { throw ExecutorError.failed("batch of \(total) over \(maxBatchTokens)") }
+        guard used.reduce(0, +) + total <= kvCapacity else { throw ExecutorError.outOfKV }
+        var prefill = 0, decode = 0
+        var out: [SampledToken?] = []
+        for w in work {
+            guard used[w.slot] == w.startPosition else { throw ExecutorError.failed("slot \(w.slot) position gap") }
+            used[w.slot] += w.tokens.count
+            if w.tokens.count == 1 && w.sample && w.startPosition > 0 { decode += 1 } else { prefill += w.tokens.count }
+            let last = w.tokens.last!
+            out.append(w.sample ? SampledToken(token: next(after: last, position: w.startPosition + w.tokens.count - 1)) : nil)
+        }
+        peakUsed = max(peakUsed, used.reduce(0, +))
+        steps.append((prefill, decode))
+        now += stepCost(prefill, decode)
+        return out
+    }
+
+    public func release(slot: Int) { used[slot] = 0 }
+
+    public func isEndOfGeneration(_ token: Token) -> Bool { token == eogToken }
+
+    public func tokenBytes(_ token: Token) -> [UInt8] { Array("w\(token) ".utf8) }
+}

@@ -1,0 +1,34 @@
+import Foundation
+
+/// Reads `NIM_*` settings: a flag wins over the environment, which wins over the default.
+enum Environment {
+    static func string(_ name: String) -> String? {
+        guard let v = ProcessInfo.processInfo.environment[name], !v.isEmpty else { return nil }
+        return v
+    }
+
+    /// An integer setting, refusing garbage with a one-line explanation.
+    static func int(_ name: String, flag: Int?, default value: Int) throws -> Int {
+        if let flag { return flag }
+        guard let raw = string(name) else { return value }
+        guard let parsed = Int(raw) else { throw ConfigError("\(name)=\(raw) is not an integer") }
+        return parsed
+    }
+
+    /// A boolean setting: 1/true/yes/on or 0/false/no/off.
+    static func bool(_ name: String, flag: Bool?, default value: Bool) throws -> Bool {
+        if let flag { return flag }
+        guard let raw = string(name)?.lowercased() else { return value }
+        switch raw {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw ConfigError("\(name)=\(raw) is not a boolean (use 1 or 0)")
+        }
+    }
+}
+
+/// A configuration value that cannot be used; the message is the whole explanation.
+struct ConfigError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}

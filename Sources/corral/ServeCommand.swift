@@ -1,0 +1,117 @@
+import ArgumentParser
+import CorralServer
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// `corral serve`: load a model and serve the OpenAI-compatible API.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve a GGUF model over an OpenAI-compatible HTTP API.",
+        discussion: "Every option can also be set with the NIM_* environment variable named in its help; a flag wins.")
+
+    @Option(help: "Address to bind.")
+    var host: String = "0.0.0.0"
+    @Option(help: "Port (NIM_SERVER_PORT; default 8000).")
+    var port: Int?
+    @Option(help: "GGUF path or cached model name (NIM_MODEL_NAME; default SmolLM2-135M-Instruct).")
+    var model: String?
+    @Option(help: "Model cache directory (NIM_CACHE_PATH; default /opt/nim/.cache).")
+    var cachePath: String?
+    @Option(help: "Model name in the API (NIM_SERVED_MODEL_NAME; default: the file's name).")
+    var servedModelName: String?
+    @Option(help: "KV cache cells shared by all sequences (NIM_KV_CACHE_TOKENS; default 8192).")
+    var kvCacheTokens: Int?
+    @Option(help: "Longest sequence, prompt plus output (NIM_MAX_MODEL_LEN; default: the KV capacity).")
+    var maxModelLen: Int?
+    @Option(help: "Tokens per scheduler step (NIM_MAX_BATCH_TOKENS; default 512).")
+    var maxBatchTokens: Int?
+    @Option(help: "Sequences running at once (NIM_MAX_NUM_SEQS; default 16).")
+    var maxNumSeqs: Int?
+    @Option(help: "Waiting requests before 429 (NIM_MAX_QUEUE_REQUESTS; default 256).")
+    var maxQueueRequests: Int?
+    @Option(help: "Waiting prompt tokens before 429 (NIM_MAX_QUEUE_TOKENS; default 262144).")
+    var maxQueueTokens: Int?
+    @Option(help: "Engine CPU threads (NIM_NUM_THREADS; default: engine's choice).")
+    var threads: Int?
+    @Option(help: "Layers to offload to the GPU, -1 for all (NIM_GPU_LAYERS; default -1).")
+    var gpuLayers: Int?
+    @Option(help: "Largest request body in bytes (NIM_MAX_REQUEST_BYTES; default 4194304).")
+    var maxRequestBytes: Int?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error (NIM_LOG_LEVEL; default info).")
+    var logLevel: String?
+
+    func config() throws -> ServerConfig {
+        let c = ServerConfig(
+            host: host,
+            port: try Environment.int("NIM_SERVER_PORT", flag: port, default: 8000),
+            model: model ?? Environment.string("NIM_MODEL_NAME") ?? "SmolLM2-135M-Instruct",
+            cachePath: cachePath ?? Environment.string("NIM_CACHE_PATH") ?? "/opt/nim/.cache",
+            servedModelName: servedModelName ?? Environment.string("NIM_SERVED_MODEL_NAME"),
+            kvCapacity: try Environment.int("NIM_KV_CACHE_TOKENS", flag: kvCacheTokens, default: 8192),
+            maxModelLength: try Environment.int("NIM_MAX_MODEL_LEN", flag: maxModelLen, default: 0),
+            maxBatchTokens: try Environment.int("NIM_MAX_BATCH_TOKENS", flag: maxBatchTokens, default: 512),
+            maxRunningSequences: try Environment.int("NIM_MAX_NUM_SEQS", flag: maxNumSeqs, default: 16),
+            maxWaitingRequests: try Environment.int("NIM_MAX_QUEUE_REQUESTS", flag: maxQueueRequests, default: 256),
+            maxWaitingTokens: try Environment.int("NIM_MAX_QUEUE_TOKENS", flag: maxQueueTokens, default: 262_144),
+            threads: try Environment.int("NIM_NUM_THREADS", flag: threads, default: 0),
+            gpuLayers: try Environment.int("NIM_GPU_LAYERS", flag: gpuLayers, default: -1),
+            maxBodyBytes: try Environment.int("NIM_MAX_REQUEST_BYTES", flag: maxRequestBytes, default: 4 << 20))
+        guard (1...65535).contains(c.port) else { throw ConfigError("port \(c.port) is outside 1...65535") }
+        guard c.kvCapacity >= 16 else { throw ConfigError("the KV cache needs at least 16 tokens, not \(c.kvCapacity)") }
+        guard c.maxBatchTokens >= 1, c.maxRunningSequences >= 1 else { throw ConfigError("batch tokens and sequences must be at least 1") }
+        guard c.maxModelLength >= 0 else { throw ConfigError("max model length must not be negative") }
+        guard c.maxWaitingRequests >= 1, c.maxWaitingTokens >= 1 else { throw ConfigError("queue bounds must be at least 1") }
+        guard c.maxBodyBytes >= 1024 else { throw ConfigError("max request bytes must be at least 1024") }
+        return c
+    }
+
+    func run() async throws {
+        let config: ServerConfig
+        var logger = Logger(label: "corral")
+        do {
+            config = try self.config()
+            let level = logLevel ?? Environment.string("NIM_LOG_LEVEL") ?? "info"
+            guard let parsed = Logger.Level(rawValue: level.lowercased()) else { throw ConfigError("unknown log level \(level)") }
+            logger.logLevel = parsed
+        } catch let error as ConfigError {
+            throw ValidationError(error.description)
+        }
+        let state = ModelState()
+        let app = buildApplication(config: config, state: state, logger: logger)
+        let loader = ModelLoaderService(config: config, state: state, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: loader), .init(service: app)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+    }
+}
+
+/// Loads the model after HTTP is up (so liveness answers at once), warms it up, marks
+/// the server ready, and on shutdown marks it draining and stops the scheduler.
+struct ModelLoaderService: Service {
+    let config: ServerConfig
+    let state: ModelState
+    let logger: Logger
+
+    func run() async throws {
+        do {
+            logger.info("loading model", metadata: ["model": "\(config.model)"])
+            let engine = try await ServingEngine.load(config)
+            if config.warmUp { try await engine.warmUp() }
+            state.set(.ready(engine))
+            logger.info("ready", metadata: ["model": "\(engine.servedName)", "port": "\(config.port)",
+                                             "kv_tokens": "\(engine.scheduler.snapshot.kvCapacity)"])
+        } catch {
+            state.set(.failed("\(error)"))
+            logger.error("model failed to load: \(error)")
+        }
+        try? await gracefulShutdown()
+        let engine = state.engine
+        state.beginDraining()
+        engine?.scheduler.shutdown()
+    }
+}
