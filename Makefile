@@ -52,9 +52,12 @@ run: build model
 	NIM_CACHE_PATH=$(CORRAL_CACHE) $(BIN) serve --host $(HOST) --port $(PORT) \
 	  --model SmolLM2-135M-Instruct
 
+# Tests run one at a time: engine tests are CPU-bound, and llama.cpp's worker threads
+# spin, so suites running side by side on two cores slow each other down many times over.
 test: engine model deci-model
+	swift build --build-tests $(SWIFT_FLAGS)
 	CORRAL_TEST_MODEL=$(MODEL) CORRAL_TEST_DECI_MODEL=$(DECI_MODEL) \
-	  swift test $(SWIFT_FLAGS)
+	  swift test --skip-build --no-parallel $(SWIFT_FLAGS)
 
 clean:
 	rm -rf .build

@@ -21,7 +21,7 @@ extension CompletionHandler {
             throw APIError.badRequest("could not apply the chat template: \(error.message)", param: "messages")
         }
         let prompt = try model.tokenize(text, addSpecial: true, parseSpecial: true)
-        let n = body.options.n ?? 1
+        let n = try body.options.choiceCount()
         let logprobs = body.logprobs == true ? (body.top_logprobs ?? 0) : nil
         let remaining = max(engine.scheduler.maxModelLength - prompt.count, 1)
         let requests = try (0..<n).map { choice throws(APIError) in

@@ -18,7 +18,7 @@ extension CompletionHandler {
         }
         let prompts = try body.prompt.values.map { try model.tokenize($0, addSpecial: true, parseSpecial: false) }
         if prompts.contains(where: { $0.isEmpty }) { throw APIError.badRequest("prompt must not be empty", param: "prompt") }
-        let n = body.options.n ?? 1
+        let n = try body.options.choiceCount()
         var requests: [GenerationRequest] = []
         for prompt in prompts {
             for choice in 0..<n {

@@ -2,6 +2,13 @@ import LlamaEngine
 import Scheduler
 
 extension GenerationOptions {
+    /// The number of choices, checked before anything else is built from it.
+    func choiceCount() throws(APIError) -> Int {
+        let n = n ?? 1
+        guard (1...16).contains(n) else { throw .badRequest("n must be between 1 and 16", param: "n") }
+        return n
+    }
+
     /// Checks ranges the way OpenAI and vLLM do, and builds a scheduler request for
     /// `prompt`. Every violation is a 400 naming the parameter.
     func request(prompt: [Token], logprobs: Int?, defaultMaxTokens: Int, model: LlamaModel,
@@ -10,7 +17,6 @@ extension GenerationOptions {
         if let p = top_p, !(p > 0 && p <= 1) { throw .badRequest("top_p must be in (0, 1]", param: "top_p") }
         if let k = top_k, k < -1 { throw .badRequest("top_k must be -1 (off) or at least 0", param: "top_k") }
         if let m = min_p, !(0...1).contains(m) { throw .badRequest("min_p must be between 0 and 1", param: "min_p") }
-        if let n, !(1...16).contains(n) { throw .badRequest("n must be between 1 and 16", param: "n") }
         for (name, v) in [("presence_penalty", presence_penalty), ("frequency_penalty", frequency_penalty)] {
             if let v, !(-2...2).contains(v) { throw .badRequest("\(name) must be between -2 and 2", param: name) }
         }
