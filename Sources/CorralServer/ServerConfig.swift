@@ -31,13 +31,18 @@ public struct ServerConfig: Sendable {
     public var maxBodyBytes: Int
     /// Run one short generation before reporting ready.
     public var warmUp: Bool
+    /// Reuse the KV of finished prompts for requests sharing a prefix (`NIM_ENABLE_KV_CACHE_REUSE`).
+    public var prefixCaching: Bool
+    /// Admission order, `priority` or `fcfs` (`NIM_SCHEDULER_POLICY`).
+    public var policy: String
 
     /// Creates a configuration with the documented defaults.
     public init(host: String = "0.0.0.0", port: Int = 8000, model: String = "SmolLM2-135M-Instruct",
                 cachePath: String = "/opt/nim/.cache", servedModelName: String? = nil, kvCapacity: Int = 8192,
                 maxModelLength: Int = 0, maxBatchTokens: Int = 512, maxRunningSequences: Int = 16,
                 maxWaitingRequests: Int = 256, maxWaitingTokens: Int = 262_144, threads: Int = 0,
-                gpuLayers: Int = -1, maxBodyBytes: Int = 4 << 20, warmUp: Bool = true) {
+                gpuLayers: Int = -1, maxBodyBytes: Int = 4 << 20, warmUp: Bool = true,
+                prefixCaching: Bool = false, policy: String = "priority") {
         self.host = host
         self.port = port
         self.model = model
@@ -53,5 +58,7 @@ public struct ServerConfig: Sendable {
         self.gpuLayers = gpuLayers
         self.maxBodyBytes = maxBodyBytes
         self.warmUp = warmUp
+        self.prefixCaching = prefixCaching
+        self.policy = policy
     }
 }

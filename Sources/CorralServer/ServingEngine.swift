@@ -34,7 +34,8 @@ public final class ServingEngine: Sendable {
         let isDeci = model.metadata.architecture == "deci"
         let context = try LlamaContext(model: model, options: .init(
             contextLength: config.kvCapacity, batchCapacity: config.maxBatchTokens,
-            maxSequences: config.maxRunningSequences, threads: config.threads,
+            // With prefix reuse, one extra sequence id per running one holds cached prefixes.
+            maxSequences: config.maxRunningSequences * (config.prefixCaching ? 2 : 1), threads: config.threads,
             // deci: without flash attention llama.cpp pads V to the widest layer.
             flashAttention: isDeci ? true : nil))
         let scheduler = BatchScheduler(
@@ -43,7 +44,9 @@ public final class ServingEngine: Sendable {
                                     maxRunningSequences: config.maxRunningSequences,
                                     maxWaitingRequests: config.maxWaitingRequests,
                                     maxWaitingTokens: config.maxWaitingTokens,
-                                    maxModelLength: config.maxModelLength))
+                                    maxModelLength: config.maxModelLength,
+                                    policy: SchedulerConfig.Policy(rawValue: config.policy) ?? .priority,
+                                    prefixCaching: config.prefixCaching))
         scheduler.start()
         return ServingEngine(model: model, scheduler: scheduler,
                              servedName: config.servedModelName ?? ModelLocator.servedName(forPath: path))

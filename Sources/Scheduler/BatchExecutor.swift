@@ -47,8 +47,12 @@ public protocol BatchExecutor: AnyObject {
     /// - Throws: `ExecutorError.outOfKV` when the cache has no room (the scheduler
     ///   preempts and retries), or another error that fails the step's sequences.
     func execute(_ work: [SequenceWork]) throws -> [SampledToken?]
-    /// Frees every KV cell of `slot`.
+    /// Frees every KV cell of `slot` (cells shared with another slot stay with it).
     func release(slot: Int)
+    /// Makes `destination` share the first `length` KV cells of `source` (unified cache:
+    /// the cells are tagged, not duplicated). `destination` is empty or already holds a
+    /// prefix of those same cells.
+    func copy(from source: Int, to destination: Int, length: Int)
     /// Whether `token` ends generation.
     func isEndOfGeneration(_ token: Token) -> Bool
     /// The bytes `token` decodes to.

@@ -57,6 +57,10 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
         samplers[slot] = nil
     }
 
+    public func copy(from source: Int, to destination: Int, length: Int) {
+        context.copySequence(from: source, to: destination, length: length)
+    }
+
     public func isEndOfGeneration(_ token: Token) -> Bool { context.model.isEndOfGeneration(token) }
 
     public func tokenBytes(_ token: Token) -> [UInt8] { context.model.tokenBytes(token) }

@@ -12,6 +12,11 @@ public struct SchedulerConfig: Sendable, Equatable {
     public var maxModelLength: Int
     /// Order of admission and prefill.
     public var policy: Policy
+    /// Keep finished sequences' KV and reuse it for requests with the same prefix
+    /// (`NIM_ENABLE_KV_CACHE_REUSE`). Needs executor slots beyond `maxRunningSequences`.
+    public var prefixCaching: Bool
+    /// Tokens per hashed prefix block.
+    public var prefixBlockSize: Int
 
     /// Admission order.
     public enum Policy: String, Sendable, CaseIterable {
@@ -23,12 +28,15 @@ public struct SchedulerConfig: Sendable, Equatable {
 
     /// Creates a configuration with serving defaults for a small CPU machine.
     public init(maxBatchTokens: Int = 512, maxRunningSequences: Int = 16, maxWaitingRequests: Int = 256,
-                maxWaitingTokens: Int = 262_144, maxModelLength: Int = 0, policy: Policy = .priority) {
+                maxWaitingTokens: Int = 262_144, maxModelLength: Int = 0, policy: Policy = .priority,
+                prefixCaching: Bool = false, prefixBlockSize: Int = 16) {
         self.maxBatchTokens = maxBatchTokens
         self.maxRunningSequences = maxRunningSequences
         self.maxWaitingRequests = maxWaitingRequests
         self.maxWaitingTokens = maxWaitingTokens
         self.maxModelLength = maxModelLength
         self.policy = policy
+        self.prefixCaching = prefixCaching
+        self.prefixBlockSize = prefixBlockSize
     }
 }

@@ -40,7 +40,11 @@ extension SchedulerCore {
 
         let isEOG = executor.isEndOfGeneration(token)
         if isEOG && !request.ignoreEOS && seq.generatedCount >= request.minTokens {
-            let tail = seq.detokenizer.flush() + seq.stopMatcher.flush()
+            // Text the stop matcher holds came before the detokenizer's undecoded bytes.
+            let tail = switch seq.stopMatcher.feed(seq.detokenizer.flush()) {
+            case .stopped(let before): before
+            case .text(let shown): shown + seq.stopMatcher.flush()
+            }
             seq.continuation.yield(.delta(text: tail, tokens: [token], logprobs: logprobs))
             end(seq, .finished(summary(seq, .stop)))
             return

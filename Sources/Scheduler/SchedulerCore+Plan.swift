@@ -17,13 +17,13 @@ extension SchedulerCore {
         let now = clock()
         reap(now: now)
         let usePriority = config.policy == .priority
-        var free = executor.kvCapacity - kvUsed
-
         var decoders = running.filter(\.isDecoding)
+        makeRoom(decoders.count)  // cached prefixes go before running sequences do
+        var free = kvFree
         while free < decoders.count, let victim = victimForPreemption() {
             preempt(victim)
             decoders.removeAll { $0 === victim }
-            free = executor.kvCapacity - kvUsed
+            free = kvFree
         }
         var plan = StepPlan()
         var budget = min(config.maxBatchTokens, executor.maxBatchTokens)
@@ -45,9 +45,20 @@ extension SchedulerCore {
         }
 
         while budget > 0, running.count < config.maxRunningSequences, let seq = waiting.first {
-            let need = seq.tokens.count + 1
-            guard free - reserved >= need, let slot = takeSlot() else { break }
-            admit(seq, slot: slot, now: now)
+            // Pin the reusable prefix first, so making room cannot evict it.
+            let hit = prefixHit(for: seq)
+            if let hit { prefixCache?.borrow(hit.entry) }
+            let need = seq.tokens.count + 1 - (hit?.length ?? 0)
+            if free - reserved < need {
+                let before = kvFree
+                makeRoom(kvFree + need - (free - reserved))
+                free += kvFree - before
+            }
+            guard free - reserved >= need, let slot = takeSlot() else {
+                if let hit { prefixCache?.giveBack(hit.entry) }
+                break
+            }
+            admit(seq, slot: slot, now: now, hit: hit)
             let n = min(seq.remainingPrefill, budget)
             plan.items.append((seq, work(seq, count: n)))
             budget -= n

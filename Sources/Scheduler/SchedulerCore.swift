@@ -13,6 +13,7 @@ final class SchedulerCore {
     private(set) var waiting: [SequenceState] = []
     private(set) var running: [SequenceState] = []
     private var freeSlots: [Int]
+    let prefixCache: PrefixCache?
     private var waitingTokens = 0
     private var nextID: UInt64 = 0
     private(set) var counters = SchedulerCounters()
@@ -23,16 +24,31 @@ final class SchedulerCore {
         self.clock = clock
         let capacity = executor.kvCapacity
         self.maxModelLength = config.maxModelLength > 0 ? min(config.maxModelLength, capacity) : capacity
-        self.freeSlots = Array((0..<executor.slotCount).reversed())
+        // Slots past the running ones hold prefix-cache entries.
+        let runningSlots = min(config.maxRunningSequences, executor.slotCount)
+        self.freeSlots = Array((0..<runningSlots).reversed())
+        self.prefixCache = config.prefixCaching && executor.slotCount > runningSlots
+            ? PrefixCache(slots: Array(runningSlots..<executor.slotCount), blockSize: max(config.prefixBlockSize, 1))
+            : nil
     }
 
     var hasWork: Bool { !waiting.isEmpty || !running.isEmpty }
-    var kvUsed: Int { running.reduce(0) { $0 + $1.computed } }
+    /// Cells held by running sequences (shared prefix cells count with their cache entry).
+    var kvUsed: Int { running.reduce(0) { $0 + $1.ownCells } }
+    /// Cells free now, counting cached prefixes as used.
+    var kvFree: Int { executor.kvCapacity - kvUsed - (prefixCache?.cells ?? 0) }
+
+    /// Evicts unborrowed cached prefixes until `cells` are free or nothing is left to evict.
+    func makeRoom(_ cells: Int) {
+        guard let cache = prefixCache else { return }
+        while kvFree < cells, cache.evictOne(release: { executor.release(slot: $0) }) {}
+    }
 
     /// A point-in-time view for gauges.
     var snapshot: SchedulerSnapshot {
         SchedulerSnapshot(running: running.count, waiting: waiting.count, waitingTokens: waitingTokens,
-                          kvUsed: kvUsed, kvCapacity: executor.kvCapacity, counters: counters)
+                          kvUsed: kvUsed, kvCached: prefixCache?.cells ?? 0, kvCapacity: executor.kvCapacity,
+                          counters: counters)
     }
 
     // MARK: Admission
@@ -95,11 +111,8 @@ final class SchedulerCore {
     // MARK: Ending
 
     private func finish(_ seq: SequenceState, _ event: GenerationEvent) {
-        if let slot = seq.slot {
-            executor.release(slot: slot)
-            freeSlots.append(slot)
-            seq.slot = nil
-        }
+        if case .finished = event { retainPrefix(of: seq) }
+        releaseSlot(of: seq)
         if seq.phase == .waiting { removeWaiting(seq) } else { running.removeAll { $0 === seq } }
         seq.phase = .finished
         seq.continuation.yield(event)
@@ -123,11 +136,38 @@ final class SchedulerCore {
 
     func takeSlot() -> Int? { freeSlots.popLast() }
 
-    func admit(_ seq: SequenceState, slot: Int, now: Double) {
+    /// Frees a sequence's slot and KV, and ends its borrow of a cached prefix.
+    private func releaseSlot(of seq: SequenceState) {
+        if let entry = seq.borrowed { prefixCache?.giveBack(entry) }
+        seq.borrowed = nil
+        seq.borrowedLength = 0
+        if let slot = seq.slot {
+            executor.release(slot: slot)
+            freeSlots.append(slot)
+            seq.slot = nil
+        }
+    }
+
+    /// The cached prefix a sequence would reuse if admitted now.
+    func prefixHit(for seq: SequenceState) -> (entry: PrefixCache.Entry, length: Int)? {
+        prefixCache?.lookup(seq.tokens)
+    }
+
+    func admit(_ seq: SequenceState, slot: Int, now: Double, hit: (entry: PrefixCache.Entry, length: Int)?) {
         removeWaiting(seq)
         seq.slot = slot
         seq.phase = .running
         seq.computed = 0
+        if prefixCache != nil {
+            counters.prefixQueryTokens += seq.tokens.count
+            if let hit {  // already borrowed by the planner
+                executor.copy(from: hit.entry.slot, to: slot, length: hit.length)
+                seq.borrowed = hit.entry
+                seq.borrowedLength = hit.length
+                seq.computed = hit.length
+                counters.prefixHitTokens += hit.length
+            }
+        }
         if seq.firstScheduled == nil { seq.firstScheduled = now }
         executor.open(slot: slot, sampling: seq.request.sampling, history: Array(seq.tokens[seq.promptCount...]))
         running.append(seq)
@@ -135,11 +175,7 @@ final class SchedulerCore {
 
     /// Preempt by recompute: free the KV, keep the tokens, go back to the queue's front.
     func preempt(_ seq: SequenceState) {
-        if let slot = seq.slot {
-            executor.release(slot: slot)
-            freeSlots.append(slot)
-            seq.slot = nil
-        }
+        releaseSlot(of: seq)
         running.removeAll { $0 === seq }
         seq.computed = 0
         seq.preemptions += 1

@@ -37,6 +37,10 @@ public struct SchedulerCounters: Sendable, Equatable {
     public var failed = 0
     /// Requests refused because the queue was full.
     public var rejected = 0
+    /// Tokens looked up in the prefix cache.
+    public var prefixQueryTokens = 0
+    /// Tokens found there (not recomputed).
+    public var prefixHitTokens = 0
     /// An exponential moving average of tokens per second, for Retry-After.
     public var recentTokensPerSecond: Double = 0
 
@@ -55,8 +59,10 @@ public struct SchedulerSnapshot: Sendable, Equatable {
     public var waiting: Int
     /// Prompt tokens waiting.
     public var waitingTokens: Int
-    /// KV cells in use.
+    /// KV cells in use by running sequences.
     public var kvUsed: Int
+    /// KV cells held by cached prefixes (evictable when not borrowed).
+    public var kvCached: Int
     /// KV cells in all.
     public var kvCapacity: Int
     /// Totals.

@@ -17,6 +17,9 @@ final class SequenceState {
     /// Tokens of `tokens` whose KV is in the cache.
     var computed = 0
     var cancelled = false
+    /// A prefix-cache entry whose cells this sequence shares, and how many.
+    var borrowed: PrefixCache.Entry?
+    var borrowedLength = 0
     var preemptions = 0
     var firstScheduled: Double?
     var firstToken: Double?
@@ -34,6 +37,8 @@ final class SequenceState {
     }
 
     var promptCount: Int { request.prompt.count }
+    /// KV cells this sequence holds beyond those it shares with a cache entry.
+    var ownCells: Int { computed - borrowedLength }
     var generatedCount: Int { tokens.count - promptCount }
     /// Prefill is done once every token but the newest is computed.
     var isDecoding: Bool { computed == tokens.count - 1 && computed >= promptCount }

@@ -3,9 +3,10 @@ public import LlamaEngine
 /// A deterministic stand-in for the engine, for scheduler tests and policy simulations.
 ///
 /// Token `t` at position `p` of a sequence is followed by `next(t, p)`, a pure function,
-/// so a sequence's output does not depend on batching, preemption or timing. It keeps
-/// real KV accounting per slot and throws `.outOfKV` if asked to exceed capacity, so
-/// tests catch a scheduler that over-commits. Each step advances a virtual clock by
+/// so a sequence's output does not depend on batching, preemption or timing. It models a
+/// unified KV cache cell by cell, with cells shared between slots by `copy` and freed when
+/// no slot holds them, and throws `.outOfKV` if asked to exceed capacity, so tests catch a
+/// scheduler whose accounting is off. Each step advances a virtual clock by
 /// `stepCost(prefill, decode)`.
 public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
     /// KV cells.
@@ -25,8 +26,11 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
 
     /// Virtual time elapsed, in seconds.
     public private(set) var now: Double = 0
-    /// Cells held per slot.
-    public private(set) var used: [Int]
+    /// Physical cell ids held by each slot, by position.
+    private var cells: [[Int]]
+    /// How many slots hold each physical cell.
+    private var refcount: [Int]
+    private var freeCells: [Int]
     /// Steps executed, with (prefill, decode) token counts.
     public private(set) var steps: [(prefill: Int, decode: Int)] = []
     /// The largest total KV use seen.
@@ -37,8 +41,19 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
         self.kvCapacity = kvCapacity
         self.slotCount = slotCount
         self.maxBatchTokens = maxBatchTokens
-        self.used = Array(repeating: 0, count: slotCount)
+        self.cells = Array(repeating: [], count: slotCount)
+        self.refcount = Array(repeating: 0, count: kvCapacity)
+        self.freeCells = Array((0..<kvCapacity).reversed())
     }
+
+    /// Cells in use (held by at least one slot).
+    public var usedCells: Int { kvCapacity - freeCells.count }
+
+    /// Positions stored per slot (shared cells count in every slot that holds them).
+    public var used: [Int] { cells.map(\.count) }
+
+    /// Positions stored for `slot`.
+    public func length(of slot: Int) -> Int { cells[slot].count }
 
     /// The token that follows `token` at `position`: deterministic, never the EOG token
     /// unless `eogEvery` says so.
@@ -52,23 +67,42 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
     public func execute(_ work: [SequenceWork]) throws -> [SampledToken?] {
         let total = work.reduce(0) { $0 + $1.tokens.count }
         guard total <= maxBatchTokens else { throw ExecutorError.failed("batch of \(total) over \(maxBatchTokens)") }
-        guard used.reduce(0, +) + total <= kvCapacity else { throw ExecutorError.outOfKV }
+        guard total <= freeCells.count else { throw ExecutorError.outOfKV }
         var prefill = 0, decode = 0
         var out: [SampledToken?] = []
         for w in work {
-            guard used[w.slot] == w.startPosition else { throw ExecutorError.failed("slot \(w.slot) position gap") }
-            used[w.slot] += w.tokens.count
+            guard cells[w.slot].count == w.startPosition else { throw ExecutorError.failed("slot \(w.slot) position gap") }
+            for _ in w.tokens {
+                let cell = freeCells.removeLast()
+                refcount[cell] = 1
+                cells[w.slot].append(cell)
+            }
             if w.tokens.count == 1 && w.sample && w.startPosition > 0 { decode += 1 } else { prefill += w.tokens.count }
             let last = w.tokens.last!
             out.append(w.sample ? SampledToken(token: next(after: last, position: w.startPosition + w.tokens.count - 1)) : nil)
         }
-        peakUsed = max(peakUsed, used.reduce(0, +))
+        peakUsed = max(peakUsed, usedCells)
         steps.append((prefill, decode))
         now += stepCost(prefill, decode)
         return out
     }
 
-    public func release(slot: Int) { used[slot] = 0 }
+    public func release(slot: Int) {
+        for cell in cells[slot] {
+            refcount[cell] -= 1
+            if refcount[cell] == 0 { freeCells.append(cell) }
+        }
+        cells[slot] = []
+    }
+
+    public func copy(from source: Int, to destination: Int, length: Int) {
+        let shared = Array(cells[source].prefix(length))
+        let kept = cells[destination]
+        // The destination may already hold a prefix of the same cells (an entry grown in place).
+        precondition(kept.count <= shared.count && Array(shared.prefix(kept.count)) == kept, "copy over foreign cells")
+        for cell in shared.dropFirst(kept.count) { refcount[cell] += 1 }
+        cells[destination] = shared
+    }
 
     public func isEndOfGeneration(_ token: Token) -> Bool { token == eogToken }
 

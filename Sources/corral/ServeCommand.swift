@@ -40,6 +40,10 @@ struct ServeCommand: AsyncParsableCommand {
     var gpuLayers: Int?
     @Option(help: "Largest request body in bytes (NIM_MAX_REQUEST_BYTES; default 4194304).")
     var maxRequestBytes: Int?
+    @Option(help: "Reuse KV of finished prompts for shared prefixes, 1 or 0 (NIM_ENABLE_KV_CACHE_REUSE; default 0).")
+    var enableKvCacheReuse: Bool?
+    @Option(help: "Admission order: priority or fcfs (NIM_SCHEDULER_POLICY; default priority).")
+    var schedulerPolicy: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (NIM_LOG_LEVEL; default info).")
     var logLevel: String?
 
@@ -58,7 +62,10 @@ struct ServeCommand: AsyncParsableCommand {
             maxWaitingTokens: try Environment.int("NIM_MAX_QUEUE_TOKENS", flag: maxQueueTokens, default: 262_144),
             threads: try Environment.int("NIM_NUM_THREADS", flag: threads, default: 0),
             gpuLayers: try Environment.int("NIM_GPU_LAYERS", flag: gpuLayers, default: -1),
-            maxBodyBytes: try Environment.int("NIM_MAX_REQUEST_BYTES", flag: maxRequestBytes, default: 4 << 20))
+            maxBodyBytes: try Environment.int("NIM_MAX_REQUEST_BYTES", flag: maxRequestBytes, default: 4 << 20),
+            prefixCaching: try Environment.bool("NIM_ENABLE_KV_CACHE_REUSE", flag: enableKvCacheReuse, default: false),
+            policy: schedulerPolicy ?? Environment.string("NIM_SCHEDULER_POLICY") ?? "priority")
+        guard ["priority", "fcfs"].contains(c.policy) else { throw ConfigError("scheduler policy must be priority or fcfs, not \(c.policy)") }
         guard (1...65535).contains(c.port) else { throw ConfigError("port \(c.port) is outside 1...65535") }
         guard c.kvCapacity >= 16 else { throw ConfigError("the KV cache needs at least 16 tokens, not \(c.kvCapacity)") }
         guard c.maxBatchTokens >= 1, c.maxRunningSequences >= 1 else { throw ConfigError("batch tokens and sequences must be at least 1") }

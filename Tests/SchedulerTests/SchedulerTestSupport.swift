@@ -152,9 +152,11 @@ final class Harness {
         }
         stepsRun += 1
         observe()
-        let used = executor.used.reduce(0, +)
+        // Physical cells, shared ones once: running sequences' own cells plus cached prefixes.
+        let used = executor.usedCells
+        let counted = executor.kvCapacity - core.kvFree
         if used > executor.kvCapacity { violations.append("step \(stepsRun): KV \(used) > \(executor.kvCapacity)") }
-        if used != core.kvUsed { violations.append("step \(stepsRun): executor holds \(used) cells, scheduler counts \(core.kvUsed)") }
+        if used != counted { violations.append("step \(stepsRun): executor holds \(used) cells, scheduler counts \(counted)") }
         return plan
     }
 

@@ -1,0 +1,135 @@
+import LlamaEngine
+
+/// Keeps the KV of recently finished sequences resident so a new request that starts with
+/// the same tokens copies it instead of recomputing it (`llama_memory_seq_cp` shares the
+/// cells in the unified cache).
+///
+/// Prompts are hashed in fixed blocks, each block's hash chained to the one before, so a
+/// lookup walks the new prompt block by block and finds the longest cached prefix. Each
+/// entry holds its cells under a sequence id of its own and owns them exclusively: no two
+/// entries share cells, which keeps the KV accounting exact (used cells = entries' cells +
+/// running sequences' cells beyond what they borrowed). An entry borrowed by a running
+/// sequence cannot be evicted; the others go least recently used first.
+final class PrefixCache {
+    final class Entry {
+        let slot: Int
+        let tokens: [Token]
+        var borrowers = 0
+        var lastUsed: UInt64
+        let hashes: [Int]
+
+        init(slot: Int, tokens: [Token], hashes: [Int], tick: UInt64) {
+            self.slot = slot
+            self.tokens = tokens
+            self.hashes = hashes
+            self.lastUsed = tick
+        }
+
+        var cells: Int { tokens.count }
+    }
+
+    /// Tokens per hashed block.
+    let blockSize: Int
+    private var freeSlots: [Int]
+    private var entries: [Entry] = []
+    private var byHash: [Int: Entry] = [:]
+    private var tick: UInt64 = 0
+
+    /// Creates a cache that may use the given sequence ids.
+    init(slots: [Int], blockSize: Int) {
+        self.freeSlots = slots.reversed()
+        self.blockSize = blockSize
+    }
+
+    /// Cells held by all entries.
+    var cells: Int { entries.reduce(0) { $0 + $1.cells } }
+    /// Cells that eviction could free now.
+    var evictableCells: Int { entries.filter { $0.borrowers == 0 }.reduce(0) { $0 + $1.cells } }
+    /// Entries resident.
+    var count: Int { entries.count }
+
+    /// Chained hashes of the full blocks of `tokens`.
+    func blockHashes(_ tokens: ArraySlice<Token>) -> [Int] {
+        var hashes: [Int] = []
+        var previous = 0
+        var start = tokens.startIndex
+        while start + blockSize <= tokens.endIndex {
+            var hasher = Hasher()
+            hasher.combine(previous)
+            for t in tokens[start..<start + blockSize] { hasher.combine(t) }
+            previous = hasher.finalize()
+            hashes.append(previous)
+            start += blockSize
+        }
+        return hashes
+    }
+
+    /// The longest cached prefix of `prompt` that leaves at least one token to compute
+    /// (the last prompt token must run to produce logits).
+    func lookup(_ prompt: [Token]) -> (entry: Entry, length: Int)? {
+        let usable = prompt[..<max(prompt.count - 1, 0)]
+        var best: (Entry, Int)?
+        for (i, hash) in blockHashes(usable).enumerated() {
+            guard let entry = byHash[hash] else { break }
+            let length = (i + 1) * blockSize
+            // Hashes can collide; the tokens decide.
+            guard entry.tokens.count >= length, entry.tokens[..<length].elementsEqual(prompt[..<length]) else { break }
+            best = (entry, length)
+        }
+        return best
+    }
+
+    /// Marks an entry borrowed by a running sequence.
+    func borrow(_ entry: Entry) {
+        tick += 1
+        entry.lastUsed = tick
+        entry.borrowers += 1
+    }
+
+    /// Ends a borrow.
+    func giveBack(_ entry: Entry) { entry.borrowers -= 1 }
+
+    /// A slot for a new entry, evicting the least recently used unborrowed entry if needed.
+    /// `release` frees an evicted entry's KV.
+    func takeSlot(release: (Int) -> Void) -> Int? {
+        if let slot = freeSlots.popLast() { return slot }
+        guard evictOne(release: release) else { return nil }
+        return freeSlots.popLast()
+    }
+
+    /// Records an entry whose KV has just been copied into `slot`.
+    func insert(slot: Int, tokens: [Token]) {
+        tick += 1
+        let entry = Entry(slot: slot, tokens: tokens, hashes: blockHashes(tokens[...]), tick: tick)
+        entries.append(entry)
+        for h in entry.hashes { byHash[h] = entry }
+    }
+
+    /// Replaces `entry` by a longer one in the same slot, whose KV already extends it.
+    func replace(_ entry: Entry, tokens: [Token]) {
+        unlink(entry)
+        insert(slot: entry.slot, tokens: tokens)
+    }
+
+    /// Drops `entry` and frees its KV.
+    func remove(_ entry: Entry, release: (Int) -> Void) {
+        release(entry.slot)
+        unlink(entry)
+        freeSlots.append(entry.slot)
+    }
+
+    private func unlink(_ entry: Entry) {
+        entries.removeAll { $0 === entry }
+        for h in entry.hashes where byHash[h] === entry { byHash[h] = nil }
+        // Another entry may hold the same leading blocks; point the hashes back at it.
+        for other in entries { for h in other.hashes where byHash[h] == nil { byHash[h] = other } }
+    }
+
+    /// Evicts the least recently used unborrowed entry. Returns false when none can go.
+    @discardableResult
+    func evictOne(release: (Int) -> Void) -> Bool {
+        guard let victim = entries.filter({ $0.borrowers == 0 }).min(by: { $0.lastUsed < $1.lastUsed }) else { return false }
+        remove(victim, release: release)
+        return true
+    }
+}
