@@ -12,11 +12,21 @@ public struct SchedulerConfig: Sendable, Equatable {
     public var maxModelLength: Int
     /// Order of admission and prefill.
     public var policy: Policy
+    /// Whether decode tokens or prompt chunks get a step's budget first.
+    public var stepOrder: StepOrder
     /// Keep finished sequences' KV and reuse it for requests with the same prefix
     /// (`NIM_ENABLE_KV_CACHE_REUSE`). Needs executor slots beyond `maxRunningSequences`.
     public var prefixCaching: Bool
     /// Tokens per hashed prefix block.
     public var prefixBlockSize: Int
+
+    /// What a step serves first.
+    public enum StepOrder: String, Sendable, CaseIterable {
+        /// Every decoding sequence gets its token, then prompt chunks share what is left.
+        case decodeFirst = "decode-first"
+        /// A step with any prompt work runs only prompt work (for comparison).
+        case prefillFirst = "prefill-first"
+    }
 
     /// Admission order.
     public enum Policy: String, Sendable, CaseIterable {
@@ -29,7 +39,7 @@ public struct SchedulerConfig: Sendable, Equatable {
     /// Creates a configuration with serving defaults for a small CPU machine.
     public init(maxBatchTokens: Int = 512, maxRunningSequences: Int = 16, maxWaitingRequests: Int = 256,
                 maxWaitingTokens: Int = 262_144, maxModelLength: Int = 0, policy: Policy = .priority,
-                prefixCaching: Bool = false, prefixBlockSize: Int = 16) {
+                prefixCaching: Bool = false, prefixBlockSize: Int = 16, stepOrder: StepOrder = .decodeFirst) {
         self.maxBatchTokens = maxBatchTokens
         self.maxRunningSequences = maxRunningSequences
         self.maxWaitingRequests = maxWaitingRequests
@@ -38,5 +48,6 @@ public struct SchedulerConfig: Sendable, Equatable {
         self.policy = policy
         self.prefixCaching = prefixCaching
         self.prefixBlockSize = prefixBlockSize
+        self.stepOrder = stepOrder
     }
 }

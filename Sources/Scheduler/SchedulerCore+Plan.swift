@@ -16,7 +16,6 @@ extension SchedulerCore {
     func plan() -> StepPlan {
         let now = clock()
         reap(now: now)
-        let usePriority = config.policy == .priority
         var decoders = running.filter(\.isDecoding)
         makeRoom(decoders.count)  // cached prefixes go before running sequences do
         var free = kvFree
@@ -27,12 +26,32 @@ extension SchedulerCore {
         }
         var plan = StepPlan()
         var budget = min(config.maxBatchTokens, executor.maxBatchTokens)
+        if config.stepOrder == .prefillFirst {
+            // The comparison policy (vLLM v0, llama-server): a step with prompt work runs
+            // only prompt work, and decoding streams wait for it.
+            planPrefill(&plan, budget: &budget, free: &free, now: now)
+            if !plan.isEmpty { return plan }
+        }
         for seq in decoders {
             plan.items.append((seq, work(seq, count: 1)))
             budget -= 1
             free -= 1
         }
+        planPrefill(&plan, budget: &budget, free: &free, now: now)
 
+        // Every running sequence is mid-prefill and the cache is full: free the newest so
+        // the others can finish (decode growth ate the room admission had left).
+        if plan.isEmpty, !running.isEmpty, let victim = victimForPreemption() {
+            preempt(victim)
+            return self.plan()
+        }
+        return plan
+    }
+
+    /// Spends `budget` on prefill chunks: running sequences first, then newly admitted
+    /// ones in queue order. Admission needs room for the whole prompt.
+    private func planPrefill(_ plan: inout StepPlan, budget: inout Int, free: inout Int, now: Double) {
+        let usePriority = config.policy == .priority
         // Cells that running prefills still need: admission must leave them alone.
         var reserved = running.filter { !$0.isDecoding }.reduce(0) { $0 + $1.remainingPrefill + 1 }
         let prefilling = running.filter { !$0.isDecoding }.sorted { $0.precedes($1, usePriority: usePriority) }
@@ -65,14 +84,6 @@ extension SchedulerCore {
             free -= n
             reserved += need - n
         }
-
-        // Every running sequence is mid-prefill and the cache is full: free the newest so
-        // the others can finish (decode growth ate the room admission had left).
-        if plan.isEmpty, !running.isEmpty, let victim = victimForPreemption() {
-            preempt(victim)
-            return self.plan()
-        }
-        return plan
     }
 
     private func work(_ seq: SequenceState, count: Int) -> SequenceWork {

@@ -46,6 +46,9 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
         self.freeCells = Array((0..<kvCapacity).reversed())
     }
 
+    /// Moves the virtual clock forward to `time` (an idle engine waiting for arrivals).
+    public func advance(to time: Double) { now = max(now, time) }
+
     /// Cells in use (held by at least one slot).
     public var usedCells: Int { kvCapacity - freeCells.count }
 

@@ -6,6 +6,6 @@ struct Corral: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "corral",
         abstract: "An OpenAI-compatible, NIM-style LLM inference server on llama.cpp.",
-        subcommands: [ServeCommand.self, GenerateCommand.self],
+        subcommands: [ServeCommand.self, GenerateCommand.self, SimulateCommand.self],
         defaultSubcommand: ServeCommand.self)
 }

@@ -104,7 +104,7 @@ struct BatchSchedulerTests {
         scheduler.start()
         defer { scheduler.shutdown() }
 
-        let stream = try scheduler.submit(GenerationRequest(prompt: prompt(8), maxTokens: 3000))
+        let stream = try scheduler.submit(GenerationRequest(prompt: prompt(8), maxTokens: 4000))  // >= 4 s of steps
         let consumer = Task { await collect(stream) }
         #expect(await eventually(within: 5) { scheduler.snapshot.running == 1 && scheduler.snapshot.kvUsed > 8 })
         consumer.cancel()

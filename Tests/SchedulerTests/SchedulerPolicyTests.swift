@@ -44,7 +44,7 @@ struct SchedulerPolicyTests {
         #expect(await h.outcome(big)?.summary?.reason == .length)
         let bigAdmitted = try #require(h.admitted.firstIndex(of: big))
         for id in small[10...] {  // everything that arrived after the large request
-            #expect(bigAdmitted < h.admitted.firstIndex(of: id)!)
+            #expect(bigAdmitted < h.admitted.firstIndex(of: id) ?? -1)
             #expect(await h.outcome(id)?.summary?.reason == .length)
         }
     }
@@ -113,11 +113,11 @@ struct SchedulerPolicyTests {
         let long = try h.submit(GenerationRequest(prompt: prompt(300, seed: 7), maxTokens: 5))
         var prefillSteps = 0
         while h.running(long)?.isDecoding != true {
-            let before = short.map { h.running($0)!.tokens.count }
+            let before = short.map { h.running($0)?.tokens.count ?? -1 }
             let computedBefore = h.running(long)?.computed ?? 0
             let plan = h.step()
             prefillSteps += 1
-            let after = short.map { h.running($0)!.tokens.count }
+            let after = short.map { h.running($0)?.tokens.count ?? -1 }
             #expect(after == before.map { $0 + 1 }, "a decoding stream missed a token in step \(prefillSteps)")
             #expect(plan.work.reduce(0) { $0 + $1.tokens.count } <= config.maxBatchTokens)
             let chunk = (h.running(long)?.computed ?? 0) - computedBefore
@@ -171,7 +171,7 @@ struct SchedulerPolicyTests {
         #expect(expired.error == .queueTimeout)
         #expect(expired.tokens.isEmpty)
         #expect(!h.admitted.contains(b))
-        #expect(try #require(h.endStep[b]) < h.endStep[a]!, "it expired while the first request ran")
+        #expect(try #require(h.endStep[b]) < h.endStep[a] ?? -1, "it expired while the first request ran")
         #expect(await h.outcome(c)?.summary?.reason == .length)
     }
 }
