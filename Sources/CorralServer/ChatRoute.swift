@@ -27,7 +27,7 @@ extension CompletionHandler {
         let requests = try (0..<n).map { choice throws(APIError) in
             try body.options.request(prompt: prompt, logprobs: logprobs, defaultMaxTokens: remaining, model: model, choice: choice)
         }
-        let events = try submit(requests, to: engine)
+        let events = try submit([requests], to: engine)
         let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let created = Int(Date().timeIntervalSince1970)
         let name = engine.servedName

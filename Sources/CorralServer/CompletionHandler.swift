@@ -24,14 +24,15 @@ struct CompletionHandler: Sendable {
         if let name, name != engine.servedName { throw .modelNotFound(name) }
     }
 
-    /// Submits every choice; if one is refused, the others are cancelled with it.
-    func submit(_ requests: [GenerationRequest], to engine: ServingEngine) throws(APIError) -> AsyncStream<(Int, GenerationEvent)> {
-        for request in requests {
+    /// Submits every prompt's choices (sibling choices share their prompt's KV); if one
+    /// group is refused, the groups already queued are cancelled with it.
+    func submit(_ groups: [[GenerationRequest]], to engine: ServingEngine) throws(APIError) -> AsyncStream<(Int, GenerationEvent)> {
+        for request in groups.joined() {
             do { try engine.scheduler.validate(request) } catch { throw APIError(error) }
         }
         var streams: [AsyncStream<GenerationEvent>] = []
-        for request in requests {
-            do { streams.append(try engine.scheduler.submit(request)) } catch {
+        for group in groups {
+            do { streams += try engine.scheduler.submit(choices: group) } catch {
                 streams.removeAll()  // dropping a stream cancels its request
                 throw APIError(error)
             }

@@ -19,14 +19,13 @@ extension CompletionHandler {
         let prompts = try body.prompt.values.map { try model.tokenize($0, addSpecial: true, parseSpecial: false) }
         if prompts.contains(where: { $0.isEmpty }) { throw APIError.badRequest("prompt must not be empty", param: "prompt") }
         let n = try body.options.choiceCount()
-        var requests: [GenerationRequest] = []
-        for prompt in prompts {
-            for choice in 0..<n {
-                requests.append(try body.options.request(prompt: prompt, logprobs: body.logprobs, defaultMaxTokens: 16,
-                                                         model: model, choice: choice))
+        let groups = try prompts.map { prompt throws(APIError) in
+            try (0..<n).map { choice throws(APIError) in
+                try body.options.request(prompt: prompt, logprobs: body.logprobs, defaultMaxTokens: 16, model: model, choice: choice)
             }
         }
-        let events = try submit(requests, to: engine)
+        let requests = Array(groups.joined())
+        let events = try submit(groups, to: engine)
         let id = "cmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let created = Int(Date().timeIntervalSince1970)
         let name = engine.servedName

@@ -34,8 +34,9 @@ public final class ServingEngine: Sendable {
         let isDeci = model.metadata.architecture == "deci"
         let context = try LlamaContext(model: model, options: .init(
             contextLength: config.kvCapacity, batchCapacity: config.maxBatchTokens,
-            // With prefix reuse, one extra sequence id per running one holds cached prefixes.
-            maxSequences: config.maxRunningSequences * (config.prefixCaching ? 2 : 1), threads: config.threads,
+            // Sequence ids past the running ones hold cached prefixes and the shared prompts
+            // of n > 1 choices (llama.cpp allows 256 ids in all).
+            maxSequences: min(config.maxRunningSequences * 2, max(config.maxRunningSequences, 256)), threads: config.threads,
             // deci: without flash attention llama.cpp pads V to the widest layer.
             flashAttention: isDeci ? true : nil))
         let scheduler = BatchScheduler(

@@ -53,20 +53,27 @@ public final class BatchScheduler: @unchecked Sendable {
     ///   `.invalidRequest` when it could never run, `.shuttingDown` after `shutdown()`.
     /// - Returns: the request's events, ending with `.finished` or `.failed`.
     public func submit(_ request: GenerationRequest) throws(SchedulerError) -> AsyncStream<GenerationEvent> {
-        let (stream, continuation) = AsyncStream.makeStream(of: GenerationEvent.self)
+        try withLock { () throws(SchedulerError) in
+            try core.enqueueChoices([request], onCancel: { [weak self] in self?.cancel($0) })
+        }[0]
+    }
+
+    /// Runs `body` under the lock, refusing after shutdown, and wakes the engine thread.
+    func withLock<T>(_ body: () throws(SchedulerError) -> T) throws(SchedulerError) -> T {
         condition.lock()
         defer { condition.unlock() }
         guard !stopping else { throw .shuttingDown }
-        let id = try core.enqueue(request, continuation: continuation)
-        continuation.onTermination = { [weak self] reason in
-            guard case .cancelled = reason, let self else { return }
-            self.condition.lock()
-            self.core.cancel(id)
-            self.condition.signal()
-            self.condition.unlock()
-        }
+        let result = try body()
         condition.signal()
-        return stream
+        return result
+    }
+
+    /// Cancels a request from its stream's termination handler.
+    func cancel(_ id: UInt64) {
+        condition.lock()
+        core.cancel(id)
+        condition.signal()
+        condition.unlock()
     }
 
     /// Validates a request without queuing it.
@@ -111,6 +118,21 @@ public final class BatchScheduler: @unchecked Sendable {
             condition.lock()
             core.commit(plan, result, seconds: seconds)
             condition.unlock()
+        }
+    }
+}
+
+extension BatchScheduler {
+    /// Queues sibling choices of one prompt (n > 1). The first runs the prompt; the others
+    /// wait for it and share its KV (all but the last prompt token) instead of prefilling
+    /// it again. All are refused together if the queue cannot take them.
+    public func submit(choices requests: [GenerationRequest]) throws(SchedulerError) -> [AsyncStream<GenerationEvent>] {
+        guard let first = requests.first else { return [] }
+        guard requests.allSatisfy({ $0.prompt == first.prompt }) else {
+            throw .invalidRequest("sibling choices must share one prompt")
+        }
+        return try withLock { () throws(SchedulerError) in
+            try core.enqueueChoices(requests, onCancel: { [weak self] in self?.cancel($0) })
         }
     }
 }

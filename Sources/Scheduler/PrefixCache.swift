@@ -17,6 +17,9 @@ final class PrefixCache {
         var borrowers = 0
         var lastUsed: UInt64
         let hashes: [Int]
+        /// A fork of a running prompt for its sibling choices, dropped when the last
+        /// borrower is done (when prefix reuse itself is off).
+        var ephemeral = false
 
         init(slot: Int, tokens: [Token], hashes: [Int], tick: UInt64) {
             self.slot = slot
@@ -86,8 +89,13 @@ final class PrefixCache {
         entry.borrowers += 1
     }
 
-    /// Ends a borrow.
-    func giveBack(_ entry: Entry) { entry.borrowers -= 1 }
+    /// Ends a borrow; an ephemeral entry nobody borrows any more is dropped.
+    func giveBack(_ entry: Entry, release: (Int) -> Void) {
+        entry.borrowers -= 1
+        if entry.ephemeral && entry.borrowers == 0 && entries.contains(where: { $0 === entry }) {
+            remove(entry, release: release)
+        }
+    }
 
     /// A slot for a new entry, evicting the least recently used unborrowed entry if needed.
     /// `release` frees an evicted entry's KV.
@@ -98,11 +106,13 @@ final class PrefixCache {
     }
 
     /// Records an entry whose KV has just been copied into `slot`.
-    func insert(slot: Int, tokens: [Token]) {
+    @discardableResult
+    func insert(slot: Int, tokens: [Token]) -> Entry {
         tick += 1
         let entry = Entry(slot: slot, tokens: tokens, hashes: blockHashes(tokens[...]), tick: tick)
         entries.append(entry)
         for h in entry.hashes { byHash[h] = entry }
+        return entry
     }
 
     /// Replaces `entry` by a longer one in the same slot, whose KV already extends it.

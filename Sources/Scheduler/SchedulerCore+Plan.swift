@@ -64,9 +64,20 @@ extension SchedulerCore {
         }
 
         while budget > 0, running.count < config.maxRunningSequences, let seq = waiting.first {
+            // A sibling choice waits for its leader's prompt, then shares it.
+            if let leader = seq.forkOf, !seq.holdsForkReservation {
+                if !leader.forkDeclined, leader.phase == .running, leader.computed >= leader.promptCount {
+                    forkPrompt(of: leader)
+                }
+                if !seq.holdsForkReservation {
+                    guard leader.forkDeclined || leader.phase == .finished else { break }  // wait for the prompt
+                    seq.forkOf = nil  // no fork to share: prefill alone
+                }
+            }
             // Pin the reusable prefix first, so making room cannot evict it.
             let hit = prefixHit(for: seq)
-            if let hit { prefixCache?.borrow(hit.entry) }
+            let alreadyBorrowed = seq.holdsForkReservation
+            if let hit, !alreadyBorrowed { prefixCache?.borrow(hit.entry) }
             let need = seq.tokens.count + 1 - (hit?.length ?? 0)
             if free - reserved < need {
                 let before = kvFree
@@ -74,7 +85,7 @@ extension SchedulerCore {
                 free += kvFree - before
             }
             guard free - reserved >= need, let slot = takeSlot() else {
-                if let hit { prefixCache?.giveBack(hit.entry) }
+                if let hit, !alreadyBorrowed { prefixCache?.giveBack(hit.entry, release: { executor.release(slot: $0) }) }
                 break
             }
             admit(seq, slot: slot, now: now, hit: hit)

@@ -3,7 +3,7 @@ extension SchedulerCore {
     /// something the cache lacks. An entry the sequence extended, and that nobody else
     /// borrows, is grown in place, so entries never share cells.
     func retainPrefix(of seq: SequenceState) {
-        guard let cache = prefixCache, let slot = seq.slot else { return }
+        guard config.prefixCaching, let cache = prefixCache, let slot = seq.slot else { return }
         let length = (seq.computed / cache.blockSize) * cache.blockSize
         guard length > seq.borrowedLength else { return }
         let tokens = Array(seq.tokens[..<length])
@@ -13,7 +13,8 @@ extension SchedulerCore {
             // Grow the entry only if this sequence used all of it and nobody else shares it;
             // otherwise leave it be rather than have two entries share cells.
             guard entry.borrowers == 1, entry.cells == seq.borrowedLength else { return }
-            cache.giveBack(entry)
+            entry.borrowers -= 1
+            entry.ephemeral = false
             seq.borrowed = nil
             seq.borrowedLength = 0
             executor.copy(from: slot, to: entry.slot, length: length)
@@ -23,5 +24,33 @@ extension SchedulerCore {
         guard let entrySlot = cache.takeSlot(release: { executor.release(slot: $0) }) else { return }
         executor.copy(from: slot, to: entrySlot, length: length)
         cache.insert(slot: entrySlot, tokens: tokens)
+    }
+
+    /// Moves all but the last token of a running leader's prompt into an ephemeral cache
+    /// entry that the leader and its sibling choices then share. The leader's own cells
+    /// become the entry's, so the accounting is unchanged. A leader that already borrows a
+    /// cached prefix is not forked (entries never share cells); its siblings hit that
+    /// prefix through the cache instead.
+    func forkPrompt(of leader: SequenceState) {
+        guard let cache = prefixCache, let slot = leader.slot, leader.borrowed == nil else {
+            leader.forkDeclined = true
+            return
+        }
+        let length = leader.promptCount - 1
+        guard length > 0, let entrySlot = cache.takeSlot(release: { executor.release(slot: $0) }) else {
+            leader.forkDeclined = true
+            return
+        }
+        executor.copy(from: slot, to: entrySlot, length: length)
+        let entry = cache.insert(slot: entrySlot, tokens: Array(leader.tokens[..<length]))
+        entry.ephemeral = true
+        cache.borrow(entry)
+        leader.borrowed = entry
+        leader.borrowedLength = length
+        leader.fork = entry
+        for sibling in leader.followers where sibling.phase == .waiting {
+            cache.borrow(entry)
+            sibling.holdsForkReservation = true
+        }
     }
 }

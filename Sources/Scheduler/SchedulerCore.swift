@@ -27,7 +27,9 @@ final class SchedulerCore {
         // Slots past the running ones hold prefix-cache entries.
         let runningSlots = min(config.maxRunningSequences, executor.slotCount)
         self.freeSlots = Array((0..<runningSlots).reversed())
-        self.prefixCache = config.prefixCaching && executor.slotCount > runningSlots
+        // The cache also holds forks of prompts for sibling choices (n > 1), so it exists
+        // whenever there are spare slots; lookups of finished prompts need prefixCaching.
+        self.prefixCache = executor.slotCount > runningSlots
             ? PrefixCache(slots: Array(runningSlots..<executor.slotCount), blockSize: max(config.prefixBlockSize, 1))
             : nil
     }
@@ -74,6 +76,35 @@ final class SchedulerCore {
         let seq = SequenceState(id: nextID, request: request, arrival: clock(), continuation: continuation)
         insertWaiting(seq)
         return seq.id
+    }
+
+    /// Queues one prompt's choices (one request when n is 1), all or none. The first is
+    /// the leader; the others share its prompt's KV once it is computed.
+    func enqueueChoices(_ requests: [GenerationRequest], onCancel: @escaping @Sendable (UInt64) -> Void = { _ in })
+        throws(SchedulerError) -> [AsyncStream<GenerationEvent>] {
+        for r in requests { try validate(r) }
+        let tokens = requests.reduce(0) { $0 + $1.prompt.count }
+        guard waiting.count + requests.count <= config.maxWaitingRequests,
+              waitingTokens + tokens <= config.maxWaitingTokens else {
+            counters.rejected += requests.count
+            throw .overloaded(retryAfter: retryAfterEstimate())
+        }
+        var streams: [AsyncStream<GenerationEvent>] = []
+        var leader: SequenceState?
+        for request in requests {
+            let (stream, continuation) = AsyncStream.makeStream(of: GenerationEvent.self)
+            let id = try enqueue(request, continuation: continuation)
+            continuation.onTermination = { reason in if case .cancelled = reason { onCancel(id) } }
+            let seq = waiting.first { $0.id == id }!
+            if let leader {
+                seq.forkOf = leader
+                leader.followers.append(seq)
+            } else {
+                leader = seq
+            }
+            streams.append(stream)
+        }
+        return streams
     }
 
     /// Marks a request cancelled; it leaves the batch at the next plan.
@@ -138,7 +169,11 @@ final class SchedulerCore {
 
     /// Frees a sequence's slot and KV, and ends its borrow of a cached prefix.
     private func releaseSlot(of seq: SequenceState) {
-        if let entry = seq.borrowed { prefixCache?.giveBack(entry) }
+        if seq.holdsForkReservation, let entry = seq.forkOf?.fork {
+            prefixCache?.giveBack(entry, release: { executor.release(slot: $0) })
+            seq.holdsForkReservation = false
+        }
+        if let entry = seq.borrowed { prefixCache?.giveBack(entry, release: { executor.release(slot: $0) }) }
         seq.borrowed = nil
         seq.borrowedLength = 0
         if let slot = seq.slot {
@@ -150,7 +185,10 @@ final class SchedulerCore {
 
     /// The cached prefix a sequence would reuse if admitted now.
     func prefixHit(for seq: SequenceState) -> (entry: PrefixCache.Entry, length: Int)? {
-        prefixCache?.lookup(seq.tokens)
+        if seq.holdsForkReservation, let entry = seq.forkOf?.fork {
+            return (entry, min(entry.cells, seq.tokens.count - 1))
+        }
+        return config.prefixCaching ? prefixCache?.lookup(seq.tokens) : nil
     }
 
     func admit(_ seq: SequenceState, slot: Int, now: Double, hit: (entry: PrefixCache.Entry, length: Int)?) {
@@ -158,15 +196,15 @@ final class SchedulerCore {
         seq.slot = slot
         seq.phase = .running
         seq.computed = 0
-        if prefixCache != nil {
-            counters.prefixQueryTokens += seq.tokens.count
-            if let hit {  // already borrowed by the planner
-                executor.copy(from: hit.entry.slot, to: slot, length: hit.length)
-                seq.borrowed = hit.entry
-                seq.borrowedLength = hit.length
-                seq.computed = hit.length
-                counters.prefixHitTokens += hit.length
-            }
+        seq.forkOf = nil
+        seq.holdsForkReservation = false  // the reservation is now this sequence's borrow
+        if config.prefixCaching { counters.prefixQueryTokens += seq.tokens.count }
+        if let hit {  // already borrowed by the planner
+            executor.copy(from: hit.entry.slot, to: slot, length: hit.length)
+            seq.borrowed = hit.entry
+            seq.borrowedLength = hit.length
+            seq.computed = hit.length
+            if config.prefixCaching { counters.prefixHitTokens += hit.length }
         }
         if seq.firstScheduled == nil { seq.firstScheduled = now }
         executor.open(slot: slot, sampling: seq.request.sampling, history: Array(seq.tokens[seq.promptCount...]))

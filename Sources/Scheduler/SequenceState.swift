@@ -20,6 +20,17 @@ final class SequenceState {
     /// A prefix-cache entry whose cells this sequence shares, and how many.
     var borrowed: PrefixCache.Entry?
     var borrowedLength = 0
+    /// For a sibling choice (n > 1): the leader whose prompt it shares.
+    var forkOf: SequenceState?
+    /// For a leader: the entry holding its forked prompt, once made.
+    var fork: PrefixCache.Entry?
+    /// For a leader: forking was not possible; siblings prefill on their own.
+    var forkDeclined = false
+    /// For a leader: its sibling choices.
+    var followers: [SequenceState] = []
+    /// For a sibling: it holds a borrow of the leader's fork, taken when the fork was made
+    /// so the entry outlives the leader until every sibling has started.
+    var holdsForkReservation = false
     var preemptions = 0
     var firstScheduled: Double?
     var firstToken: Double?
