@@ -35,14 +35,16 @@ public struct ServerConfig: Sendable {
     public var prefixCaching: Bool
     /// Admission order, `priority` or `fcfs` (`NIM_SCHEDULER_POLICY`).
     public var policy: String
+    /// KV layout: `unified`, `partitioned`, or `auto` (unified only with prefix reuse).
+    public var kvLayout: String
 
     /// Creates a configuration with the documented defaults.
     public init(host: String = "0.0.0.0", port: Int = 8000, model: String = "SmolLM2-135M-Instruct",
-                cachePath: String = "/opt/nim/.cache", servedModelName: String? = nil, kvCapacity: Int = 8192,
+                cachePath: String = "/opt/nim/.cache", servedModelName: String? = nil, kvCapacity: Int = 32768,
                 maxModelLength: Int = 0, maxBatchTokens: Int = 512, maxRunningSequences: Int = 16,
                 maxWaitingRequests: Int = 256, maxWaitingTokens: Int = 262_144, threads: Int = 0,
                 gpuLayers: Int = -1, maxBodyBytes: Int = 4 << 20, warmUp: Bool = true,
-                prefixCaching: Bool = false, policy: String = "priority") {
+                prefixCaching: Bool = false, policy: String = "priority", kvLayout: String = "auto") {
         self.host = host
         self.port = port
         self.model = model
@@ -60,5 +62,9 @@ public struct ServerConfig: Sendable {
         self.warmUp = warmUp
         self.prefixCaching = prefixCaching
         self.policy = policy
+        self.kvLayout = kvLayout
     }
+
+    /// Whether the engine gets one shared KV pool.
+    public var unifiedKV: Bool { kvLayout == "unified" || (kvLayout == "auto" && prefixCaching) }
 }

@@ -32,13 +32,16 @@ public final class ServingEngine: Sendable {
         let path = try ModelLocator.resolve(config.model, cacheDirectory: config.cachePath)
         let model = try LlamaModel(path: path, options: .init(gpuLayers: Int32(config.gpuLayers)))
         let isDeci = model.metadata.architecture == "deci"
+        // Unified: sequence ids past the running ones hold cached prefixes and the shared
+        // prompts of n > 1 choices (llama.cpp allows 256 ids in all). Partitioned: one
+        // partition per running sequence, attention over its own cells only.
+        let unified = config.unifiedKV
+        let running = config.maxRunningSequences
         let context = try LlamaContext(model: model, options: .init(
             contextLength: config.kvCapacity, batchCapacity: config.maxBatchTokens,
-            // Sequence ids past the running ones hold cached prefixes and the shared prompts
-            // of n > 1 choices (llama.cpp allows 256 ids in all).
-            maxSequences: min(config.maxRunningSequences * 2, max(config.maxRunningSequences, 256)), threads: config.threads,
+            maxSequences: unified ? min(running * 2, max(running, 256)) : running, threads: config.threads,
             // deci: without flash attention llama.cpp pads V to the widest layer.
-            flashAttention: isDeci ? true : nil))
+            flashAttention: isDeci ? true : nil, unifiedKV: unified))
         let scheduler = BatchScheduler(
             executor: LlamaExecutor(context: context),
             config: SchedulerConfig(maxBatchTokens: config.maxBatchTokens,

@@ -18,15 +18,21 @@ public final class LlamaContext {
         public var threads: Int
         /// Flash attention; `nil` lets the engine decide. `deci` models need it on.
         public var flashAttention: Bool?
+        /// One KV pool shared by all sequences (cells can be shared between them), or one
+        /// partition of `contextLength / maxSequences` cells per sequence. Unified needs
+        /// less memory and allows prefix sharing, but every token attends over the whole
+        /// pool's used cells, which costs CPU time at high concurrency.
+        public var unifiedKV: Bool
 
         /// Creates options.
         public init(contextLength: Int = 4096, batchCapacity: Int = 512, maxSequences: Int = 1,
-                    threads: Int = 0, flashAttention: Bool? = nil) {
+                    threads: Int = 0, flashAttention: Bool? = nil, unifiedKV: Bool = true) {
             self.contextLength = contextLength
             self.batchCapacity = batchCapacity
             self.maxSequences = maxSequences
             self.threads = threads
             self.flashAttention = flashAttention
+            self.unifiedKV = unifiedKV
         }
     }
 
@@ -38,6 +44,10 @@ public final class LlamaContext {
     public let batchCapacity: Int
     /// Most sequence ids.
     public let maxSequences: Int
+    /// Whether all sequences share one KV pool.
+    public let unifiedKV: Bool
+    /// KV cells one sequence can use: the whole pool, or its partition.
+    public let sequenceCapacity: Int
 
     let pointer: OpaquePointer
     private var batch: llama_batch
@@ -54,7 +64,7 @@ public final class LlamaContext {
         params.n_batch = UInt32(options.batchCapacity)
         params.n_ubatch = UInt32(min(options.batchCapacity, 512))
         params.n_seq_max = UInt32(options.maxSequences)
-        params.kv_unified = true
+        params.kv_unified = options.unifiedKV
         params.no_perf = true
         if options.threads > 0 {
             params.n_threads = Int32(options.threads)
@@ -74,6 +84,8 @@ public final class LlamaContext {
         self.contextLength = Int(llama_n_ctx(ctx))
         self.batchCapacity = Int(llama_n_batch(ctx))
         self.maxSequences = Int(llama_n_seq_max(ctx))
+        self.unifiedKV = options.unifiedKV
+        self.sequenceCapacity = Int(llama_n_ctx_seq(ctx))
         self.memory = llama_get_memory(ctx)
         self.batch = llama_batch_init(Int32(batchCapacity), 0, 1)
     }
@@ -129,10 +141,16 @@ public final class LlamaContext {
         _ = llama_memory_seq_rm(memory, Int32(sequence), Int32(position), -1)
     }
 
-    /// Shares the KV of `source` (positions `[0, length)`) with `destination`. In a unified
-    /// cache this copies cell tags, not tensors: the cells are shared.
+    /// Gives `destination` the KV of `source` for positions `[0, length)`. In a unified
+    /// cache this tags the same cells, so they are shared; across partitions the engine
+    /// copies the whole partition, and the tail is dropped.
     public func copySequence(from source: Int, to destination: Int, length: Int) {
-        llama_memory_seq_cp(memory, Int32(source), Int32(destination), 0, Int32(length))
+        if unifiedKV {
+            llama_memory_seq_cp(memory, Int32(source), Int32(destination), 0, Int32(length))
+        } else {
+            llama_memory_seq_cp(memory, Int32(source), Int32(destination), -1, -1)
+            _ = llama_memory_seq_rm(memory, Int32(destination), Int32(length), -1)
+        }
     }
 
     /// The highest position stored for `sequence`, or -1 when it has none.

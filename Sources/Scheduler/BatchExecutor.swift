@@ -39,6 +39,8 @@ public protocol BatchExecutor: AnyObject {
     var slotCount: Int { get }
     /// Most tokens per step.
     var maxBatchTokens: Int { get }
+    /// KV cells one sequence can hold (its partition, when the cache is partitioned).
+    var sequenceCapacity: Int { get }
 
     /// Starts a fresh sampler for `slot`, primed with tokens already generated (after a
     /// preemption) so penalties carry over.
@@ -57,6 +59,11 @@ public protocol BatchExecutor: AnyObject {
     func isEndOfGeneration(_ token: Token) -> Bool
     /// The bytes `token` decodes to.
     func tokenBytes(_ token: Token) -> [UInt8]
+}
+
+extension BatchExecutor {
+    /// A unified cache: any sequence may use all of it.
+    public var sequenceCapacity: Int { kvCapacity }
 }
 
 /// Errors an executor reports to the scheduler.

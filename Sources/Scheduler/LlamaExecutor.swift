@@ -16,6 +16,7 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
     public var kvCapacity: Int { context.contextLength }
     public var slotCount: Int { context.maxSequences }
     public var maxBatchTokens: Int { context.batchCapacity }
+    public var sequenceCapacity: Int { context.sequenceCapacity }
 
     public func open(slot: Int, sampling: SamplingParameters, history: [Token]) {
         let sampler = LlamaSampler(model: context.model, parameters: sampling)

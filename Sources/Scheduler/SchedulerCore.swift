@@ -22,7 +22,7 @@ final class SchedulerCore {
         self.executor = executor
         self.config = config
         self.clock = clock
-        let capacity = executor.kvCapacity
+        let capacity = executor.sequenceCapacity
         self.maxModelLength = config.maxModelLength > 0 ? min(config.maxModelLength, capacity) : capacity
         // Slots past the running ones hold prefix-cache entries.
         let runningSlots = min(config.maxRunningSequences, executor.slotCount)

@@ -22,7 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
     var cachePath: String?
     @Option(help: "Model name in the API (NIM_SERVED_MODEL_NAME; default: the file's name).")
     var servedModelName: String?
-    @Option(help: "KV cache cells shared by all sequences (NIM_KV_CACHE_TOKENS; default 8192).")
+    @Option(help: "KV cache cells for all sequences together (NIM_KV_CACHE_TOKENS; default 32768).")
     var kvCacheTokens: Int?
     @Option(help: "Longest sequence, prompt plus output (NIM_MAX_MODEL_LEN; default: the KV capacity).")
     var maxModelLen: Int?
@@ -44,6 +44,8 @@ struct ServeCommand: AsyncParsableCommand {
     var enableKvCacheReuse: Bool?
     @Option(help: "Admission order: priority or fcfs (NIM_SCHEDULER_POLICY; default priority).")
     var schedulerPolicy: String?
+    @Option(help: "KV layout: auto, unified or partitioned (NIM_KV_LAYOUT; default auto: unified only with KV reuse).")
+    var kvLayout: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (NIM_LOG_LEVEL; default info).")
     var logLevel: String?
 
@@ -54,7 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
             model: model ?? Environment.string("NIM_MODEL_NAME") ?? "SmolLM2-135M-Instruct",
             cachePath: cachePath ?? Environment.string("NIM_CACHE_PATH") ?? "/opt/nim/.cache",
             servedModelName: servedModelName ?? Environment.string("NIM_SERVED_MODEL_NAME"),
-            kvCapacity: try Environment.int("NIM_KV_CACHE_TOKENS", flag: kvCacheTokens, default: 8192),
+            kvCapacity: try Environment.int("NIM_KV_CACHE_TOKENS", flag: kvCacheTokens, default: 32768),
             maxModelLength: try Environment.int("NIM_MAX_MODEL_LEN", flag: maxModelLen, default: 0),
             maxBatchTokens: try Environment.int("NIM_MAX_BATCH_TOKENS", flag: maxBatchTokens, default: 512),
             maxRunningSequences: try Environment.int("NIM_MAX_NUM_SEQS", flag: maxNumSeqs, default: 16),
@@ -64,7 +66,11 @@ struct ServeCommand: AsyncParsableCommand {
             gpuLayers: try Environment.int("NIM_GPU_LAYERS", flag: gpuLayers, default: -1),
             maxBodyBytes: try Environment.int("NIM_MAX_REQUEST_BYTES", flag: maxRequestBytes, default: 4 << 20),
             prefixCaching: try Environment.bool("NIM_ENABLE_KV_CACHE_REUSE", flag: enableKvCacheReuse, default: false),
-            policy: schedulerPolicy ?? Environment.string("NIM_SCHEDULER_POLICY") ?? "priority")
+            policy: schedulerPolicy ?? Environment.string("NIM_SCHEDULER_POLICY") ?? "priority",
+            kvLayout: kvLayout ?? Environment.string("NIM_KV_LAYOUT") ?? "auto")
+        guard ["auto", "unified", "partitioned"].contains(c.kvLayout) else {
+            throw ConfigError("KV layout must be auto, unified or partitioned, not \(c.kvLayout)")
+        }
         guard ["priority", "fcfs"].contains(c.policy) else { throw ConfigError("scheduler policy must be priority or fcfs, not \(c.policy)") }
         guard (1...65535).contains(c.port) else { throw ConfigError("port \(c.port) is outside 1...65535") }
         guard c.kvCapacity >= 16 else { throw ConfigError("the KV cache needs at least 16 tokens, not \(c.kvCapacity)") }
@@ -113,8 +119,10 @@ struct ModelLoaderService: Service {
             logger.info("ready", metadata: ["model": "\(engine.servedName)", "port": "\(config.port)",
                                              "kv_tokens": "\(engine.scheduler.snapshot.kvCapacity)"])
         } catch {
+            // Exit rather than serve 503 for ever: an orchestrator sees the failure at once.
             state.set(.failed("\(error)"))
             logger.error("model failed to load: \(error)")
+            throw error
         }
         try? await gracefulShutdown()
         let engine = state.engine
