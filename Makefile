@@ -21,7 +21,7 @@ BIN := .build/$(CONFIG)/corral
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help engine engine-tools model deci-model build run test test-swift test-python clean
+.PHONY: help engine engine-tools model deci-model pyenv build run test clean
 
 help:
 	@echo "make run    serve SmolLM2-135M-Instruct on http://$(HOST):$(PORT) (CPU)"
@@ -39,9 +39,11 @@ model: $(MODEL)
 $(MODEL): models/SmolLM2-135M-Instruct.Q4_1.gguf.sha256
 	scripts/fetch-model.sh
 
-deci-model: $(DECI_MODEL)
-$(DECI_MODEL): scripts/make-tiny-deci.py | engine
+pyenv:
 	scripts/python-env.sh $(PYENV) >/dev/null
+
+deci-model: $(DECI_MODEL)
+$(DECI_MODEL): scripts/make-tiny-deci.py | engine pyenv
 	$(PYENV)/bin/python scripts/make-tiny-deci.py \
 	  --llama-src "$$(scripts/bootstrap-engine.sh --source)" --out $@ --json $@.json
 
@@ -54,10 +56,12 @@ run: build model
 
 # Tests run one at a time: engine tests are CPU-bound, and llama.cpp's worker threads
 # spin, so suites running side by side on two cores slow each other down many times over.
-test: engine model deci-model
+test: engine model pyenv deci-model
 	swift build --build-tests $(SWIFT_FLAGS)
 	CORRAL_TEST_MODEL=$(MODEL) CORRAL_TEST_DECI_MODEL=$(DECI_MODEL) \
 	  swift test --skip-build --no-parallel $(SWIFT_FLAGS)
+	CORRAL_TEST_MODEL=$(MODEL) CORRAL_BIN=.build/debug/corral \
+	  $(PYENV)/bin/python -m pytest -q tests
 
 clean:
 	rm -rf .build

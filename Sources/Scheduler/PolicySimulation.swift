@@ -54,7 +54,7 @@ public struct PolicySimulation: Sendable {
         let executor = SimulatedExecutor(kvCapacity: kvCapacity, slotCount: config.maxRunningSequences,
                                          maxBatchTokens: config.maxBatchTokens)
         let core = SchedulerCore(executor: executor, config: config, clock: { executor.now })
-        var rng = SplitMix(state: workload.seed)
+        var rng = SplitMix(seed: workload.seed)
         var arrival = 0.0
         var pending: [(time: Double, request: GenerationRequest)] = (0..<workload.requests).map { _ in
             arrival += -log(max(rng.unit(), 1e-12)) / workload.arrivalRate
@@ -103,9 +103,10 @@ public struct PolicySimulation: Sendable {
     }
 }
 
-/// SplitMix64, so workloads replay exactly on every platform.
-struct SplitMix {
+/// SplitMix64, so workloads replay exactly on every platform (tests use it too).
+struct SplitMix: RandomNumberGenerator {
     var state: UInt64
+    init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

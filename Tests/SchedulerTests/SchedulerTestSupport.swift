@@ -2,18 +2,8 @@ import LlamaEngine
 @testable import Scheduler
 import Testing
 
-/// A small seeded generator (SplitMix64), so random workloads replay exactly.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The scheduler's seeded generator, so random workloads replay exactly.
+typealias SplitMix64 = SplitMix
 
 /// Everything one request's stream delivered, in order.
 struct Outcome {

@@ -1,0 +1,60 @@
+"""Starts real `corral serve` processes on loopback for the client-level tests."""
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("CORRAL_BIN", os.path.join(ROOT, ".build", "debug", "corral"))
+MODEL = os.environ.get("CORRAL_TEST_MODEL", os.path.expanduser("~/.cache/corral/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, *args):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ, NIM_LOG_LEVEL="warning")
+        self.proc = subprocess.Popen([BIN, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--model", MODEL,
+                                      "--served-model-name", "smollm2", "--threads", "2", *args],
+                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"corral exited: {self.proc.stderr.read().decode()}")
+            try:
+                with urllib.request.urlopen(self.url + "/v1/health/ready", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError("corral did not become ready")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            return self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return None
+
+
+@pytest.fixture(scope="session")
+def server():
+    s = Server("--max-num-seqs", "8", "--kv-cache-tokens", "8192")
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def client(server):
+    from openai import OpenAI
+    return OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0)
