@@ -21,7 +21,7 @@ BIN := .build/$(CONFIG)/corral
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help engine engine-tools model deci-model pyenv build run test clean
+.PHONY: help engine engine-tools model deci-model pyenv build run test bench-scheduler clean
 
 help:
 	@echo "make run    serve SmolLM2-135M-Instruct on http://$(HOST):$(PORT) (CPU)"
@@ -62,6 +62,10 @@ test: engine model pyenv deci-model
 	  swift test --skip-build --no-parallel $(SWIFT_FLAGS)
 	CORRAL_TEST_MODEL=$(MODEL) CORRAL_BIN=.build/debug/corral \
 	  $(PYENV)/bin/python -m pytest -q tests
+
+# A benchmark, not a test: prints Corral vs llama-batched-bench and the policy simulation.
+bench-scheduler: build model
+	scripts/bench-scheduler.sh
 
 clean:
 	rm -rf .build
