@@ -25,7 +25,8 @@ extension CompletionHandler {
         let logprobs = body.logprobs == true ? (body.top_logprobs ?? 0) : nil
         let remaining = max(engine.scheduler.maxModelLength - prompt.count, 1)
         let requests = try (0..<n).map { choice throws(APIError) in
-            try body.options.request(prompt: prompt, logprobs: logprobs, defaultMaxTokens: remaining, model: model, choice: choice)
+            try body.options.request(prompt: prompt, logprobs: logprobs, defaultMaxTokens: remaining, model: model,
+                                     choice: choice, queueTimeout: config.queueTimeoutIfSet)
         }
         let events = try submit([requests], to: engine)
         let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()

@@ -21,7 +21,8 @@ extension CompletionHandler {
         let n = try body.options.choiceCount()
         let groups = try prompts.map { prompt throws(APIError) in
             try (0..<n).map { choice throws(APIError) in
-                try body.options.request(prompt: prompt, logprobs: body.logprobs, defaultMaxTokens: 16, model: model, choice: choice)
+                try body.options.request(prompt: prompt, logprobs: body.logprobs, defaultMaxTokens: 16, model: model,
+                                         choice: choice, queueTimeout: config.queueTimeoutIfSet)
             }
         }
         let requests = Array(groups.joined())

@@ -12,7 +12,7 @@ extension GenerationOptions {
     /// Checks ranges the way OpenAI and vLLM do, and builds a scheduler request for
     /// `prompt`. Every violation is a 400 naming the parameter.
     func request(prompt: [Token], logprobs: Int?, defaultMaxTokens: Int, model: LlamaModel,
-                 choice: Int) throws(APIError) -> GenerationRequest {
+                 choice: Int, queueTimeout: Double? = nil) throws(APIError) -> GenerationRequest {
         if let t = temperature, !(0...2).contains(t) { throw .badRequest("temperature must be between 0 and 2", param: "temperature") }
         if let p = top_p, !(p > 0 && p <= 1) { throw .badRequest("top_p must be in (0, 1]", param: "top_p") }
         if let k = top_k, k < -1 { throw .badRequest("top_k must be -1 (off) or at least 0", param: "top_k") }
@@ -44,6 +44,6 @@ extension GenerationOptions {
         if let seed { sampling.seed = UInt32(truncatingIfNeeded: seed &+ choice) }
         return GenerationRequest(prompt: prompt, maxTokens: maxTokens, sampling: sampling, stop: stops,
                                  ignoreEOS: ignore_eos ?? false, minTokens: min_tokens ?? 0,
-                                 priority: priority ?? 0, logprobs: logprobs)
+                                 priority: priority ?? 0, logprobs: logprobs, queueTimeout: queueTimeout)
     }
 }

@@ -37,6 +37,9 @@ public struct ServerConfig: Sendable {
     public var policy: String
     /// KV layout: `unified`, `partitioned`, or `auto` (unified only with prefix reuse).
     public var kvLayout: String
+    /// Seconds a request may wait in the queue before it fails with 503; 0 waits as long
+    /// as it takes (`NIM_QUEUE_TIMEOUT_SECONDS`).
+    public var queueTimeout: Double
 
     /// Creates a configuration with the documented defaults.
     public init(host: String = "0.0.0.0", port: Int = 8000, model: String = "SmolLM2-135M-Instruct",
@@ -44,7 +47,8 @@ public struct ServerConfig: Sendable {
                 maxModelLength: Int = 0, maxBatchTokens: Int = 512, maxRunningSequences: Int = 16,
                 maxWaitingRequests: Int = 256, maxWaitingTokens: Int = 262_144, threads: Int = 0,
                 gpuLayers: Int = -1, maxBodyBytes: Int = 4 << 20, warmUp: Bool = true,
-                prefixCaching: Bool = false, policy: String = "priority", kvLayout: String = "auto") {
+                prefixCaching: Bool = false, policy: String = "priority", kvLayout: String = "auto",
+                queueTimeout: Double = 0) {
         self.host = host
         self.port = port
         self.model = model
@@ -63,7 +67,11 @@ public struct ServerConfig: Sendable {
         self.prefixCaching = prefixCaching
         self.policy = policy
         self.kvLayout = kvLayout
+        self.queueTimeout = queueTimeout
     }
+
+    /// The queue deadline to put on requests, if any.
+    var queueTimeoutIfSet: Double? { queueTimeout > 0 ? queueTimeout : nil }
 
     /// Whether the engine gets one shared KV pool.
     public var unifiedKV: Bool { kvLayout == "unified" || (kvLayout == "auto" && prefixCaching) }

@@ -44,6 +44,8 @@ struct ServeCommand: AsyncParsableCommand {
     var enableKvCacheReuse: Bool?
     @Option(help: "Admission order: priority or fcfs (NIM_SCHEDULER_POLICY; default priority).")
     var schedulerPolicy: String?
+    @Option(help: "Seconds a request may wait in the queue before a 503; 0 for no limit (NIM_QUEUE_TIMEOUT_SECONDS; default 0).")
+    var queueTimeoutSeconds: Int?
     @Option(help: "KV layout: auto, unified or partitioned (NIM_KV_LAYOUT; default auto: unified only with KV reuse).")
     var kvLayout: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (NIM_LOG_LEVEL; default info).")
@@ -67,7 +69,9 @@ struct ServeCommand: AsyncParsableCommand {
             maxBodyBytes: try Environment.int("NIM_MAX_REQUEST_BYTES", flag: maxRequestBytes, default: 4 << 20),
             prefixCaching: try Environment.bool("NIM_ENABLE_KV_CACHE_REUSE", flag: enableKvCacheReuse, default: false),
             policy: schedulerPolicy ?? Environment.string("NIM_SCHEDULER_POLICY") ?? "priority",
-            kvLayout: kvLayout ?? Environment.string("NIM_KV_LAYOUT") ?? "auto")
+            kvLayout: kvLayout ?? Environment.string("NIM_KV_LAYOUT") ?? "auto",
+            queueTimeout: Double(try Environment.int("NIM_QUEUE_TIMEOUT_SECONDS", flag: queueTimeoutSeconds, default: 0)))
+        guard c.queueTimeout >= 0 else { throw ConfigError("the queue timeout must not be negative") }
         guard ["auto", "unified", "partitioned"].contains(c.kvLayout) else {
             throw ConfigError("KV layout must be auto, unified or partitioned, not \(c.kvLayout)")
         }
