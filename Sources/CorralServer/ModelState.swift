@@ -26,6 +26,15 @@ public final class ModelState: Sendable {
     /// Moves to `next`.
     public func set(_ next: Phase) { phase.withLock { $0 = next } }
 
+    /// Moves from loading to ready; false (and no change) when a drain began meanwhile.
+    public func markReady(_ engine: ServingEngine) -> Bool {
+        phase.withLock { p in
+            guard case .loading = p else { return false }
+            p = .ready(engine)
+            return true
+        }
+    }
+
     /// Moves to draining, keeping the engine for requests in flight.
     public func beginDraining() {
         phase.withLock { p in

@@ -40,6 +40,8 @@ public struct ServerConfig: Sendable {
     /// Seconds a request may wait in the queue before it fails with 503; 0 waits as long
     /// as it takes (`NIM_QUEUE_TIMEOUT_SECONDS`).
     public var queueTimeout: Double
+    /// Seconds in-flight requests get to finish after SIGTERM (`NIM_DRAIN_GRACE_SECONDS`).
+    public var drainGrace: Double = 30
 
     /// Creates a configuration with the documented defaults.
     public init(host: String = "0.0.0.0", port: Int = 8000, model: String = "SmolLM2-135M-Instruct",

@@ -46,13 +46,15 @@ struct ServeCommand: AsyncParsableCommand {
     var schedulerPolicy: String?
     @Option(help: "Seconds a request may wait in the queue before a 503; 0 for no limit (NIM_QUEUE_TIMEOUT_SECONDS; default 0).")
     var queueTimeoutSeconds: Int?
+    @Option(help: "Seconds in-flight requests get to finish after SIGTERM (NIM_DRAIN_GRACE_SECONDS; default 30).")
+    var drainGraceSeconds: Int?
     @Option(help: "KV layout: auto, unified or partitioned (NIM_KV_LAYOUT; default auto: unified only with KV reuse).")
     var kvLayout: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (NIM_LOG_LEVEL; default info).")
     var logLevel: String?
 
     func config() throws -> ServerConfig {
-        let c = ServerConfig(
+        var c = ServerConfig(
             host: host,
             port: try Environment.int("NIM_SERVER_PORT", flag: port, default: 8000),
             model: model ?? Environment.string("NIM_MODEL_NAME") ?? "SmolLM2-135M-Instruct",
@@ -71,6 +73,8 @@ struct ServeCommand: AsyncParsableCommand {
             policy: schedulerPolicy ?? Environment.string("NIM_SCHEDULER_POLICY") ?? "priority",
             kvLayout: kvLayout ?? Environment.string("NIM_KV_LAYOUT") ?? "auto",
             queueTimeout: Double(try Environment.int("NIM_QUEUE_TIMEOUT_SECONDS", flag: queueTimeoutSeconds, default: 0)))
+        c.drainGrace = Double(try Environment.int("NIM_DRAIN_GRACE_SECONDS", flag: drainGraceSeconds, default: 30))
+        guard c.drainGrace >= 0 else { throw ConfigError("the drain grace must not be negative") }
         guard c.queueTimeout >= 0 else { throw ConfigError("the queue timeout must not be negative") }
         guard ["auto", "unified", "partitioned"].contains(c.kvLayout) else {
             throw ConfigError("KV layout must be auto, unified or partitioned, not \(c.kvLayout)")
@@ -99,38 +103,13 @@ struct ServeCommand: AsyncParsableCommand {
         let state = ModelState()
         let app = buildApplication(config: config, state: state, logger: logger)
         let loader = ModelLoaderService(config: config, state: state, logger: logger)
+        let drain = DrainService(state: state, grace: config.drainGrace, logger: logger)
+        // Shutdown runs in reverse: drain first (readiness 503, in-flight requests finish),
+        // then HTTP stops, then the loader.
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: loader), .init(service: app)],
+            services: [.init(service: loader), .init(service: app), .init(service: drain)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
-    }
-}
-
-/// Loads the model after HTTP is up (so liveness answers at once), warms it up, marks
-/// the server ready, and on shutdown marks it draining and stops the scheduler.
-struct ModelLoaderService: Service {
-    let config: ServerConfig
-    let state: ModelState
-    let logger: Logger
-
-    func run() async throws {
-        do {
-            logger.info("loading model", metadata: ["model": "\(config.model)"])
-            let engine = try await ServingEngine.load(config)
-            if config.warmUp { try await engine.warmUp() }
-            state.set(.ready(engine))
-            logger.info("ready", metadata: ["model": "\(engine.servedName)", "port": "\(config.port)",
-                                             "kv_tokens": "\(engine.scheduler.snapshot.kvCapacity)"])
-        } catch {
-            // Exit rather than serve 503 for ever: an orchestrator sees the failure at once.
-            state.set(.failed("\(error)"))
-            logger.error("model failed to load: \(error)")
-            throw error
-        }
-        try? await gracefulShutdown()
-        let engine = state.engine
-        state.beginDraining()
-        engine?.scheduler.shutdown()
     }
 }
