@@ -74,6 +74,9 @@ public final class LlamaModel: @unchecked Sendable {
         return t < 0 ? nil : t
     }
 
+    /// The pinned engine this wrapper is built for.
+    public static let engineVersion = "llama.cpp 0.5.0 (ggml 0.25.3) from llama-cpp-python 0.3.36"
+
     /// True when a GPU backend is compiled in and can take layers.
     public static var supportsGPUOffload: Bool {
         EngineLog.install()

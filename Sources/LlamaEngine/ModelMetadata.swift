@@ -61,5 +61,9 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
         public var noAttention = 0
         /// Layers with no feed-forward block.
         public var noFFN = 0
+
+        enum CodingKeys: String, CodingKey {
+            case attention, linearAttention = "linear_attention", noAttention = "no_attention", noFFN = "no_ffn"
+        }
     }
 }

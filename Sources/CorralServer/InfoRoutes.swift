@@ -1,0 +1,92 @@
+import Foundation
+import Hummingbird
+import LlamaEngine
+
+/// `/v1/metadata`, `/v1/version`, `/tokenize` and `/detokenize`.
+struct InfoRoutes: Sendable {
+    let state: ModelState
+    let config: ServerConfig
+
+    /// The release of this server.
+    static let release = "0.1.0"
+
+    struct Metadata: Encodable {
+        var model: String
+        var path: String
+        var architecture: String
+        var description: String
+        var parameters: UInt64
+        var size_bytes: UInt64
+        var training_context_length: Int
+        var layers: Int
+        var layer_kinds: ModelMetadata.LayerKinds
+        var kv_heads_per_layer: [Int]
+        var kv_bytes_per_token_f16: Int
+        var kv_capacity_tokens: Int
+        var kv_layout: String
+        var max_model_len: Int
+        var engine: String
+        var gpu_offload: Bool
+    }
+
+    /// `GET /v1/metadata`.
+    func metadata(_ request: Request, context: some RequestContext) throws -> Response {
+        guard case .ready(let engine) = state.current else { throw APIError.unavailable("the model is not loaded") }
+        let m = engine.model.metadata
+        return try CompletionHandler.json(Metadata(
+            model: engine.servedName, path: engine.model.path, architecture: m.architecture,
+            description: engine.model.description, parameters: engine.model.parameterCount,
+            size_bytes: engine.model.sizeBytes, training_context_length: m.trainingContextLength,
+            layers: m.layerCount, layer_kinds: m.layerKinds, kv_heads_per_layer: m.headCountKV,
+            kv_bytes_per_token_f16: m.kvElementsPerToken * 2, kv_capacity_tokens: engine.scheduler.snapshot.kvCapacity,
+            kv_layout: config.unifiedKV ? "unified" : "partitioned", max_model_len: engine.scheduler.maxModelLength,
+            engine: LlamaModel.engineVersion, gpu_offload: LlamaModel.supportsGPUOffload))
+    }
+
+    /// `GET /v1/version`.
+    func version(_ request: Request, context: some RequestContext) throws -> Response {
+        try CompletionHandler.json(["release": Self.release, "api": "v1", "engine": LlamaModel.engineVersion])
+    }
+
+    struct TokenizeRequest: Decodable {
+        var prompt: String?
+        var messages: [ChatMessageBody]?
+        var add_special_tokens: Bool?
+        var model: String?
+    }
+
+    /// `POST /tokenize`: a prompt, or chat messages through the template.
+    func tokenize(_ request: Request, context: some RequestContext) async throws -> Response {
+        let body = try await decodeJSONBody(TokenizeRequest.self, from: request, limit: config.maxBodyBytes)
+        guard case .ready(let engine) = state.current else { throw APIError.unavailable("the model is not loaded") }
+        if let name = body.model, name != engine.servedName { throw APIError.modelNotFound(name) }
+        let tokens: [Token]
+        if let messages = body.messages {
+            let text = try engine.model.applyChatTemplate(messages.map { ChatMessage(role: $0.role, content: $0.content) })
+            tokens = try engine.model.tokenize(text, addSpecial: true, parseSpecial: true)
+        } else if let prompt = body.prompt {
+            tokens = try engine.model.tokenize(prompt, addSpecial: body.add_special_tokens ?? true, parseSpecial: false)
+        } else {
+            throw APIError.badRequest("give either prompt or messages", param: "prompt")
+        }
+        return try CompletionHandler.json(TokenizeResponse(tokens: tokens, count: tokens.count,
+                                                           max_model_len: engine.scheduler.maxModelLength))
+    }
+
+    struct TokenizeResponse: Encodable { var tokens: [Int32]; var count: Int; var max_model_len: Int }
+    struct DetokenizeRequest: Decodable { var tokens: [Int64]; var model: String? }
+
+    /// `POST /detokenize`.
+    func detokenize(_ request: Request, context: some RequestContext) async throws -> Response {
+        let body = try await decodeJSONBody(DetokenizeRequest.self, from: request, limit: config.maxBodyBytes)
+        guard case .ready(let engine) = state.current else { throw APIError.unavailable("the model is not loaded") }
+        if let name = body.model, name != engine.servedName { throw APIError.modelNotFound(name) }
+        let tokens = try body.tokens.map { id throws(APIError) -> Token in
+            guard let t = Token(exactly: id), engine.model.isValidToken(t) else {
+                throw APIError.badRequest("token \(id) is outside the vocabulary", param: "tokens")
+            }
+            return t
+        }
+        return try CompletionHandler.json(["prompt": engine.model.detokenize(tokens)])
+    }
+}

@@ -1,0 +1,29 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Accepts `X-Request-Id` from the client or makes one, and echoes it on every response,
+/// errors included. Also turns the router's bare 404 for unknown paths into OpenAI's shape.
+struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
+    static var header: HTTPField.Name { HTTPField.Name("X-Request-Id")! }
+
+    func handle(_ request: Request, context: Context,
+                next: (Request, Context) async throws -> Response) async throws -> Response {
+        let supplied = request.headers[Self.header].flatMap { $0.count <= 128 ? $0 : nil }
+        let id = supplied ?? UUID().uuidString.lowercased()
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as APIError {
+            response = try error.response(from: request, context: context)
+        } catch let error as HTTPError where error.status == .notFound {
+            response = try APIError(.notFound, "no route for \(request.method) \(request.uri.path)", code: "not_found")
+                .response(from: request, context: context)
+        } catch let error as HTTPError where error.status == .methodNotAllowed {
+            response = try APIError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)")
+                .response(from: request, context: context)
+        }
+        response.headers[Self.header] = id
+        return response
+    }
+}
