@@ -130,3 +130,21 @@ def test_full_queue_raises_rate_limit_with_retry_after():
         assert int(errors[0].response.headers["retry-after"]) >= 1
     finally:
         assert s.stop() == 0
+
+
+def test_api_keys_guard_everything_but_health(tmp_path):
+    import urllib.request
+    from conftest import Server
+    from openai import OpenAI
+    keys = tmp_path / "keys"
+    keys.write_text("# team keys\nsecret-one\n\nsecret-two\n")
+    s = Server("--api-keys-file", str(keys))
+    try:
+        with pytest.raises(openai.AuthenticationError):
+            OpenAI(base_url=s.url + "/v1", api_key="wrong", max_retries=0).models.list()
+        ok = OpenAI(base_url=s.url + "/v1", api_key="secret-two", max_retries=0)
+        assert [m.id for m in ok.models.list()] == [MODEL]
+        with urllib.request.urlopen(s.url + "/v1/health/ready", timeout=5) as r:
+            assert r.status == 200
+    finally:
+        assert s.stop() == 0

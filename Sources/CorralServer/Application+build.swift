@@ -8,6 +8,7 @@ public import Logging
 public func buildApplication(config: ServerConfig, state: ModelState, logger: Logger) -> some ApplicationProtocol {
     let router = Router()
     router.add(middleware: RequestIDMiddleware())
+    if !config.apiKeys.isEmpty { router.add(middleware: APIKeyMiddleware(keys: config.apiKeys.map { Array($0.utf8) })) }
     let health = HealthRoutes(state: state)
     let info = InfoRoutes(state: state, config: config)
     let completions = CompletionHandler(state: state, config: config)

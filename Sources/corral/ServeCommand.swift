@@ -48,6 +48,8 @@ struct ServeCommand: AsyncParsableCommand {
     var queueTimeoutSeconds: Int?
     @Option(help: "Seconds in-flight requests get to finish after SIGTERM (NIM_DRAIN_GRACE_SECONDS; default 30).")
     var drainGraceSeconds: Int?
+    @Option(help: "File of API keys, one per line; clients send Authorization: Bearer <key> (NIM_API_KEYS_FILE; default: no auth).")
+    var apiKeysFile: String?
     @Option(help: "KV layout: auto, unified or partitioned (NIM_KV_LAYOUT; default auto: unified only with KV reuse).")
     var kvLayout: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (NIM_LOG_LEVEL; default info).")
@@ -75,6 +77,9 @@ struct ServeCommand: AsyncParsableCommand {
             queueTimeout: Double(try Environment.int("NIM_QUEUE_TIMEOUT_SECONDS", flag: queueTimeoutSeconds, default: 0)))
         c.drainGrace = Double(try Environment.int("NIM_DRAIN_GRACE_SECONDS", flag: drainGraceSeconds, default: 30))
         guard c.drainGrace >= 0 else { throw ConfigError("the drain grace must not be negative") }
+        if let file = apiKeysFile ?? Environment.string("NIM_API_KEYS_FILE") {
+            do { c.apiKeys = try APIKeys.load(path: file) } catch { throw ConfigError("cannot use API keys file: \(error)") }
+        }
         guard c.queueTimeout >= 0 else { throw ConfigError("the queue timeout must not be negative") }
         guard ["auto", "unified", "partitioned"].contains(c.kvLayout) else {
             throw ConfigError("KV layout must be auto, unified or partitioned, not \(c.kvLayout)")
