@@ -48,13 +48,13 @@ struct DisconnectTests {
             #expect(seen.contains("200 OK"))
             // The server notices on its next write; the scheduler frees the KV a step later.
             var snapshot = engine.scheduler.snapshot
-            for _ in 0..<100 where snapshot.running > 0 || snapshot.kvUsed > 0 {
+            for _ in 0..<600 where snapshot.running > 0 || snapshot.kvUsed > 0 {
                 try await Task.sleep(for: .milliseconds(50))
                 snapshot = engine.scheduler.snapshot
             }
             #expect(snapshot.running == 0)
             #expect(snapshot.kvUsed == 0)
-            // Cancelled, not finished: 400 tokens take seconds, the hang-up frees it at once.
+            // Cancelled, not finished: the count tells a freed request from one that ran out.
             #expect(snapshot.counters.failed == before.failed + 1)
             #expect(snapshot.counters.succeeded == before.succeeded)
         }
