@@ -19,10 +19,10 @@ def free_port():
 
 
 class Server:
-    def __init__(self, *args):
+    def __init__(self, *args, env=None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, NIM_LOG_LEVEL="warning")
+        env = {**os.environ, "NIM_LOG_LEVEL": "warning", **(env or {})}
         self.proc = subprocess.Popen([BIN, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--model", MODEL,
                                       "--served-model-name", "smollm2", "--threads", "2", *args],
                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -8,9 +8,9 @@ import urllib.request
 from conftest import Server
 
 
-def stream(url, results, index):
-    body = {"prompt": "Tell me a long story about the sea.", "max_tokens": 40, "min_tokens": 40, "ignore_eos": True,
-            "stream": True}
+def stream(url, results, index, started, tokens):
+    body = {"prompt": "Tell me a long story about the sea.", "max_tokens": tokens, "min_tokens": tokens,
+            "ignore_eos": True, "stream": True}
     req = urllib.request.Request(url + "/v1/completions", data=json.dumps(body).encode(),
                                  headers={"Content-Type": "application/json"})
     events = []
@@ -19,6 +19,7 @@ def stream(url, results, index):
             line = line.decode().strip()
             if line.startswith("data: "):
                 events.append(line[6:])
+                started.release()
     results[index] = events
 
 
@@ -35,10 +36,13 @@ def status(url, path, body=None):
 def test_sigterm_drains_streams_and_exits_zero():
     s = Server("--max-num-seqs", "4", "--drain-grace-seconds", "60")
     results = [None] * 3
-    threads = [threading.Thread(target=stream, args=(s.url, results, i)) for i in range(3)]
+    started = threading.Semaphore(0)
+    # Long enough to be mid-stream at SIGTERM on any machine, short enough for the grace.
+    threads = [threading.Thread(target=stream, args=(s.url, results, i, started, 300)) for i in range(3)]
     for t in threads:
         t.start()
-    time.sleep(1.0)  # let the streams start
+    for _ in threads:
+        assert started.acquire(timeout=60)  # every stream has sent its first event
     s.proc.send_signal(15)
     time.sleep(0.3)
     assert status(s.url, "/v1/health/ready") == 503
@@ -57,9 +61,10 @@ def test_sigterm_drains_streams_and_exits_zero():
 def test_streams_past_the_grace_get_an_error_event_then_done():
     s = Server("--max-num-seqs", "4", "--drain-grace-seconds", "0")
     results = [None]
-    t = threading.Thread(target=stream, args=(s.url, results, 0))
+    started = threading.Semaphore(0)
+    t = threading.Thread(target=stream, args=(s.url, results, 0, started, 4000))
     t.start()
-    time.sleep(1.0)
+    assert started.acquire(timeout=60)
     s.proc.send_signal(15)
     t.join(timeout=60)
     assert s.proc.wait(timeout=60) == 0

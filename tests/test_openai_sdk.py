@@ -148,3 +148,19 @@ def test_api_keys_guard_everything_but_health(tmp_path):
             assert r.status == 200
     finally:
         assert s.stop() == 0
+
+
+def test_jsonl_logs_are_json_and_never_hold_prompts():
+    import json
+    from conftest import Server
+    from openai import OpenAI
+    s = Server(env={"NIM_JSONL_LOGGING": "1", "NIM_LOG_LEVEL": "info"})
+    try:
+        OpenAI(base_url=s.url + "/v1", api_key="unused", max_retries=0).completions.create(
+            model=MODEL, prompt="my very private prompt", max_tokens=3)
+    finally:
+        assert s.stop() == 0
+    lines = s.proc.stderr.read().decode().splitlines()
+    records = [json.loads(line) for line in lines if line.strip()]
+    assert any(r["msg"] == "request" and r["path"] == "/v1/completions" and r["status"] == "200" for r in records)
+    assert all("private prompt" not in line for line in lines)

@@ -7,6 +7,8 @@ public import Logging
 ///   - state: the model's phase; the caller loads the model and updates it.
 public func buildApplication(config: ServerConfig, state: ModelState, logger: Logger) -> some ApplicationProtocol {
     let router = Router()
+    // Outermost first: the log line sees the final status and the request id.
+    router.add(middleware: RequestLogMiddleware(logger: logger))
     router.add(middleware: RequestIDMiddleware())
     if !config.apiKeys.isEmpty { router.add(middleware: APIKeyMiddleware(keys: config.apiKeys.map { Array($0.utf8) })) }
     let health = HealthRoutes(state: state)

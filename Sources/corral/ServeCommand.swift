@@ -52,6 +52,8 @@ struct ServeCommand: AsyncParsableCommand {
     var apiKeysFile: String?
     @Option(help: "KV layout: auto, unified or partitioned (NIM_KV_LAYOUT; default auto: unified only with KV reuse).")
     var kvLayout: String?
+    @Option(help: "JSON-lines logs, 1 or 0 (NIM_JSONL_LOGGING; default 0).")
+    var jsonlLogging: Bool?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (NIM_LOG_LEVEL; default info).")
     var logLevel: String?
 
@@ -105,6 +107,15 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as ConfigError {
             throw ValidationError(error.description)
         }
+        let jsonl = try Environment.bool("NIM_JSONL_LOGGING", flag: jsonlLogging, default: false)
+        let level = logger.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler = jsonl ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        logger = Logger(label: "corral")
+        logger.logLevel = level
         let state = ModelState()
         let app = buildApplication(config: config, state: state, logger: logger)
         let loader = ModelLoaderService(config: config, state: state, logger: logger)
