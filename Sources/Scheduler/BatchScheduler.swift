@@ -101,7 +101,14 @@ public final class BatchScheduler: @unchecked Sendable {
             }
             let plan = core.plan()
             condition.unlock()
-            guard !plan.isEmpty else { continue }
+            guard !plan.isEmpty else {
+                // Work exists but none can run now (it waits on a deadline or on room):
+                // sleep a little rather than spin.
+                condition.lock()
+                _ = condition.wait(until: Date(timeIntervalSinceNow: 0.005))
+                condition.unlock()
+                continue
+            }
 
             let began = ContinuousClock.now
             let result: Result<[SampledToken?], ExecutorError>

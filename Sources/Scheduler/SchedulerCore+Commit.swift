@@ -22,7 +22,13 @@ extension SchedulerCore {
             guard seq.phase == .running else { continue }
             seq.computed += work.tokens.count
             if seq.computed <= seq.promptCount { prefill += work.tokens.count } else { decode += work.tokens.count }
-            if let sampled { accept(sampled, for: seq) }
+            if let sampled {
+                accept(sampled, for: seq)
+            } else if work.sample {
+                // A position that should have produced a token did not: end the request
+                // explicitly rather than leave it stalled.
+                end(seq, .failed(.engineFailure("no token was sampled for sequence \(seq.id)")))
+            }
         }
         count(prompt: prefill)
         noteThroughput(tokens: prefill + decode, seconds: seconds)

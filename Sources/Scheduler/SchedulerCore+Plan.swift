@@ -55,7 +55,7 @@ extension SchedulerCore {
         // Cells that running prefills still need: admission must leave them alone.
         var reserved = running.filter { !$0.isDecoding }.reduce(0) { $0 + $1.remainingPrefill + 1 }
         let prefilling = running.filter { !$0.isDecoding }.sorted { $0.precedes($1, usePriority: usePriority) }
-        for seq in prefilling where budget > 0 && free > 0 {
+        for seq in prefilling where budget > 0 && free > 0 && seq.remainingPrefill > 0 {
             let n = min(seq.remainingPrefill, budget, free)
             plan.items.append((seq, work(seq, count: n)))
             budget -= n
