@@ -20,8 +20,7 @@ public struct DrainService: Service {
     /// Waits for shutdown, then drains.
     public func run() async throws {
         try? await gracefulShutdown()
-        let engine: ServingEngine?
-        if case .ready(let e) = state.current { engine = e } else { engine = nil }
+        let engine = state.engine
         state.beginDraining()
         guard let engine else { return }
         logger.info("draining", metadata: ["grace_seconds": "\(grace)"])

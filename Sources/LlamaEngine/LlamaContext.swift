@@ -136,11 +136,6 @@ public final class LlamaContext {
         _ = llama_memory_seq_rm(memory, Int32(sequence), -1, -1)
     }
 
-    /// Drops the KV of `sequence` from `position` on (to roll back a partial prefill).
-    public func truncateSequence(_ sequence: Int, from position: Int) {
-        _ = llama_memory_seq_rm(memory, Int32(sequence), Int32(position), -1)
-    }
-
     /// Gives `destination` the KV of `source` for positions `[0, length)`. In a unified
     /// cache this tags the same cells, so they are shared; across partitions the engine
     /// copies the whole partition, and the tail is dropped.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Finds stop strings in streamed text, and holds back any tail that could still become
 /// one, so a client never sees text that a later token turns into a stop.
 struct StopMatcher: Sendable {
@@ -51,20 +53,5 @@ struct StopMatcher: Sendable {
             }
         }
         return best
-    }
-}
-
-extension String {
-    /// Substring search without Foundation.
-    func range(of needle: String) -> Range<String.Index>? {
-        guard !needle.isEmpty, needle.count <= count else { return nil }
-        var start = startIndex
-        while let first = self[start...].firstIndex(of: needle.first!) {
-            if self[first...].hasPrefix(needle) {
-                return first..<index(first, offsetBy: needle.count)
-            }
-            start = index(after: first)
-        }
-        return nil
     }
 }
