@@ -9,7 +9,9 @@
 #   scripts/bootstrap-engine.sh --cuda     GGML_CUDA=ON (needs nvcc)
 #   scripts/bootstrap-engine.sh --source   only fetch and unpack the source; print its dir
 #
-# Environment: CORRAL_CACHE (default ~/.cache/corral), CORRAL_JOBS (default nproc).
+# Environment: CORRAL_CACHE (default ~/.cache/corral), CORRAL_JOBS (default nproc),
+# CORRAL_ENGINE_SRC (an already unpacked copy of the pinned llama.cpp, for offline
+# machines such as the GPU checker: no fetch, no apt-get), CUDA_ARCHS (with --cuda).
 set -euo pipefail
 
 PIN_NAME=llama-cpp-python
@@ -39,13 +41,13 @@ if [ $source_only = 0 ] && [ -f "$prefix/.complete" ] && { [ $tools = 0 ] || hav
   echo "$prefix"; exit 0
 fi
 
-# Tools a bare machine lacks, through apt-get by package name.
+# Tools a bare machine lacks, through apt-get by package name (skipped offline).
 need=()
 command -v cmake >/dev/null || need+=(cmake)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v ninja >/dev/null || need+=(ninja-build)
 command -v g++ >/dev/null || need+=(g++)
-if [ ${#need[@]} -gt 0 ]; then
+if [ ${#need[@]} -gt 0 ] && [ -z "${CORRAL_ENGINE_SRC:-}" ]; then
   log "installing ${need[*]} with apt-get"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >&2
@@ -53,7 +55,9 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # Source: the pinned sdist, fetched by package name and checked by hash.
-if [ ! -f "$src/.unpacked" ]; then
+if [ -n "${CORRAL_ENGINE_SRC:-}" ]; then
+  llama_src=$(cd "$CORRAL_ENGINE_SRC" && pwd)
+elif [ ! -f "$src/.unpacked" ]; then
   venv=$cache/venv-fetch
   if [ ! -x "$venv/bin/pip" ]; then
     log "creating $venv"
@@ -75,11 +79,12 @@ if [ ! -f "$src/.unpacked" ]; then
   tar -xzf "$sdist" -C "$cache/src"
   touch "$src/.unpacked"
 fi
-if [ $source_only = 1 ]; then echo "$src/vendor/llama.cpp"; exit 0; fi
+llama_src=${llama_src:-$src/vendor/llama.cpp}
+if [ $source_only = 1 ]; then echo "$llama_src"; exit 0; fi
 
 # Build: Release, shared libraries, no network features.
 build=$cache/build/$PIN_VERSION-$flavor
-cmake_args=(-S "$src/vendor/llama.cpp" -B "$build" -G Ninja
+cmake_args=(-S "$llama_src" -B "$build" -G Ninja
   -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON
   -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_INSTALL_LIBDIR=lib
   -DCMAKE_INSTALL_RPATH="$prefix/lib"

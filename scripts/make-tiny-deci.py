@@ -23,9 +23,15 @@ check from hparams.n_head() == head_count[0].
 
 Output is deterministic (fixed numpy seed).
 
+Larger shapes, for GPU throughput checks (`--shape`): `llama1b` (Llama-3.2-1B-like, all
+layers full attention), and layer-proportional slices of Llama-3.1-70B (`llama70b`) and
+Llama-3.3-Nemotron-Super-49B (`super49b`), `--layers` deep, taking every k-th layer of the
+80. Their weights repeat one random block, so a multi-GB file is written in seconds; the
+values don't matter for speed.
+
 Usage:
   python3 scripts/make-tiny-deci.py --llama-src path/to/llama.cpp \\
-      --out /tmp/tiny-deci.gguf [--json /tmp/tiny-deci.json]
+      --out /tmp/tiny-deci.gguf [--json /tmp/tiny-deci.json] [--shape tiny]
 """
 
 from __future__ import annotations
@@ -57,6 +63,45 @@ LAYERS = [
 
 VOCAB_FILE = os.path.join("models", "ggml-vocab-llama-bpe.gguf")
 
+# Super-49B: attention is a no-op at these of its 80 layers; the rest keep 8 KV heads.
+SUPER49B_NOOP = {6, 7, 11, *range(42, 52), *range(53, 71)}
+# FFN multipliers in layer order, as counts: 5.25x49, 2.625x6, 1.3125x10, 1.0x8, 0.5x6,
+# 3.28125x1. The published config's exact order is not needed for a speed slice; the
+# narrow FFNs sit mostly in the no-op attention stretch, as in the real model.
+SUPER49B_FFN_MULTS = ([5.25] * 6 + [0.5] * 2 + [5.25] * 3 + [0.5] + [5.25] * 30 +
+                      [1.3125] * 10 + [5.25] + [2.625] * 6 + [1.0] * 8 + [0.5] * 3 + [3.28125] +
+                      [5.25] * 9)
+
+
+def ffn_width(mult: float, hidden: int) -> int:
+    """DeciLM's rule: find_multiple(int(2 * ffn_mult * hidden / 3), 256)."""
+    n = int(2 * mult * hidden / 3)
+    return (n + 255) // 256 * 256
+
+
+def set_shape(shape: str, n_layers: int) -> None:
+    """Replaces the tiny layout with a bigger one (module globals, used by main)."""
+    global N_EMBD, HEAD_DIM, N_HEAD, LAYERS
+    if shape == "tiny":
+        return
+    if shape == "llama1b":
+        N_EMBD, HEAD_DIM = 2048, 64
+        N_HEAD = N_EMBD // HEAD_DIM
+        LAYERS = [(N_HEAD, 8, 8192)] * (n_layers or 16)
+        return
+    N_EMBD, HEAD_DIM = 8192, 128
+    N_HEAD = N_EMBD // HEAD_DIM
+    step = 80 // (n_layers or 8)
+    picked = range(0, 80, step)
+    if shape == "llama70b":
+        LAYERS = [(N_HEAD, 8, 28672) for _ in picked]
+    else:
+        assert len(SUPER49B_FFN_MULTS) == 80
+        LAYERS = [(0 if i in SUPER49B_NOOP else N_HEAD, 0 if i in SUPER49B_NOOP else 8,
+                   ffn_width(SUPER49B_FFN_MULTS[i], N_EMBD)) for i in picked]
+        if LAYERS[0][0] == 0 or LAYERS[-1][2] == 0:
+            raise SystemExit("slice must start with attention and end with an FFN")
+
 
 def validate_layers() -> None:
     assert LAYERS[0][0] > 0, "layer 0 must have attention heads"
@@ -78,7 +123,11 @@ def main() -> int:
     ap.add_argument("--json", help="also write the per-layer layout as JSON to this path")
     ap.add_argument("--embd-type", choices=["q8_0", "f16"], default="q8_0",
                     help="type of token_embd/output (the 128k-vocab tensors dominate file size); default q8_0")
+    ap.add_argument("--shape", choices=["tiny", "llama1b", "llama70b", "super49b"], default="tiny")
+    ap.add_argument("--layers", type=int, default=0, help="layers for the bigger shapes")
     args = ap.parse_args()
+    set_shape(args.shape, args.layers)
+    fast = args.shape != "tiny"
 
     llama_src = os.path.abspath(args.llama_src)
     sys.path.insert(0, os.path.join(llama_src, "gguf-py"))
@@ -103,7 +152,7 @@ def main() -> int:
     w = gguf.GGUFWriter(args.out, arch)
 
     embd_qtype = GGMLQuantizationType.Q8_0 if args.embd_type == "q8_0" else GGMLQuantizationType.F16
-    w.add_name("tiny-deci")
+    w.add_name("tiny-deci" if args.shape == "tiny" else f"random-{args.shape}")
     w.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0 if args.embd_type == "q8_0" else gguf.LlamaFileType.MOSTLY_F16)
     w.add_block_count(n_layer)
     w.add_context_length(CONTEXT_LENGTH)
@@ -139,7 +188,11 @@ def main() -> int:
     # ---- tensors (numpy shape is the reverse of ggml ne) ----
     rng = np.random.default_rng(SEED)
 
+    block = rng.standard_normal(1 << 20, dtype=np.float32) * 0.02 if fast else None
+
     def rand(*shape: int) -> np.ndarray:
+        if fast:  # one random block repeated: seconds instead of minutes for GBs
+            return np.resize(block, shape)
         return (rng.standard_normal(shape, dtype=np.float32) * 0.02)
 
     def ones(n: int) -> np.ndarray:
