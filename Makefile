@@ -21,7 +21,7 @@ BIN := .build/$(CONFIG)/corral
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help engine engine-tools model deci-model pyenv build run test bench-scheduler clean
+.PHONY: help engine engine-tools model deci-model pyenv test-tools build run test bench-scheduler clean
 
 help:
 	@echo "make run    serve SmolLM2-135M-Instruct on http://$(HOST):$(PORT) (CPU)"
@@ -42,6 +42,10 @@ $(MODEL): models/SmolLM2-135M-Instruct.Q4_1.gguf.sha256
 pyenv:
 	scripts/python-env.sh $(PYENV) >/dev/null
 
+# prometheus and promtool, for the metrics tests.
+test-tools:
+	scripts/test-tools.sh
+
 deci-model: $(DECI_MODEL)
 $(DECI_MODEL): scripts/make-tiny-deci.py | engine pyenv
 	$(PYENV)/bin/python scripts/make-tiny-deci.py \
@@ -56,7 +60,7 @@ run: build model
 
 # Tests run one at a time: engine tests are CPU-bound, and llama.cpp's worker threads
 # spin, so suites running side by side on two cores slow each other down many times over.
-test: engine model pyenv deci-model
+test: engine model pyenv deci-model test-tools
 	swift build --build-tests $(SWIFT_FLAGS)
 	CORRAL_TEST_MODEL=$(MODEL) CORRAL_TEST_DECI_MODEL=$(DECI_MODEL) \
 	  swift test --skip-build --no-parallel $(SWIFT_FLAGS)

@@ -18,6 +18,8 @@ public struct APIError: HTTPResponseError, Sendable {
     public let code: String?
     /// Extra headers (Retry-After).
     public var extraHeaders: HTTPFields = [:]
+    /// The scheduler already counted this failure in the metrics (it was queued).
+    var countedByScheduler = false
 
     /// Creates an error.
     public init(_ status: HTTPResponse.Status, _ message: String, type: String = "invalid_request_error",

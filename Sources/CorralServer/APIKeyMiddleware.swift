@@ -2,13 +2,17 @@ import Foundation
 import Hummingbird
 
 /// Requires `Authorization: Bearer <key>` with one of the configured keys on every route
-/// except the health probes. Keys are compared in constant time.
+/// except the health probes, and the metrics unless `protectMetrics`. Keys are compared in
+/// constant time.
 struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     let keys: [[UInt8]]
+    let protectMetrics: Bool
 
     func handle(_ request: Request, context: Context,
                 next: (Request, Context) async throws -> Response) async throws -> Response {
-        if request.uri.path.hasPrefix("/v1/health/") { return try await next(request, context) }
+        let path = request.uri.path
+        let open = path.hasPrefix("/v1/health/") || (!protectMetrics && (path == "/v1/metrics" || path == "/metrics"))
+        if open { return try await next(request, context) }
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
               Self.matches(Array(header.utf8.dropFirst(7)), keys) else {
             throw APIError(.unauthorized, "missing or invalid API key (send Authorization: Bearer <key>)",

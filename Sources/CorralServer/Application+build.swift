@@ -5,21 +5,37 @@ public import Logging
 /// - Parameters:
 ///   - config: server settings.
 ///   - state: the model's phase; the caller loads the model and updates it.
-public func buildApplication(config: ServerConfig, state: ModelState, logger: Logger) -> some ApplicationProtocol {
+///   - metrics: what `/v1/metrics` exports; the loader attaches the same object to the
+///     scheduler. Nil makes a fresh one.
+public func buildApplication(config: ServerConfig, state: ModelState, metrics: ServingMetrics? = nil,
+                             logger: Logger) -> some ApplicationProtocol {
+    let metrics = metrics ?? ServingMetrics(config: config)
     let router = Router()
-    // Outermost first: the log line sees the final status and the request id.
+    // Outermost first: the log line sees the final status and the request id, and the
+    // HTTP metrics see requests the key check refuses.
     router.add(middleware: RequestLogMiddleware(logger: logger))
     router.add(middleware: RequestIDMiddleware())
-    if !config.apiKeys.isEmpty { router.add(middleware: APIKeyMiddleware(keys: config.apiKeys.map { Array($0.utf8) })) }
+    router.add(middleware: HTTPMetricsMiddleware(metrics: metrics.http))
+    if !config.apiKeys.isEmpty {
+        router.add(middleware: APIKeyMiddleware(keys: config.apiKeys.map { Array($0.utf8) },
+                                                protectMetrics: config.metricsRequireAuth))
+    }
     let health = HealthRoutes(state: state)
     let info = InfoRoutes(state: state, config: config)
-    let completions = CompletionHandler(state: state, config: config)
+    let completions = CompletionHandler(state: state, config: config, metrics: metrics)
+    let scrape = MetricsRoute(state: state, metrics: metrics)
     router.get("/v1/health/live", use: health.live)
     router.get("/v1/health/ready", use: health.ready)
+    router.get("/v1/metrics", use: scrape.scrape)
+    router.get("/metrics", use: scrape.scrape)
     router.get("/v1/models", use: health.models)
     router.get("/v1/models/{id}", use: health.model)
-    router.post("/v1/chat/completions", use: completions.chat)
-    router.post("/v1/completions", use: completions.completions)
+    router.post("/v1/chat/completions") { request, context in
+        try await completions.counting { try await completions.chat(request, context: context) }
+    }
+    router.post("/v1/completions") { request, context in
+        try await completions.counting { try await completions.completions(request, context: context) }
+    }
     router.get("/v1/metadata", use: info.metadata)
     router.get("/v1/version", use: info.version)
     router.post("/tokenize", use: info.tokenize)

@@ -36,16 +36,17 @@ extension CompletionHandler {
         if body.options.stream == true {
             let includeUsage = body.options.stream_options?.include_usage == true
             return sse(events, choices: n, promptTokens: prompt.count, includeUsage: includeUsage, render: { index, event, encoder in
-                func chunk(_ delta: AssistantMessage, _ lps: [TokenLogprobs], _ finish: String?) throws -> Data {
+                func chunk(_ delta: AssistantMessage, _ lps: [TokenLogprobs], _ finish: GenerationSummary?) throws -> Data {
                     let logprobs = logprobs == nil ? nil : ChatLogprobs(content: lps.map { chatLogprob($0, model) })
                     return try encoder.encode(ChatCompletionChunk(id: id, created: created, model: name, choices: [
-                        .init(index: index, delta: delta, logprobs: logprobs, finish_reason: finish)]))
+                        .init(index: index, delta: delta, logprobs: logprobs, finish_reason: finish?.reason.rawValue)],
+                        stats: stats(finish.map { [$0] } ?? [])))
                 }
                 switch event {
                 case .delta(let text, _, let lps):
                     return text.isEmpty && lps.isEmpty ? [] : [try chunk(AssistantMessage(content: text), lps, nil)]
                 case .finished(let summary):
-                    return [try chunk(AssistantMessage(content: nil), [], summary.reason.rawValue)]
+                    return [try chunk(AssistantMessage(content: nil), [], summary)]
                 case .failed:
                     return []
                 }
@@ -62,7 +63,8 @@ extension CompletionHandler {
                       logprobs: logprobs == nil ? nil : ChatLogprobs(content: r.logprobs.map { chatLogprob($0, model) }),
                       finish_reason: r.summary?.reason.rawValue)
             },
-            usage: Usage(prompt: prompt.count, completion: results.reduce(0) { $0 + ($1.summary?.completionTokens ?? 0) }))
+            usage: Usage(prompt: prompt.count, completion: results.reduce(0) { $0 + ($1.summary?.completionTokens ?? 0) }),
+            stats: stats(results.compactMap(\.summary)))
         return try Self.json(completion)
     }
 }

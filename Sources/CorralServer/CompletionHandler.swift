@@ -8,6 +8,36 @@ import Scheduler
 struct CompletionHandler: Sendable {
     let state: ModelState
     let config: ServerConfig
+    let metrics: ServingMetrics
+
+    /// Runs a generation route, counting in `request_failure_total` the requests refused
+    /// before they were queued; the scheduler counts those that fail later.
+    func counting(_ route: () async throws -> Response) async throws -> Response {
+        do {
+            return try await route()
+        } catch let error as APIError where !error.countedByScheduler {
+            metrics.refused(Self.reason(error.status))
+            throw error
+        } catch let error as APIError {
+            throw error
+        } catch {
+            metrics.refused(.error)
+            throw error
+        }
+    }
+
+    /// The `stats` object for these choices, when per-request stats are on.
+    func stats(_ summaries: [GenerationSummary]) -> RequestStats? {
+        config.perRequestStats ? RequestStats(summaries) : nil
+    }
+
+    static func reason(_ status: HTTPResponse.Status) -> ServingMetrics.FailureReason {
+        switch status.code {
+        case 429: .overload
+        case 400..<500: .badRequest
+        default: .error
+        }
+    }
 
     /// The engine, or 503 while loading or draining.
     func engine() throws(APIError) -> ServingEngine {
@@ -44,7 +74,11 @@ struct CompletionHandler: Sendable {
     func collect(_ events: AsyncStream<(Int, GenerationEvent)>, count: Int) async throws(APIError) -> [ChoiceAccumulator] {
         var choices = Array(repeating: ChoiceAccumulator(), count: count)
         for await (index, event) in events { choices[index].apply(event) }
-        if let error = choices.compactMap(\.error).first { throw APIError(error) }
+        if let error = choices.compactMap(\.error).first {
+            var failure = APIError(error)
+            failure.countedByScheduler = true
+            throw failure
+        }
         return choices
     }
 

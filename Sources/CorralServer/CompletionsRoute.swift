@@ -39,16 +39,17 @@ extension CompletionHandler {
             let echoed = Mutex(Set<Int>())
             return sse(events, choices: requests.count, promptTokens: promptTotal,
                        includeUsage: body.options.stream_options?.include_usage == true, render: { index, event, encoder in
-                func chunk(_ text: String, _ lps: [TokenLogprobs], _ finish: String?) throws -> Data {
+                func chunk(_ text: String, _ lps: [TokenLogprobs], _ finish: GenerationSummary?) throws -> Data {
                     var prefix = ""
                     if let echo, echoed.withLock({ $0.insert(index).inserted }) { prefix = echo[index / n] }
                     let logprobs = wantsLogprobs ? completionLogprobs(lps, model, offset: 0) : nil
                     return try encoder.encode(TextCompletion(id: id, created: created, model: name, choices: [
-                        .init(index: index, text: prefix + text, logprobs: logprobs, finish_reason: finish)]))
+                        .init(index: index, text: prefix + text, logprobs: logprobs, finish_reason: finish?.reason.rawValue)],
+                        stats: stats(finish.map { [$0] } ?? [])))
                 }
                 switch event {
                 case .delta(let text, _, let lps): return text.isEmpty && lps.isEmpty ? [] : [try chunk(text, lps, nil)]
-                case .finished(let s): return [try chunk("", [], s.reason.rawValue)]
+                case .finished(let s): return [try chunk("", [], s)]
                 case .failed: return []
                 }
             }, usageChunk: { usage, encoder in
@@ -65,7 +66,8 @@ extension CompletionHandler {
                              logprobs: wantsLogprobs ? completionLogprobs(r.logprobs, model, offset: prefix.utf8.count) : nil,
                              finish_reason: r.summary?.reason.rawValue)
             },
-            usage: Usage(prompt: promptTotal, completion: results.reduce(0) { $0 + ($1.summary?.completionTokens ?? 0) }))
+            usage: Usage(prompt: promptTotal, completion: results.reduce(0) { $0 + ($1.summary?.completionTokens ?? 0) }),
+            stats: stats(results.compactMap(\.summary)))
         return try Self.json(response)
     }
 }

@@ -33,13 +33,7 @@ struct HealthRoutes: Sendable {
     }
 
     private func cards() -> [ModelCard] {
-        let engine: ServingEngine?
-        switch state.current {
-        case .ready(let e): engine = e
-        case .draining(let e): engine = e
-        default: engine = nil
-        }
-        guard let engine else { return [] }
+        guard let engine = state.servingEngine else { return [] }
         return [ModelCard(id: engine.servedName, created: Self.started, root: engine.model.path,
                           max_model_len: engine.scheduler.maxModelLength)]
     }

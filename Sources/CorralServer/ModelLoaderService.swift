@@ -7,12 +7,15 @@ public import ServiceLifecycle
 public struct ModelLoaderService: Service {
     let config: ServerConfig
     let state: ModelState
+    let metrics: ServingMetrics?
     let logger: Logger
 
-    /// Creates the service.
-    public init(config: ServerConfig, state: ModelState, logger: Logger) {
+    /// Creates the service. `metrics` observes the scheduler, and starts counting once
+    /// warm-up is over.
+    public init(config: ServerConfig, state: ModelState, metrics: ServingMetrics? = nil, logger: Logger) {
         self.config = config
         self.state = state
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -21,8 +24,9 @@ public struct ModelLoaderService: Service {
         let engine: ServingEngine
         do {
             logger.info("loading model", metadata: ["model": "\(config.model)"])
-            engine = try await ServingEngine.load(config)
+            engine = try await ServingEngine.load(config, observer: metrics)
             if config.warmUp { try await engine.warmUp() }
+            metrics?.activate(baseline: engine.scheduler.snapshot)
         } catch {
             state.set(.failed("\(error)"))
             logger.error("model failed to load: \(error)")

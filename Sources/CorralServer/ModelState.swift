@@ -42,6 +42,15 @@ public final class ModelState: Sendable {
         }
     }
 
+    /// The engine while it serves: ready, or draining with requests in flight.
+    public var servingEngine: ServingEngine? {
+        switch current {
+        case .ready(let engine): engine
+        case .draining(let engine): engine
+        case .loading, .failed: nil
+        }
+    }
+
     /// The engine if the server is ready.
     public var engine: ServingEngine? {
         if case .ready(let engine) = current { return engine }

@@ -1,3 +1,5 @@
+import Scheduler
+
 /// Token usage, exact from the scheduler's counts.
 struct Usage: Encodable, Sendable {
     var prompt_tokens: Int
@@ -57,6 +59,7 @@ struct ChatCompletion: Encodable, Sendable {
     var model: String
     var choices: [Choice]
     var usage: Usage
+    var stats: RequestStats?
 }
 
 /// `chat.completion.chunk`.
@@ -73,6 +76,7 @@ struct ChatCompletionChunk: Encodable, Sendable {
     var model: String
     var choices: [Choice]
     var usage: Usage?
+    var stats: RequestStats?
 }
 
 /// `text_completion`, whole or as a stream chunk.
@@ -89,6 +93,30 @@ struct TextCompletion: Encodable, Sendable {
     var model: String
     var choices: [Choice]
     var usage: Usage?
+    var stats: RequestStats?
+}
+
+/// Per-request timing, when `NIM_PER_REQ_METRICS_ENABLE` is on: from the scheduler's own
+/// clocks, in seconds. Several choices report together: the first start, the last end.
+struct RequestStats: Encodable, Sendable {
+    var queue_time: Double
+    var time_to_first_token: Double
+    var mean_inter_token_latency: Double
+    var e2e_latency: Double
+    var tokens_per_second: Double
+
+    init?(_ summaries: [GenerationSummary]) {
+        guard !summaries.isEmpty else { return nil }
+        let tokens = summaries.reduce(0) { $0 + $1.completionTokens }
+        let gaps = summaries.reduce(0) { $0 + max($1.completionTokens - 1, 0) }
+        queue_time = summaries.map(\.queueTime).min() ?? 0
+        time_to_first_token = summaries.map(\.timeToFirstToken).min() ?? 0
+        e2e_latency = summaries.map(\.totalTime).max() ?? 0
+        mean_inter_token_latency = gaps > 0
+            ? summaries.reduce(0) { $0 + $1.meanInterTokenLatency * Double(max($1.completionTokens - 1, 0)) } / Double(gaps)
+            : 0
+        tokens_per_second = e2e_latency > 0 ? Double(tokens) / e2e_latency : 0
+    }
 }
 
 /// `GET /v1/models` entries.

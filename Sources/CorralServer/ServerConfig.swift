@@ -1,3 +1,5 @@
+import LlamaEngine
+
 /// Everything `corral serve` needs, after flags and `NIM_*` environment variables have
 /// been merged. Tests build one directly.
 public struct ServerConfig: Sendable {
@@ -44,6 +46,12 @@ public struct ServerConfig: Sendable {
     public var apiKeys: [String] = []
     /// Seconds in-flight requests get to finish after SIGTERM (`NIM_DRAIN_GRACE_SECONDS`).
     public var drainGrace: Double = 30
+    /// Latency histogram bounds (`NIM_METRICS_*_BUCKETS`).
+    public var metricsBuckets: MetricBuckets = .default
+    /// Whether `/v1/metrics` needs an API key too, when keys are set (`NIM_METRICS_REQUIRE_AUTH`).
+    public var metricsRequireAuth = false
+    /// Whether responses carry a `stats` object (`NIM_PER_REQ_METRICS_ENABLE`).
+    public var perRequestStats = false
 
     /// Creates a configuration with the documented defaults.
     public init(host: String = "0.0.0.0", port: Int = 8000, model: String = "SmolLM2-135M-Instruct",
@@ -76,6 +84,9 @@ public struct ServerConfig: Sendable {
 
     /// The queue deadline to put on requests, if any.
     var queueTimeoutIfSet: Double? { queueTimeout > 0 ? queueTimeout : nil }
+
+    /// The model's name in the API: `servedModelName`, or the model file's name.
+    public var servedName: String { servedModelName ?? ModelLocator.servedName(forPath: model) }
 
     /// Whether the engine gets one shared KV pool.
     public var unifiedKV: Bool { kvLayout == "unified" || (kvLayout == "auto" && prefixCaching) }

@@ -20,15 +20,16 @@ public final class ServingEngine: Sendable {
 
     /// Resolves, loads and starts the model described by `config`. Blocking: it runs on a
     /// thread of its own so the cooperative pool stays free while weights load.
-    public static func load(_ config: ServerConfig) async throws -> ServingEngine {
+    /// - Parameter observer: receives the scheduler's metric events.
+    public static func load(_ config: ServerConfig, observer: (any SchedulerObserver)? = nil) async throws -> ServingEngine {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Result { try loadBlocking(config) })
+                continuation.resume(with: Result { try loadBlocking(config, observer: observer) })
             }
         }
     }
 
-    private static func loadBlocking(_ config: ServerConfig) throws -> ServingEngine {
+    private static func loadBlocking(_ config: ServerConfig, observer: (any SchedulerObserver)?) throws -> ServingEngine {
         let path = try ModelLocator.resolve(config.model, cacheDirectory: config.cachePath)
         let model = try LlamaModel(path: path, options: .init(gpuLayers: Int32(config.gpuLayers)))
         let isDeci = model.metadata.architecture == "deci"
@@ -50,10 +51,10 @@ public final class ServingEngine: Sendable {
                                     maxWaitingTokens: config.maxWaitingTokens,
                                     maxModelLength: config.maxModelLength,
                                     policy: SchedulerConfig.Policy(rawValue: config.policy) ?? .priority,
-                                    prefixCaching: config.prefixCaching))
+                                    prefixCaching: config.prefixCaching),
+            observer: observer)
         scheduler.start()
-        return ServingEngine(model: model, scheduler: scheduler,
-                             servedName: config.servedModelName ?? ModelLocator.servedName(forPath: path))
+        return ServingEngine(model: model, scheduler: scheduler, servedName: config.servedName)
     }
 
     /// Runs one tiny generation so the first real request does not pay for lazy setup.

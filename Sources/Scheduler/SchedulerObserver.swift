@@ -44,6 +44,9 @@ public struct SchedulerCounters: Sendable, Equatable {
     /// An exponential moving average of tokens per second, for Retry-After.
     public var recentTokensPerSecond: Double = 0
 
+    /// All zero.
+    public init() {}
+
     mutating func noteThroughput(tokens: Int, seconds: Double) {
         guard seconds > 0 else { return }
         let rate = Double(tokens) / seconds

@@ -3,6 +3,8 @@ import CorralServer
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 
 /// `corral serve`: load a model and serve the OpenAI-compatible API.
@@ -56,6 +58,16 @@ struct ServeCommand: AsyncParsableCommand {
     var jsonlLogging: Bool?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (NIM_LOG_LEVEL; default info).")
     var logLevel: String?
+    @Option(help: "Require an API key for /v1/metrics too when keys are set, 1 or 0 (NIM_METRICS_REQUIRE_AUTH; default 0).")
+    var metricsRequireAuth: Bool?
+    @Option(help: "Add a stats object (queue time, TTFT, ITL, tokens/s) to each response, 1 or 0 (NIM_PER_REQ_METRICS_ENABLE; default 0).")
+    var perReqMetrics: Bool?
+    @Option(help: "Time-to-first-token and queue-time histogram bounds, seconds, comma-separated (NIM_METRICS_TTFT_BUCKETS; default 0.001 up to 80).")
+    var metricsTtftBuckets: String?
+    @Option(help: "Time-per-output-token and step-duration histogram bounds, seconds (NIM_METRICS_ITL_BUCKETS; default 0.001 up to 2.5).")
+    var metricsItlBuckets: String?
+    @Option(help: "End-to-end latency histogram bounds, seconds (NIM_METRICS_E2E_BUCKETS; default 0.05 up to 960).")
+    var metricsE2eBuckets: String?
 
     func config() throws -> ServerConfig {
         var c = ServerConfig(
@@ -82,6 +94,19 @@ struct ServeCommand: AsyncParsableCommand {
         if let file = apiKeysFile ?? Environment.string("NIM_API_KEYS_FILE") {
             do { c.apiKeys = try APIKeys.load(path: file) } catch { throw ConfigError("cannot use API keys file: \(error)") }
         }
+        c.metricsRequireAuth = try Environment.bool("NIM_METRICS_REQUIRE_AUTH", flag: metricsRequireAuth, default: false)
+        c.perRequestStats = try Environment.bool("NIM_PER_REQ_METRICS_ENABLE", flag: perReqMetrics, default: false)
+        do {
+            if let text = metricsTtftBuckets ?? Environment.string("NIM_METRICS_TTFT_BUCKETS") {
+                c.metricsBuckets.timeToFirstToken = try MetricBuckets.parse(text, setting: "NIM_METRICS_TTFT_BUCKETS")
+            }
+            if let text = metricsItlBuckets ?? Environment.string("NIM_METRICS_ITL_BUCKETS") {
+                c.metricsBuckets.interTokenLatency = try MetricBuckets.parse(text, setting: "NIM_METRICS_ITL_BUCKETS")
+            }
+            if let text = metricsE2eBuckets ?? Environment.string("NIM_METRICS_E2E_BUCKETS") {
+                c.metricsBuckets.endToEnd = try MetricBuckets.parse(text, setting: "NIM_METRICS_E2E_BUCKETS")
+            }
+        } catch { throw ConfigError(error.description) }
         guard c.queueTimeout >= 0 else { throw ConfigError("the queue timeout must not be negative") }
         guard ["auto", "unified", "partitioned"].contains(c.kvLayout) else {
             throw ConfigError("KV layout must be auto, unified or partitioned, not \(c.kvLayout)")
@@ -117,8 +142,18 @@ struct ServeCommand: AsyncParsableCommand {
         logger = Logger(label: "corral")
         logger.logLevel = level
         let state = ModelState()
-        let app = buildApplication(config: config, state: state, logger: logger)
-        let loader = ModelLoaderService(config: config, state: state, logger: logger)
+        // Warm-up stays out of the metrics; swift-metrics users (libraries) report into
+        // the same registry, with the same model_name label.
+        let metrics = ServingMetrics(config: config, active: false)
+        var factory = PrometheusMetricsFactory(registry: metrics.registry)
+        let modelLabel = ("model_name", metrics.modelName)
+        factory.nameAndLabelSanitizer = { name, labels in
+            (name.replacingOccurrences(of: ".", with: "_"),
+             [modelLabel] + labels.map { ($0.0.replacingOccurrences(of: ".", with: "_"), $0.1) })
+        }
+        MetricsSystem.bootstrap(factory)
+        let app = buildApplication(config: config, state: state, metrics: metrics, logger: logger)
+        let loader = ModelLoaderService(config: config, state: state, metrics: metrics, logger: logger)
         let drain = DrainService(state: state, grace: config.drainGrace, logger: logger)
         // Shutdown runs in reverse: drain first (readiness 503, in-flight requests finish),
         // then HTTP stops, then the loader.

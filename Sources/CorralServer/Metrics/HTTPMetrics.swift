@@ -1,0 +1,65 @@
+import Foundation
+import Hummingbird
+import Prometheus
+
+/// HTTP figures: requests by route, method and status, their duration, and how many are
+/// in flight. Routes are the router's patterns (`/v1/models/{id}`), and unmatched paths
+/// share one label value, so the series stay bounded whatever clients send.
+struct HTTPMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    let labels: [(String, String)]
+    let buckets: [Double]
+    let inFlight: Gauge
+
+    init(registry: PrometheusCollectorRegistry, labels: [(String, String)], buckets: [Double]) {
+        self.registry = registry
+        self.labels = labels
+        self.buckets = buckets
+        inFlight = registry.makeGauge(name: "http_requests_in_flight", labels: labels,
+                                      help: "HTTP requests being served, streams included.")
+    }
+
+    /// Counts one finished request.
+    func record(route: String, method: String, status: Int, seconds: Double) {
+        let routeLabels = labels + [("route", route), ("method", method)]
+        registry.makeCounter(name: "http_requests_total", labels: routeLabels + [("status", String(status))],
+                             help: "HTTP requests by route, method and status.").increment()
+        registry.makeValueHistogram(name: "http_request_duration_seconds", labels: routeLabels, buckets: buckets,
+                                    help: "Seconds to serve an HTTP request, to the end of its body.").record(seconds)
+    }
+}
+
+/// Feeds `HTTPMetrics`. It sits outside the API-key check, so refused requests count too.
+struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: HTTPMetrics
+
+    func handle(_ request: Request, context: Context,
+                next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let method = request.method.rawValue
+        let metrics = self.metrics
+        metrics.inFlight.increment()
+        @Sendable func done(_ route: String, _ status: Int) {
+            let elapsed = ContinuousClock.now - start
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            metrics.record(route: route, method: method, status: status, seconds: seconds)
+            metrics.inFlight.decrement()
+        }
+        do {
+            var response = try await next(request, context)
+            let status = response.status.code
+            let route = context.endpointPath ?? "NotFound"
+            // A streamed body ends after this returns: count it when its last byte is
+            // written, or when writing fails because the client went away.
+            let body = response.body
+            response.body = ResponseBody(contentLength: body.contentLength) { writer in
+                do { try await body.write(writer) } catch { done(route, status); throw error }
+                done(route, status)
+            }
+            return response
+        } catch {
+            done(context.endpointPath ?? "NotFound", (error as? any HTTPResponseError)?.status.code ?? 500)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,201 @@
+import Foundation
+public import Prometheus
+public import Scheduler
+import Synchronization
+
+/// Every metric Corral exports, registered on one swift-prometheus registry with help text
+/// and the label `model_name`. Names follow NIM (`num_requests_running`, …), with vLLM
+/// aliases for the gauges that gateways and autoscalers read.
+///
+/// Gauges and scheduler totals are read from the scheduler's snapshot at scrape time, so
+/// they are exact whenever Prometheus looks. Per-request histograms come from the
+/// scheduler's observer hooks, and HTTP figures from `HTTPMetricsMiddleware`.
+public final class ServingMetrics: SchedulerObserver, Sendable {
+    /// The registry the exposition is rendered from.
+    public let registry: PrometheusCollectorRegistry
+    /// The `model_name` label's value.
+    public let modelName: String
+    let labels: [(String, String)]
+
+    let running, waiting, requestMax, kvUsage: Gauge
+    let vllmRunning, vllmWaiting, vllmKVUsage: Gauge
+    let promptTokens, generationTokens, preemptions, prefixHits, prefixQueries: Counter
+    let success: [FinishReason: Counter]
+    let failure: [FailureReason: Counter]
+    let timeToFirstToken, timePerOutputToken, endToEnd, queueTime: ValueHistogram
+    let requestPromptTokens, requestGenerationTokens: ValueHistogram
+    let stepDuration, stepTokens, stepSequences: ValueHistogram
+    let process: ProcessMetrics
+    /// HTTP requests by route, method and status, created on first use.
+    let http: HTTPMetrics
+
+    /// Scheduler totals already added to the counters, and whether warm-up is over.
+    private let seen: Mutex<(counters: SchedulerCounters?, active: Bool)>
+
+    /// Why a request failed, as the `reason` label of `request_failure_total`.
+    public enum FailureReason: String, Sendable, CaseIterable {
+        /// The client went away.
+        case cancelled
+        /// The engine failed, or the server shut down under it.
+        case error
+        /// Refused because the queue was full (429).
+        case overload
+        /// Waited in the queue past its deadline.
+        case timeout
+        /// Refused as invalid (400, 404 for an unknown model).
+        case badRequest = "bad_request"
+    }
+
+    /// Registers every metric.
+    /// - Parameters:
+    ///   - modelName: the served model name, on every metric.
+    ///   - maxRequests: the running-sequence cap, exported as `num_request_max`.
+    ///   - buckets: latency histogram bounds.
+    ///   - maxBatchTokens: the step token budget, the top bucket of `iteration_tokens`.
+    ///   - active: false to ignore the scheduler until `activate(baseline:)` (warm-up).
+    public init(modelName: String, maxRequests: Int, maxBatchTokens: Int = 512,
+                buckets: MetricBuckets = .default, active: Bool = true,
+                registry: PrometheusCollectorRegistry = .init()) {
+        self.registry = registry
+        seen = Mutex((nil, active))
+        self.modelName = modelName
+        let labels = [("model_name", modelName)]
+        self.labels = labels
+        func gauge(_ name: String, _ help: String) -> Gauge {
+            registry.makeGauge(name: name, labels: labels, help: help)
+        }
+        func counter(_ name: String, _ help: String, _ extra: [(String, String)] = []) -> Counter {
+            registry.makeCounter(name: name, labels: labels + extra, help: help)
+        }
+        func histogram(_ name: String, _ bounds: [Double], _ help: String) -> ValueHistogram {
+            registry.makeValueHistogram(name: name, labels: labels, buckets: bounds, help: help)
+        }
+        running = gauge("num_requests_running", "Requests (choices) in the running batch.")
+        waiting = gauge("num_requests_waiting", "Requests (choices) waiting to be scheduled.")
+        requestMax = gauge("num_request_max", "Most requests that run at once (max running sequences).")
+        kvUsage = gauge("gpu_cache_usage_perc", "KV cache usage as a fraction, 0 to 1 (on CPU too).")
+        vllmRunning = gauge("vllm:num_requests_running", "Alias of num_requests_running, for vLLM dashboards and gateways.")
+        vllmWaiting = gauge("vllm:num_requests_waiting", "Alias of num_requests_waiting, for vLLM dashboards and gateways.")
+        vllmKVUsage = gauge("vllm:kv_cache_usage_perc", "Alias of gpu_cache_usage_perc, for vLLM dashboards and gateways.")
+        promptTokens = counter("prompt_tokens_total", "Prompt tokens computed (prefill); recomputation after preemption counts again.")
+        generationTokens = counter("generation_tokens_total", "Tokens generated.")
+        preemptions = counter("num_preemptions_total", "Running sequences preempted (recomputed later) for KV space.")
+        prefixHits = counter("prefix_cache_hits_total", "Prompt tokens found in the prefix cache.")
+        prefixQueries = counter("prefix_cache_queries_total", "Prompt tokens looked up in the prefix cache.")
+        success = Dictionary(uniqueKeysWithValues: [FinishReason.stop, .length].map {
+            ($0, counter("request_success_total", "Requests (choices) that finished.", [("finished_reason", $0.rawValue)]))
+        })
+        failure = Dictionary(uniqueKeysWithValues: FailureReason.allCases.map {
+            ($0, counter("request_failure_total", "Requests that ended with an error, by reason.", [("reason", $0.rawValue)]))
+        })
+        timeToFirstToken = histogram("time_to_first_token_seconds", buckets.timeToFirstToken,
+                                     "Seconds from arrival to the first generated token.")
+        timePerOutputToken = histogram("time_per_output_token_seconds", buckets.interTokenLatency,
+                                       "Mean seconds between generated tokens after the first, per request.")
+        endToEnd = histogram("e2e_request_latency_seconds", buckets.endToEnd, "Seconds from arrival to the last token.")
+        queueTime = histogram("request_queue_time_seconds", buckets.timeToFirstToken,
+                              "Seconds a request waited before it was first scheduled.")
+        requestPromptTokens = histogram("request_prompt_tokens", MetricBuckets.tokenCounts, "Prompt tokens per request.")
+        requestGenerationTokens = histogram("request_generation_tokens", MetricBuckets.tokenCounts,
+                                            "Generated tokens per request.")
+        stepDuration = histogram("iteration_duration_seconds", buckets.interTokenLatency,
+                                 "Seconds per scheduler step (one engine batch).")
+        stepTokens = histogram("iteration_tokens", MetricBuckets.powersOfTwo(upTo: max(maxBatchTokens, 1)),
+                               "Tokens fed to the engine per step, prefill and decode.")
+        stepSequences = histogram("iteration_running_sequences", MetricBuckets.powersOfTwo(upTo: max(maxRequests, 1)),
+                                  "Sequences in the batch per step.")
+        process = ProcessMetrics(registry: registry, labels: labels)
+        http = HTTPMetrics(registry: registry, labels: labels, buckets: buckets.endToEnd)
+        requestMax.set(Double(maxRequests))
+    }
+
+    /// Metrics for the server `config` describes.
+    public convenience init(config: ServerConfig, active: Bool = true) {
+        self.init(modelName: config.servedName, maxRequests: config.maxRunningSequences,
+                  maxBatchTokens: config.maxBatchTokens, buckets: config.metricsBuckets, active: active)
+    }
+
+    /// Starts counting: called after warm-up, so its generation never shows up.
+    public func activate(baseline: SchedulerSnapshot?) {
+        seen.withLock { $0 = (baseline?.counters, true) }
+    }
+
+    private var isActive: Bool { seen.withLock { $0.active } }
+
+    /// Counts a request refused before it reached the scheduler (bad input, overload, not ready).
+    public func refused(_ reason: FailureReason) {
+        failure[reason]?.increment()
+    }
+
+    /// Updates the gauges and the scheduler totals from `snapshot` (nil before the model is
+    /// loaded) and renders the exposition.
+    public func exposition(_ snapshot: SchedulerSnapshot?) -> String {
+        let gauges: [(Gauge, Double)] = [
+            (running, Double(snapshot?.running ?? 0)), (vllmRunning, Double(snapshot?.running ?? 0)),
+            (waiting, Double(snapshot?.waiting ?? 0)), (vllmWaiting, Double(snapshot?.waiting ?? 0)),
+            (kvUsage, snapshot?.kvUsage ?? 0), (vllmKVUsage, snapshot?.kvUsage ?? 0)]
+        for (gauge, value) in gauges { gauge.set(value) }
+        if let counters = snapshot?.counters { addTotals(counters) }
+        process.update()
+        return registry.emitToString()
+    }
+
+    /// Adds the growth of the scheduler's totals since the last scrape.
+    private func addTotals(_ now: SchedulerCounters) {
+        let before: SchedulerCounters? = seen.withLock { state in
+            guard state.active else { return nil }
+            defer { state.counters = now }
+            return state.counters ?? SchedulerCounters()
+        }
+        guard let before else { return }
+        for (counter, delta) in [(promptTokens, now.promptTokens - before.promptTokens),
+                                 (generationTokens, now.generationTokens - before.generationTokens),
+                                 (preemptions, now.preemptions - before.preemptions),
+                                 (prefixHits, now.prefixHitTokens - before.prefixHitTokens),
+                                 (prefixQueries, now.prefixQueryTokens - before.prefixQueryTokens)] where delta > 0 {
+            counter.increment(by: Int64(delta))
+        }
+    }
+
+    // MARK: SchedulerObserver (engine thread)
+
+    /// Records the step's duration, tokens and batch size.
+    public func stepFinished(_ stats: StepStats) {
+        guard isActive else { return }
+        stepDuration.record(stats.duration)
+        stepTokens.record(Double(stats.prefillTokens + stats.decodeTokens))
+        stepSequences.record(Double(stats.sequences))
+    }
+
+    /// Records a finished request's latencies and lengths.
+    public func requestFinished(_ summary: GenerationSummary) {
+        guard isActive else { return }
+        success[summary.reason]?.increment()
+        timeToFirstToken.record(summary.timeToFirstToken)
+        if summary.completionTokens > 1 { timePerOutputToken.record(summary.meanInterTokenLatency) }
+        endToEnd.record(summary.totalTime)
+        queueTime.record(summary.queueTime)
+        requestPromptTokens.record(Double(summary.promptTokens))
+        requestGenerationTokens.record(Double(summary.completionTokens))
+    }
+
+    /// Counts a request that failed after it was queued.
+    public func requestFailed(_ error: SchedulerError) {
+        guard isActive else { return }
+        failure[Self.reason(error)]?.increment()
+    }
+
+    /// Preemptions are counted from the snapshot's totals.
+    public func preempted() {}
+
+    /// The failure label for a scheduler error.
+    public static func reason(_ error: SchedulerError) -> FailureReason {
+        switch error {
+        case .cancelled: .cancelled
+        case .overloaded: .overload
+        case .queueTimeout: .timeout
+        case .invalidRequest, .contextLengthExceeded: .badRequest
+        case .shuttingDown, .engineFailure: .error
+        }
+    }
+}

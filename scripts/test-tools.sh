@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs the system tools the tests drive, through apt-get by package name, when they are
+# missing: Debian's prometheus package (the prometheus server and promtool).
+set -euo pipefail
+need=()
+{ command -v prometheus && command -v promtool; } >/dev/null || need+=(prometheus)
+[ ${#need[@]} -eq 0 ] && exit 0
+echo "test-tools: installing ${need[*]} with apt-get" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
