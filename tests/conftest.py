@@ -19,9 +19,13 @@ def free_port():
 
 
 class Server:
-    def __init__(self, *args, env=None):
+    """A `corral serve` on a free port. `ssl_context` makes it an https server and is used
+    for the readiness wait (TLS and mTLS tests pass their client context)."""
+
+    def __init__(self, *args, env=None, ssl_context=None):
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if ssl_context else 'http'}://127.0.0.1:{self.port}"
+        self.ssl_context = ssl_context
         env = {**os.environ, "NIM_LOG_LEVEL": "warning", **(env or {})}
         self.proc = subprocess.Popen([BIN, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--model", MODEL,
                                       "--served-model-name", "smollm2", "--threads", "2", *args],
@@ -31,7 +35,7 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"corral exited: {self.proc.stderr.read().decode()}")
             try:
-                with urllib.request.urlopen(self.url + "/v1/health/ready", timeout=2) as r:
+                with urllib.request.urlopen(self.url + "/v1/health/ready", timeout=2, context=ssl_context) as r:
                     if r.status == 200:
                         return
             except OSError:

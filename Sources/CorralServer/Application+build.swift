@@ -1,4 +1,6 @@
 public import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 public import Logging
 
 /// Builds the HTTP application that `corral serve` runs; tests build the same one.
@@ -7,8 +9,9 @@ public import Logging
 ///   - state: the model's phase; the caller loads the model and updates it.
 ///   - metrics: what `/v1/metrics` exports; the loader attaches the same object to the
 ///     scheduler. Nil makes a fresh one.
+/// - Throws: `TLSSettings.Problem` when TLS is on and its files cannot be used.
 public func buildApplication(config: ServerConfig, state: ModelState, metrics: ServingMetrics? = nil,
-                             logger: Logger) -> some ApplicationProtocol {
+                             logger: Logger) throws -> some ApplicationProtocol {
     let metrics = metrics ?? ServingMetrics(config: config)
     let router = Router()
     // Outermost first: the log line sees the final status and the request id, and the
@@ -22,7 +25,7 @@ public func buildApplication(config: ServerConfig, state: ModelState, metrics: S
     }
     let health = HealthRoutes(state: state)
     let info = InfoRoutes(state: state, config: config)
-    let completions = CompletionHandler(state: state, config: config, metrics: metrics)
+    let completions = CompletionHandler(state: state, config: config, metrics: metrics, logger: logger)
     let scrape = MetricsRoute(state: state, metrics: metrics)
     router.get("/v1/health/live", use: health.live)
     router.get("/v1/health/ready", use: health.ready)
@@ -40,8 +43,15 @@ public func buildApplication(config: ServerConfig, state: ModelState, metrics: S
     router.get("/v1/version", use: info.version)
     router.post("/tokenize", use: info.tokenize)
     router.post("/detokenize", use: info.detokenize)
+    // Header limits and the idle timeout bound what a slow or hostile client can hold.
+    let http1 = HTTPServerBuilder.http1(configuration: .init(
+        idleTimeout: config.idleTimeout > 0 ? .nanoseconds(Int64(config.idleTimeout * 1e9)) : nil,
+        httpDecoderConfiguration: .init(maxHeaderFieldSize: config.maxHeaderBytes,
+                                        maxHeaderListSize: config.maxHeaderBytes)))
+    let server = try config.tls.configuration().map { try HTTPServerBuilder.tls(http1, tlsConfiguration: $0) } ?? http1
     return Application(
         router: router,
+        server: server,
         configuration: .init(address: .hostname(config.host, port: config.port), serverName: "corral"),
         logger: logger)
 }

@@ -20,6 +20,7 @@ extension CompletionHandler {
         } catch {
             throw APIError.badRequest("could not apply the chat template: \(error.message)", param: "messages")
         }
+        logText("prompt", text, request)
         let prompt = try model.tokenize(text, addSpecial: true, parseSpecial: true)
         let n = try body.options.choiceCount()
         let logprobs = body.logprobs == true ? (body.top_logprobs ?? 0) : nil
@@ -56,6 +57,7 @@ extension CompletionHandler {
         }
 
         let results = try await collect(events, count: n)
+        logText("completion", results.map(\.text).joined(separator: "\n"), request)
         let completion = ChatCompletion(
             id: id, created: created, model: name,
             choices: results.enumerated().map { index, r in

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import LlamaEngine
+import Logging
 import Scheduler
 
 /// Serves chat and text completions: turns a validated request into scheduler requests,
@@ -9,6 +10,16 @@ struct CompletionHandler: Sendable {
     let state: ModelState
     let config: ServerConfig
     let metrics: ServingMetrics
+    let logger: Logger
+
+    /// With `NIM_DISABLE_LOG_REQUESTS=0`, logs a prompt or a completion under the request
+    /// id; otherwise nothing, so text never reaches the logs by default.
+    func logText(_ kind: String, _ text: @autoclosure () -> String, _ request: Request) {
+        guard config.logPrompts else { return }
+        logger.info("\(kind)", metadata: [
+            "request_id": "\(request.headers[RequestIDMiddleware<BasicRequestContext>.header] ?? "")",
+            "text": "\(text())"])
+    }
 
     /// Runs a generation route, counting in `request_failure_total` the requests refused
     /// before they were queued; the scheduler counts those that fail later.

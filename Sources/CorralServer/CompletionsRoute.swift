@@ -16,6 +16,7 @@ extension CompletionHandler {
         if let lp = body.logprobs, !(0...20).contains(lp) {
             throw APIError.badRequest("logprobs must be between 0 and 20", param: "logprobs")
         }
+        logText("prompt", body.prompt.values.joined(separator: "\n"), request)
         let prompts = try body.prompt.values.map { try model.tokenize($0, addSpecial: true, parseSpecial: false) }
         if prompts.contains(where: { $0.isEmpty }) { throw APIError.badRequest("prompt must not be empty", param: "prompt") }
         let n = try body.options.choiceCount()
@@ -58,6 +59,7 @@ extension CompletionHandler {
         }
 
         let results = try await collect(events, count: requests.count)
+        logText("completion", results.map(\.text).joined(separator: "\n"), request)
         let response = TextCompletion(
             id: id, created: created, model: name,
             choices: results.enumerated().map { index, r in

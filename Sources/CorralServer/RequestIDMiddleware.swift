@@ -11,6 +11,9 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
                 next: (Request, Context) async throws -> Response) async throws -> Response {
         let supplied = request.headers[Self.header].flatMap { $0.count <= 128 ? $0 : nil }
         let id = supplied ?? UUID().uuidString.lowercased()
+        var head = request.head
+        head.headerFields[Self.header] = id  // handlers log under the same id
+        let request = Request(head: head, body: request.body)
         var response: Response
         do {
             response = try await next(request, context)

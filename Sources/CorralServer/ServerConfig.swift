@@ -52,6 +52,16 @@ public struct ServerConfig: Sendable {
     public var metricsRequireAuth = false
     /// Whether responses carry a `stats` object (`NIM_PER_REQ_METRICS_ENABLE`).
     public var perRequestStats = false
+    /// TLS or mTLS (`NIM_SSL_*`).
+    public var tls = TLSSettings()
+    /// Largest request head (request line and headers) in bytes; larger ones are refused
+    /// with 431 (`NIM_MAX_HEADER_BYTES`).
+    public var maxHeaderBytes = 32 * 1024
+    /// Seconds a connection may sit idle, between requests or mid-upload, before it is
+    /// closed; a response being written never counts as idle (`NIM_HTTP_IDLE_TIMEOUT_SECONDS`).
+    public var idleTimeout: Double = 75
+    /// Log prompts and completions too (`NIM_DISABLE_LOG_REQUESTS=0`); off by default.
+    public var logPrompts = false
 
     /// Creates a configuration with the documented defaults.
     public init(host: String = "0.0.0.0", port: Int = 8000, model: String = "SmolLM2-135M-Instruct",

@@ -68,6 +68,20 @@ struct ServeCommand: AsyncParsableCommand {
     var metricsItlBuckets: String?
     @Option(help: "End-to-end latency histogram bounds, seconds (NIM_METRICS_E2E_BUCKETS; default 0.05 up to 960).")
     var metricsE2eBuckets: String?
+    @Option(help: "TLS: DISABLED, TLS or MTLS (NIM_SSL_MODE; default DISABLED).")
+    var sslMode: String?
+    @Option(help: "PEM private key for TLS (NIM_SSL_KEY_PATH).")
+    var sslKeyPath: String?
+    @Option(help: "PEM certificate chain for TLS, leaf first (NIM_SSL_CERTS_PATH).")
+    var sslCertsPath: String?
+    @Option(help: "PEM CA certificates that sign client certificates, for MTLS (NIM_SSL_CA_CERTS_PATH).")
+    var sslCaCertsPath: String?
+    @Option(help: "Largest request line plus headers, bytes; more gets 431 (NIM_MAX_HEADER_BYTES; default 32768).")
+    var maxHeaderBytes: Int?
+    @Option(help: "Seconds an idle connection stays open; 0 for no limit (NIM_HTTP_IDLE_TIMEOUT_SECONDS; default 75).")
+    var httpIdleTimeoutSeconds: Int?
+    @Option(help: "1 keeps prompts and completions out of the logs; 0 logs them (NIM_DISABLE_LOG_REQUESTS; default 1).")
+    var disableLogRequests: Bool?
 
     func config() throws -> ServerConfig {
         var c = ServerConfig(
@@ -107,6 +121,19 @@ struct ServeCommand: AsyncParsableCommand {
                 c.metricsBuckets.endToEnd = try MetricBuckets.parse(text, setting: "NIM_METRICS_E2E_BUCKETS")
             }
         } catch { throw ConfigError(error.description) }
+        let mode = (sslMode ?? Environment.string("NIM_SSL_MODE") ?? "DISABLED").uppercased()
+        guard let tlsMode = TLSSettings.Mode(rawValue: mode) else {
+            throw ConfigError("NIM_SSL_MODE must be DISABLED, TLS or MTLS, not \(mode)")
+        }
+        c.tls = TLSSettings(mode: tlsMode, keyPath: sslKeyPath ?? Environment.string("NIM_SSL_KEY_PATH"),
+                            certsPath: sslCertsPath ?? Environment.string("NIM_SSL_CERTS_PATH"),
+                            caCertsPath: sslCaCertsPath ?? Environment.string("NIM_SSL_CA_CERTS_PATH"))
+        do { _ = try c.tls.configuration() } catch { throw ConfigError(error.description) }
+        c.maxHeaderBytes = try Environment.int("NIM_MAX_HEADER_BYTES", flag: maxHeaderBytes, default: 32 * 1024)
+        guard c.maxHeaderBytes >= 1024 else { throw ConfigError("max header bytes must be at least 1024") }
+        c.idleTimeout = Double(try Environment.int("NIM_HTTP_IDLE_TIMEOUT_SECONDS", flag: httpIdleTimeoutSeconds, default: 75))
+        guard c.idleTimeout >= 0 else { throw ConfigError("the idle timeout must not be negative") }
+        c.logPrompts = !(try Environment.bool("NIM_DISABLE_LOG_REQUESTS", flag: disableLogRequests, default: true))
         guard c.queueTimeout >= 0 else { throw ConfigError("the queue timeout must not be negative") }
         guard ["auto", "unified", "partitioned"].contains(c.kvLayout) else {
             throw ConfigError("KV layout must be auto, unified or partitioned, not \(c.kvLayout)")
@@ -152,7 +179,7 @@ struct ServeCommand: AsyncParsableCommand {
              [modelLabel] + labels.map { ($0.0.replacingOccurrences(of: ".", with: "_"), $0.1) })
         }
         MetricsSystem.bootstrap(factory)
-        let app = buildApplication(config: config, state: state, metrics: metrics, logger: logger)
+        let app = try buildApplication(config: config, state: state, metrics: metrics, logger: logger)
         let loader = ModelLoaderService(config: config, state: state, metrics: metrics, logger: logger)
         let drain = DrainService(state: state, grace: config.drainGrace, logger: logger)
         // Shutdown runs in reverse: drain first (readiness 503, in-flight requests finish),

@@ -37,7 +37,7 @@ struct DisconnectTests {
     @Test func hangingUpMidStreamFreesTheSequenceAndItsKV() async throws {
         let (config, state) = await ServerFixture.shared()
         guard case .ready(let engine) = state.current else { Issue.record("model not loaded"); return }
-        let app = buildApplication(config: config, state: state, logger: ServerFixture.logger)
+        let app = try buildApplication(config: config, state: state, logger: ServerFixture.logger)
         let before = engine.scheduler.snapshot.counters
         try await app.test(.live) { client in
             let port = try #require(client.port)

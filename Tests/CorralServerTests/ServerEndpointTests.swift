@@ -14,7 +14,7 @@ struct ServerEndpointTests {
     @Test func liveAnswersWhileLoadingAndReadyWaitsForTheModel() async throws {
         let config = ServerFixture.config()
         let loading = ModelState()
-        let app = buildApplication(config: config, state: loading, logger: ServerFixture.logger)
+        let app = try buildApplication(config: config, state: loading, logger: ServerFixture.logger)
         try await app.test(.router) { client in
             try await client.execute(uri: "/v1/health/live", method: .get) { #expect($0.status == .ok) }
             try await client.execute(uri: "/v1/health/ready", method: .get) { #expect($0.status == .serviceUnavailable) }
@@ -27,7 +27,7 @@ struct ServerEndpointTests {
 
     @Test func readyModelServesAChatCompletionWithUsage() async throws {
         let (config, state) = await ServerFixture.shared()
-        let app = buildApplication(config: config, state: state, logger: ServerFixture.logger)
+        let app = try buildApplication(config: config, state: state, logger: ServerFixture.logger)
         try await app.test(.router) { client in
             try await client.execute(uri: "/v1/health/ready", method: .get) { #expect($0.status == .ok) }
             let body = #"{"model":"SmolLM2-135M-Instruct","messages":[{"role":"user","content":"What is 2+2?"}],"max_tokens":16,"temperature":0}"#
@@ -48,7 +48,7 @@ struct ServerEndpointTests {
 
     @Test func streamedCompletionEndsWithDone() async throws {
         let (config, state) = await ServerFixture.shared()
-        let app = buildApplication(config: config, state: state, logger: ServerFixture.logger)
+        let app = try buildApplication(config: config, state: state, logger: ServerFixture.logger)
         try await app.test(.live) { client in
             let body = #"{"prompt":"Once upon a time","max_tokens":8,"stream":true,"stream_options":{"include_usage":true}}"#
             try await client.execute(uri: "/v1/completions", method: .post, headers: [.contentType: "application/json"],
@@ -76,7 +76,7 @@ struct ServerEndpointTests {
     ])
     func badInputGetsAClearClientError(body: String, status: Int) async throws {
         let (config, state) = await ServerFixture.shared()
-        let app = buildApplication(config: config, state: state, logger: ServerFixture.logger)
+        let app = try buildApplication(config: config, state: state, logger: ServerFixture.logger)
         try await app.test(.router) { client in
             try await client.execute(uri: "/v1/chat/completions", method: .post, headers: [.contentType: "application/json"],
                                      body: ByteBuffer(string: body)) { response in
@@ -89,7 +89,7 @@ struct ServerEndpointTests {
 
     @Test func nonJSONBodyIs415() async throws {
         let (config, state) = await ServerFixture.shared()
-        let app = buildApplication(config: config, state: state, logger: ServerFixture.logger)
+        let app = try buildApplication(config: config, state: state, logger: ServerFixture.logger)
         try await app.test(.router) { client in
             try await client.execute(uri: "/v1/completions", method: .post, headers: [.contentType: "text/plain"],
                                      body: ByteBuffer(string: "hello")) { #expect($0.status == .unsupportedMediaType) }
@@ -98,7 +98,7 @@ struct ServerEndpointTests {
 
     @Test func modelsListsTheServedModel() async throws {
         let (config, state) = await ServerFixture.shared()
-        let app = buildApplication(config: config, state: state, logger: ServerFixture.logger)
+        let app = try buildApplication(config: config, state: state, logger: ServerFixture.logger)
         try await app.test(.router) { client in
             try await client.execute(uri: "/v1/models", method: .get) { response in
                 let data = try #require(try json(response.body)["data"] as? [[String: Any]])
