@@ -15,17 +15,18 @@ struct HTTPMetrics: Sendable {
         self.registry = registry
         self.labels = labels
         self.buckets = buckets
-        inFlight = registry.makeGauge(name: "http_requests_in_flight", labels: labels,
-                                      help: "HTTP requests being served, streams included.")
+        inFlight = registry.makeGauge(
+            descriptor: .exact("http_requests_in_flight", "HTTP requests being served, streams included."), labels: labels)
     }
 
     /// Counts one finished request.
     func record(route: String, method: String, status: Int, seconds: Double) {
         let routeLabels = labels + [("route", route), ("method", method)]
-        registry.makeCounter(name: "http_requests_total", labels: routeLabels + [("status", String(status))],
-                             help: "HTTP requests by route, method and status.").increment()
-        registry.makeValueHistogram(name: "http_request_duration_seconds", labels: routeLabels, buckets: buckets,
-                                    help: "Seconds to serve an HTTP request, to the end of its body.").record(seconds)
+        registry.makeCounter(descriptor: .exact("http_requests_total", "HTTP requests by route, method and status."),
+                             labels: routeLabels + [("status", String(status))]).increment()
+        registry.makeValueHistogram(
+            descriptor: .exact("http_request_duration_seconds", "Seconds to serve an HTTP request, to the end of its body."),
+            labels: routeLabels, buckets: buckets).record(seconds)
     }
 }
 

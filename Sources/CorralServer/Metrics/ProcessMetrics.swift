@@ -10,15 +10,15 @@ final class ProcessMetrics: Sendable {
 
     init(registry: PrometheusCollectorRegistry, labels: [(String, String)]) {
         func gauge(_ name: String, _ help: String) -> Gauge {
-            registry.makeGauge(name: name, labels: labels, help: help)
+            registry.makeGauge(descriptor: .exact(name, help), labels: labels)
         }
         resident = gauge("process_resident_memory_bytes", "Resident memory size in bytes.")
         virtual = gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.")
         openFDs = gauge("process_open_fds", "Open file descriptors.")
         maxFDs = gauge("process_max_fds", "Limit on open file descriptors.")
         startTime = gauge("process_start_time_seconds", "Start time of the process since the Unix epoch, in seconds.")
-        cpu = registry.makeCounter(name: "process_cpu_seconds_total", labels: labels,
-                                   help: "User and system CPU time spent, in seconds.")
+        cpu = registry.makeCounter(
+            descriptor: .exact("process_cpu_seconds_total", "User and system CPU time spent, in seconds."), labels: labels)
     }
 
     func update() {

@@ -62,13 +62,13 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
         let labels = [("model_name", modelName)]
         self.labels = labels
         func gauge(_ name: String, _ help: String) -> Gauge {
-            registry.makeGauge(name: name, labels: labels, help: help)
+            registry.makeGauge(descriptor: .exact(name, help), labels: labels)
         }
         func counter(_ name: String, _ help: String, _ extra: [(String, String)] = []) -> Counter {
-            registry.makeCounter(name: name, labels: labels + extra, help: help)
+            registry.makeCounter(descriptor: .exact(name, help), labels: labels + extra)
         }
         func histogram(_ name: String, _ bounds: [Double], _ help: String) -> ValueHistogram {
-            registry.makeValueHistogram(name: name, labels: labels, buckets: bounds, help: help)
+            registry.makeValueHistogram(descriptor: .exact(name, help), labels: labels, buckets: bounds)
         }
         running = gauge("num_requests_running", "Requests (choices) in the running batch.")
         waiting = gauge("num_requests_waiting", "Requests (choices) waiting to be scheduled.")
@@ -197,5 +197,12 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
         case .invalidRequest, .contextLengthExceeded: .badRequest
         case .shuttingDown, .engineFailure: .error
         }
+    }
+}
+
+extension MetricNameDescriptor {
+    /// A descriptor whose full name is `name` exactly, with help text.
+    static func exact(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 }
