@@ -6,6 +6,7 @@ struct Corral: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "corral",
         abstract: "An OpenAI-compatible, NIM-style LLM inference server on llama.cpp.",
-        subcommands: [ServeCommand.self, GenerateCommand.self, SimulateCommand.self],
+        subcommands: [ServeCommand.self, GenerateCommand.self, SimulateCommand.self, DownloadCommand.self,
+                      ListProfilesCommand.self],
         defaultSubcommand: ServeCommand.self)
 }
