@@ -1,5 +1,6 @@
 public import Foundation
 public import Hummingbird
+import OpenAPIRuntime
 public import Scheduler
 
 /// An error in OpenAI's shape, `{"error": {"message", "type", "param", "code"}}`, with
@@ -64,6 +65,26 @@ public struct APIError: HTTPResponseError, Sendable {
             self.init(.serviceUnavailable, error.description, type: "service_unavailable", code: "shutting_down")
         case .engineFailure:
             self.init(.internalServerError, error.description, type: "server_error", code: "engine_failure")
+        }
+    }
+
+    /// The OpenAI-shaped form of anything a route threw: our own errors as they are, and
+    /// the generated server's `ServerError`s unwrapped (a handler's `APIError` inside) or
+    /// mapped by the status the OpenAPI runtime gives them (400 for a request it could not
+    /// parse, 415 for a wrong content type). Nil for anything else.
+    public init?(translating error: any Error) {
+        if let error = error as? APIError {
+            self = error
+            return
+        }
+        guard let error = error as? ServerError else { return nil }
+        if let inner = error.underlyingError as? APIError {
+            self = inner
+        } else if (400..<500).contains(error.httpStatus.code) || error.underlyingError is DecodingError {
+            let status = (400..<500).contains(error.httpStatus.code) ? error.httpStatus : .badRequest
+            self.init(status, "invalid request: \(error.causeDescription)")
+        } else {
+            return nil
         }
     }
 

@@ -1,6 +1,7 @@
 public import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
+import OpenAPIHummingbird
 public import Logging
 
 /// Builds the HTTP application that `corral serve` runs; tests build the same one.
@@ -23,16 +24,13 @@ public func buildApplication(config: ServerConfig, state: ModelState, metrics: S
         router.add(middleware: APIKeyMiddleware(keys: config.apiKeys.map { Array($0.utf8) },
                                                 protectMetrics: config.metricsRequireAuth))
     }
-    let health = HealthRoutes(state: state)
     let info = InfoRoutes(state: state, config: config)
     let completions = CompletionHandler(state: state, config: config, metrics: metrics, logger: logger)
     let scrape = MetricsRoute(state: state, metrics: metrics)
-    router.get("/v1/health/live", use: health.live)
-    router.get("/v1/health/ready", use: health.ready)
+    // Probes, model list and version: generated from openapi.yaml.
+    try GeneratedAPI(state: state).registerHandlers(on: router)
     router.get("/v1/metrics", use: scrape.scrape)
     router.get("/metrics", use: scrape.scrape)
-    router.get("/v1/models", use: health.models)
-    router.get("/v1/models/{id}", use: health.model)
     router.post("/v1/chat/completions") { request, context in
         try await completions.counting { try await completions.chat(request, context: context) }
     }
@@ -40,7 +38,6 @@ public func buildApplication(config: ServerConfig, state: ModelState, metrics: S
         try await completions.counting { try await completions.completions(request, context: context) }
     }
     router.get("/v1/metadata", use: info.metadata)
-    router.get("/v1/version", use: info.version)
     router.post("/tokenize", use: info.tokenize)
     router.post("/detokenize", use: info.detokenize)
     // Header limits and the idle timeout bound what a slow or hostile client can hold.

@@ -2,13 +2,10 @@ import Foundation
 import Hummingbird
 import LlamaEngine
 
-/// `/v1/metadata`, `/v1/version`, `/tokenize` and `/detokenize`.
+/// `/v1/metadata`, `/tokenize` and `/detokenize`.
 struct InfoRoutes: Sendable {
     let state: ModelState
     let config: ServerConfig
-
-    /// The release of this server.
-    static let release = "0.1.0"
 
     struct Metadata: Encodable {
         var model: String
@@ -41,11 +38,6 @@ struct InfoRoutes: Sendable {
             kv_bytes_per_token_f16: m.kvElementsPerToken * 2, kv_capacity_tokens: engine.scheduler.snapshot.kvCapacity,
             kv_layout: config.unifiedKV ? "unified" : "partitioned", max_model_len: engine.scheduler.maxModelLength,
             engine: LlamaModel.engineVersion, gpu_offload: LlamaModel.supportsGPUOffload))
-    }
-
-    /// `GET /v1/version`.
-    func version(_ request: Request, context: some RequestContext) throws -> Response {
-        try CompletionHandler.json(["release": Self.release, "api": "v1", "engine": LlamaModel.engineVersion])
     }
 
     struct TokenizeRequest: Decodable {

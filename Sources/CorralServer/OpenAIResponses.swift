@@ -119,18 +119,3 @@ struct RequestStats: Encodable, Sendable {
     }
 }
 
-/// `GET /v1/models` entries.
-struct ModelCard: Encodable, Sendable {
-    var id: String
-    var object = "model"
-    var created: Int
-    var owned_by = "corral"
-    var root: String?
-    var max_model_len: Int?
-}
-
-/// `GET /v1/models`.
-struct ModelList: Encodable, Sendable {
-    var object = "list"
-    var data: [ModelCard]
-}

@@ -17,8 +17,8 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
         var response: Response
         do {
             response = try await next(request, context)
-        } catch let error as APIError {
-            response = try error.response(from: request, context: context)
+        } catch let error where APIError(translating: error) != nil {
+            response = try APIError(translating: error)!.response(from: request, context: context)
         } catch let error as HTTPError where error.status == .notFound {
             response = try APIError(.notFound, "no route for \(request.method) \(request.uri.path)", code: "not_found")
                 .response(from: request, context: context)

@@ -59,7 +59,8 @@ struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
             }
             return response
         } catch {
-            done(context.endpointPath ?? "NotFound", (error as? any HTTPResponseError)?.status.code ?? 500)
+            let status = APIError(translating: error)?.status.code ?? (error as? any HTTPResponseError)?.status.code ?? 500
+            done(context.endpointPath ?? "NotFound", status)
             throw error
         }
     }
