@@ -8,6 +8,8 @@
 #   scripts/bootstrap-engine.sh --tools    also llama-server and llama-batched-bench
 #   scripts/bootstrap-engine.sh --cuda     GGML_CUDA=ON (needs nvcc)
 #   scripts/bootstrap-engine.sh --source   only fetch and unpack the source; print its dir
+#   scripts/bootstrap-engine.sh --portable GGML_NATIVE=OFF: no -march=native, for images that
+#                                          run on other CPUs than the build machine's
 #
 # Environment: CORRAL_CACHE (default ~/.cache/corral), CORRAL_JOBS (default nproc),
 # CORRAL_ENGINE_SRC (an already unpacked copy of the pinned llama.cpp, for offline
@@ -18,12 +20,13 @@ PIN_NAME=llama-cpp-python
 PIN_VERSION=0.3.36
 PIN_SHA256=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
 
-cuda=0; tools=0; source_only=0
+cuda=0; tools=0; source_only=0; portable=0
 for arg in "$@"; do
   case "$arg" in
     --cuda) cuda=1 ;;
     --tools) tools=1 ;;
     --source) source_only=1 ;;
+    --portable) portable=1 ;;
     *) echo "bootstrap-engine: unknown option $arg" >&2; exit 2 ;;
   esac
 done
@@ -93,6 +96,7 @@ cmake_args=(-S "$llama_src" -B "$build" -G Ninja
   -DLLAMA_BUILD_COMMON=$([ $tools = 1 ] && echo ON || echo OFF)
   -DLLAMA_BUILD_TOOLS=$([ $tools = 1 ] && echo ON || echo OFF)
   -DLLAMA_BUILD_SERVER=$([ $tools = 1 ] && echo ON || echo OFF))
+[ $portable = 1 ] && cmake_args+=(-DGGML_NATIVE=OFF)
 if [ $cuda = 1 ]; then
   cmake_args+=(-DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCHS:-80;86;89;90}")
 fi

@@ -1,0 +1,391 @@
+{{/* Names, labels and the pieces that several templates share. */}}
+
+{{- define "corral.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "corral.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "corral.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "corral.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "corral.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "corral.labels" -}}
+helm.sh/chart: {{ include "corral.chart" . }}
+{{ include "corral.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "corral.serviceName" -}}
+{{- default (include "corral.fullname" .) .Values.service.name }}
+{{- end }}
+
+{{- define "corral.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "corral.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "corral.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{- define "corral.workloadKind" -}}
+{{- if .Values.statefulSet.enabled }}StatefulSet{{ else }}Deployment{{ end }}
+{{- end }}
+
+{{/* The model cache claim: an existing one, or the one the chart makes for a Deployment. */}}
+{{- define "corral.cacheClaim" -}}
+{{- default (printf "%s-cache" (include "corral.fullname" .)) .Values.persistence.existingClaim }}
+{{- end }}
+
+{{- define "corral.apiKeysSecret" -}}
+{{- default (printf "%s-api-keys" (include "corral.fullname" .)) .Values.apiKeys.existingSecret }}
+{{- end }}
+
+{{- define "corral.apiKeysEnabled" -}}
+{{- if or .Values.apiKeys.keys .Values.apiKeys.existingSecret }}true{{ end }}
+{{- end }}
+
+{{- define "corral.tlsSecret" -}}
+{{- default (printf "%s-tls" (include "corral.fullname" .)) .Values.ssl.existingSecret }}
+{{- end }}
+
+{{- define "corral.tlsEnabled" -}}
+{{- if ne .Values.ssl.mode "DISABLED" }}true{{ end }}
+{{- end }}
+
+{{- define "corral.scheme" -}}
+{{- if include "corral.tlsEnabled" . }}https{{ else }}http{{ end }}
+{{- end }}
+
+{{- define "corral.eppName" -}}
+{{- default (printf "%s-epp" (include "corral.fullname" .) | trunc 63 | trimSuffix "-") .Values.inferencePool.endpointPicker.name }}
+{{- end }}
+
+{{/* Mount points inside the container. */}}
+{{- define "corral.apiKeysDir" -}}/etc/corral/api-keys{{- end }}
+{{- define "corral.tlsDir" -}}/etc/corral/tls{{- end }}
+
+{{/*
+Settings that a values set cannot express consistently stop the render with a reason.
+*/}}
+{{- define "corral.validate" -}}
+{{- $drain := add .Values.drain.graceSeconds .Values.drain.preStopSleepSeconds }}
+{{- if le (int .Values.terminationGracePeriodSeconds) (int $drain) }}
+{{- fail (printf "terminationGracePeriodSeconds (%v) must be longer than drain.preStopSleepSeconds + drain.graceSeconds (%v)" .Values.terminationGracePeriodSeconds $drain) }}
+{{- end }}
+{{- if and (include "corral.tlsEnabled" .) (not .Values.ssl.existingSecret) (not (and .Values.ssl.cert .Values.ssl.key)) }}
+{{- fail (printf "ssl.mode=%s needs ssl.existingSecret, or ssl.cert and ssl.key" .Values.ssl.mode) }}
+{{- end }}
+{{- if and (eq .Values.ssl.mode "MTLS") (not .Values.ssl.existingSecret) (not .Values.ssl.ca) }}
+{{- fail "ssl.mode=MTLS needs ssl.ca (or ca.crt in ssl.existingSecret)" }}
+{{- end }}
+{{- if and .Values.inferencePool.enabled (include "corral.tlsEnabled" .) }}
+{{- fail "inferencePool.enabled needs ssl.mode DISABLED: the gateway speaks plain HTTP to the pool's pods (terminate TLS at the Gateway)" }}
+{{- end }}
+{{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
+{{- fail "autoscaling.minReplicas must not exceed autoscaling.maxReplicas" }}
+{{- end }}
+{{- if and .Values.persistence.readOnly .Values.model.url }}
+{{- fail "persistence.readOnly cannot be combined with model.url: the download writes into the cache" }}
+{{- end }}
+{{- end }}
+
+{{/* One probe: HTTP(S) GET on the server port, or curl with the pod's certificate under MTLS. */}}
+{{- define "corral.probe" -}}
+{{- $root := index . 0 }}
+{{- $p := index . 1 }}
+{{- if eq $root.Values.ssl.mode "MTLS" }}
+exec:
+  command:
+    - curl
+    - --fail
+    - --silent
+    - --output
+    - /dev/null
+    - --max-time
+    - {{ $p.timeoutSeconds | quote }}
+    - --cert
+    - {{ include "corral.tlsDir" $root }}/tls.crt
+    - --key
+    - {{ include "corral.tlsDir" $root }}/tls.key
+    - --insecure
+    - https://127.0.0.1:{{ $root.Values.model.openaiPort }}{{ $p.path }}
+{{- else }}
+httpGet:
+  path: {{ $p.path }}
+  port: http
+  scheme: {{ include "corral.scheme" $root | upper }}
+{{- end }}
+initialDelaySeconds: {{ $p.initialDelaySeconds }}
+timeoutSeconds: {{ $p.timeoutSeconds }}
+periodSeconds: {{ $p.periodSeconds }}
+successThreshold: {{ $p.successThreshold }}
+failureThreshold: {{ $p.failureThreshold }}
+{{- end }}
+
+{{/* The server's environment: every name is one `corral serve` reads. */}}
+{{- define "corral.env" -}}
+- name: NIM_SERVER_PORT
+  value: {{ .Values.model.openaiPort | quote }}
+- name: NIM_CACHE_PATH
+  value: {{ .Values.model.nimCache | quote }}
+- name: NIM_MODEL_NAME
+  value: {{ .Values.model.name | quote }}
+{{- with .Values.model.servedModelName }}
+- name: NIM_SERVED_MODEL_NAME
+  value: {{ . | quote }}
+{{- end }}
+- name: NIM_LOG_LEVEL
+  value: {{ .Values.model.logLevel | quote }}
+- name: NIM_JSONL_LOGGING
+  value: {{ ternary "1" "0" .Values.model.jsonLogging | quote }}
+- name: NIM_DRAIN_GRACE_SECONDS
+  value: {{ .Values.drain.graceSeconds | quote }}
+{{- if include "corral.apiKeysEnabled" . }}
+- name: NIM_API_KEYS_FILE
+  value: {{ printf "%s/%s" (include "corral.apiKeysDir" .) .Values.apiKeys.secretKey | quote }}
+- name: NIM_METRICS_REQUIRE_AUTH
+  value: {{ ternary "1" "0" .Values.apiKeys.metricsRequireAuth | quote }}
+{{- end }}
+- name: NIM_SSL_MODE
+  value: {{ .Values.ssl.mode | quote }}
+{{- if include "corral.tlsEnabled" . }}
+- name: NIM_SSL_CERTS_PATH
+  value: {{ include "corral.tlsDir" . }}/tls.crt
+- name: NIM_SSL_KEY_PATH
+  value: {{ include "corral.tlsDir" . }}/tls.key
+{{- if eq .Values.ssl.mode "MTLS" }}
+- name: NIM_SSL_CA_CERTS_PATH
+  value: {{ include "corral.tlsDir" . }}/ca.crt
+{{- end }}
+{{- end }}
+{{- $names := dict
+  "kvCacheTokens" "NIM_KV_CACHE_TOKENS"
+  "kvLayout" "NIM_KV_LAYOUT"
+  "enableKvCacheReuse" "NIM_ENABLE_KV_CACHE_REUSE"
+  "schedulerPolicy" "NIM_SCHEDULER_POLICY"
+  "maxModelLen" "NIM_MAX_MODEL_LEN"
+  "maxBatchTokens" "NIM_MAX_BATCH_TOKENS"
+  "maxNumSeqs" "NIM_MAX_NUM_SEQS"
+  "maxQueueRequests" "NIM_MAX_QUEUE_REQUESTS"
+  "maxQueueTokens" "NIM_MAX_QUEUE_TOKENS"
+  "queueTimeoutSeconds" "NIM_QUEUE_TIMEOUT_SECONDS"
+  "threads" "NIM_NUM_THREADS"
+  "gpuLayers" "NIM_GPU_LAYERS"
+  "maxRequestBytes" "NIM_MAX_REQUEST_BYTES"
+  "perRequestMetrics" "NIM_PER_REQ_METRICS_ENABLE"
+  "disableLogRequests" "NIM_DISABLE_LOG_REQUESTS" }}
+{{- range $key, $env := $names }}
+{{- $v := index $.Values.config $key }}
+{{- if not (kindIs "invalid" $v) }}
+- name: {{ $env }}
+  value: {{ if kindIs "bool" $v }}{{ ternary "1" "0" $v | quote }}{{ else }}{{ $v | toString | quote }}{{ end }}
+{{- end }}
+{{- end }}
+{{- with .Values.env }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* The pod template shared by the Deployment and the StatefulSet. */}}
+{{- define "corral.podTemplate" -}}
+metadata:
+  labels:
+    {{- include "corral.selectorLabels" . | nindent 4 }}
+    {{- with .Values.model.labels }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  annotations:
+    checksum/secrets: {{ printf "%v%v%v%v" .Values.apiKeys.keys .Values.ssl.cert .Values.ssl.key .Values.ssl.ca | sha256sum | trunc 16 }}
+    {{- with .Values.podAnnotations }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+spec:
+  serviceAccountName: {{ include "corral.serviceAccountName" . }}
+  automountServiceAccountToken: {{ .Values.serviceAccount.automountServiceAccountToken }}
+  terminationGracePeriodSeconds: {{ .Values.terminationGracePeriodSeconds }}
+  {{- with .Values.imagePullSecrets }}
+  imagePullSecrets:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .Values.runtimeClassName }}
+  runtimeClassName: {{ . }}
+  {{- end }}
+  {{- with .Values.priorityClassName }}
+  priorityClassName: {{ . }}
+  {{- end }}
+  securityContext:
+    {{- toYaml .Values.podSecurityContext | nindent 4 }}
+  {{- if or .Values.model.url .Values.initContainers.extraInit }}
+  initContainers:
+    {{- if .Values.model.url }}
+    - name: download-model
+      image: {{ include "corral.image" . }}
+      imagePullPolicy: {{ .Values.image.pullPolicy }}
+      command:
+        - corral
+        - download-to-cache
+        - $(MODEL_URL)
+        {{- if .Values.model.sha256 }}
+        - --sha256
+        - $(MODEL_SHA256)
+        {{- end }}
+        {{- if .Values.model.fileName }}
+        - --name
+        - {{ .Values.model.fileName | quote }}
+        {{- end }}
+      env:
+        - name: NIM_CACHE_PATH
+          value: {{ .Values.model.nimCache | quote }}
+        - name: MODEL_URL
+          value: {{ .Values.model.url | quote }}
+        {{- if .Values.model.sha256 }}
+        - name: MODEL_SHA256
+          value: {{ .Values.model.sha256 | quote }}
+        {{- end }}
+      # The main container's resources: the CUDA image's corral needs the GPU driver that a
+      # GPU request brings, and init containers do not add to the pod's total.
+      resources:
+        {{- toYaml .Values.resources | nindent 8 }}
+      securityContext:
+        {{- toYaml .Values.containerSecurityContext | nindent 8 }}
+      volumeMounts:
+        - name: model-cache
+          mountPath: {{ .Values.model.nimCache }}
+        - name: tmp
+          mountPath: /tmp
+    {{- end }}
+    {{- with .Values.initContainers.extraInit }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- end }}
+  containers:
+    - name: corral
+      image: {{ include "corral.image" . }}
+      imagePullPolicy: {{ .Values.image.pullPolicy }}
+      env:
+        {{- include "corral.env" . | nindent 8 }}
+      ports:
+        - name: http
+          containerPort: {{ .Values.model.openaiPort }}
+          protocol: TCP
+      {{- if .Values.startupProbe.enabled }}
+      startupProbe:
+        {{- include "corral.probe" (list . .Values.startupProbe) | trim | nindent 8 }}
+      {{- end }}
+      {{- if .Values.livenessProbe.enabled }}
+      livenessProbe:
+        {{- include "corral.probe" (list . .Values.livenessProbe) | trim | nindent 8 }}
+      {{- end }}
+      {{- if .Values.readinessProbe.enabled }}
+      readinessProbe:
+        {{- include "corral.probe" (list . .Values.readinessProbe) | trim | nindent 8 }}
+      {{- end }}
+      lifecycle:
+        preStop:
+          exec:
+            command:
+              - sleep
+              - {{ .Values.drain.preStopSleepSeconds | quote }}
+      resources:
+        {{- toYaml .Values.resources | nindent 8 }}
+      securityContext:
+        {{- toYaml .Values.containerSecurityContext | nindent 8 }}
+      volumeMounts:
+        - name: model-cache
+          mountPath: {{ .Values.model.nimCache }}
+          {{- if .Values.persistence.readOnly }}
+          readOnly: true
+          {{- end }}
+        - name: tmp
+          mountPath: /tmp
+        {{- if include "corral.apiKeysEnabled" . }}
+        - name: api-keys
+          mountPath: {{ include "corral.apiKeysDir" . }}
+          readOnly: true
+        {{- end }}
+        {{- if include "corral.tlsEnabled" . }}
+        - name: tls
+          mountPath: {{ include "corral.tlsDir" . }}
+          readOnly: true
+        {{- end }}
+        {{- range $name, $mount := .Values.extraVolumeMounts }}
+        - name: {{ $name }}
+          {{- toYaml $mount | nindent 10 }}
+        {{- end }}
+  volumes:
+    {{- if not (and .Values.statefulSet.enabled .Values.persistence.enabled (not .Values.persistence.existingClaim)) }}
+    - name: model-cache
+      {{- if .Values.persistence.enabled }}
+      persistentVolumeClaim:
+        claimName: {{ include "corral.cacheClaim" . }}
+        {{- if .Values.persistence.readOnly }}
+        readOnly: true
+        {{- end }}
+      {{- else }}
+      emptyDir: {}
+      {{- end }}
+    {{- end }}
+    - name: tmp
+      emptyDir: {}
+    {{- if include "corral.apiKeysEnabled" . }}
+    - name: api-keys
+      secret:
+        secretName: {{ include "corral.apiKeysSecret" . }}
+        defaultMode: 0440
+        items:
+          - key: {{ .Values.apiKeys.secretKey }}
+            path: {{ .Values.apiKeys.secretKey }}
+    {{- end }}
+    {{- if include "corral.tlsEnabled" . }}
+    - name: tls
+      secret:
+        secretName: {{ include "corral.tlsSecret" . }}
+        defaultMode: 0440
+    {{- end }}
+    {{- range $name, $volume := .Values.extraVolumes }}
+    - name: {{ $name }}
+      {{- toYaml $volume | nindent 6 }}
+    {{- end }}
+  {{- with .Values.nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .Values.affinity }}
+  affinity:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with .Values.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+
+{{- define "corral.storageClass" -}}
+{{- if eq .Values.persistence.storageClass "-" }}
+storageClassName: ""
+{{- else if .Values.persistence.storageClass }}
+storageClassName: {{ .Values.persistence.storageClass | quote }}
+{{- end }}
+{{- end }}
