@@ -43,6 +43,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "CorralBench",
+            dependencies: ["LlamaEngine"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "CorralServer",
             dependencies: [
                 "LlamaEngine",
@@ -63,6 +68,7 @@ let package = Package(
         .executableTarget(
             name: "corral",
             dependencies: [
+                "CorralBench",
                 "LlamaEngine",
                 "Scheduler",
                 "CorralServer",
@@ -80,6 +86,11 @@ let package = Package(
         .testTarget(
             name: "LlamaEngineTests",
             dependencies: ["LlamaEngine"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CorralBenchTests",
+            dependencies: ["CorralBench", "LlamaEngine"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -12,6 +12,34 @@ public enum GGUFReader {
         try withContext(path: path) { (ctx) throws(LlamaError) in try read(ctx) }
     }
 
+    /// Totals over the tensors a GGUF holds, from its header alone.
+    public struct TensorTotals: Sendable, Equatable {
+        /// Parameters (tensor elements) in all.
+        public var parameters: Int
+        /// Bytes of tensor data, as stored (quantized sizes included).
+        public var bytes: Int
+        /// Tensors.
+        public var count: Int
+        /// Whether the output projection is its own tensor (false: tied to the embedding).
+        public var hasOutputTensor: Bool
+    }
+
+    /// Counts the parameters and bytes of every tensor in the GGUF at `path`, exactly, from
+    /// the header's tensor table (no tensor data is read).
+    public static func tensorTotals(path: String) throws(LlamaError) -> TensorTotals {
+        try withContext(path: path) { ctx in
+            var totals = TensorTotals(parameters: 0, bytes: 0, count: Int(gguf_get_n_tensors(ctx)), hasOutputTensor: false)
+            for id in 0..<gguf_get_n_tensors(ctx) {
+                let type = gguf_get_tensor_type(ctx, id)
+                let bytes = gguf_get_tensor_size(ctx, id)
+                totals.bytes += bytes
+                totals.parameters += bytes / ggml_type_size(type) * Int(ggml_blck_size(type))
+            }
+            totals.hasOutputTensor = gguf_find_tensor(ctx, "output.weight") >= 0
+            return totals
+        }
+    }
+
     /// Checks the file's existence and magic, then parses the header with ggml.
     static func withContext<T>(path: String, _ body: (OpaquePointer) throws(LlamaError) -> T) throws(LlamaError) -> T {
         try checkMagic(path: path)

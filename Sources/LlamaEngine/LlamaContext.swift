@@ -153,6 +153,13 @@ public final class LlamaContext {
         Int(llama_memory_seq_pos_max(memory, Int32(sequence)))
     }
 
+    /// Bytes `llama_state_seq_get_size` reports for `sequence`: its KV cells plus a small
+    /// header. The growth between two lengths is the true KV bytes per token, which the
+    /// capacity planner is checked against.
+    public func stateSize(of sequence: Int) -> Int {
+        llama_state_seq_get_size(pointer, Int32(sequence))
+    }
+
     /// Drops every sequence's KV.
     public func clearMemory() { llama_memory_clear(memory, true) }
 }

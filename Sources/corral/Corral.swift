@@ -7,6 +7,6 @@ struct Corral: AsyncParsableCommand {
         commandName: "corral",
         abstract: "An OpenAI-compatible, NIM-style LLM inference server on llama.cpp.",
         subcommands: [ServeCommand.self, GenerateCommand.self, SimulateCommand.self, DownloadCommand.self,
-                      ListProfilesCommand.self],
+                      ListProfilesCommand.self, PlanCommand.self],
         defaultSubcommand: ServeCommand.self)
 }
