@@ -52,6 +52,9 @@ public struct ServerConfig: Sendable {
     public var metricsRequireAuth = false
     /// Whether responses carry a `stats` object (`NIM_PER_REQ_METRICS_ENABLE`).
     public var perRequestStats = false
+    /// When set, the KV cache gets this share (0 to 1) of the memory left after the weights
+    /// instead of `kvCapacity` tokens (`NIM_KV_CACHE_PERCENT`).
+    public var kvCachePercent: Double?
     /// TLS or mTLS (`NIM_SSL_*`).
     public var tls = TLSSettings()
     /// Largest request head (request line and headers) in bytes; larger ones are refused

@@ -10,12 +10,15 @@ public final class ServingEngine: Sendable {
     public let scheduler: BatchScheduler
     /// The model's name in the API.
     public let servedName: String
+    /// How the KV cache was sized.
+    public let kvSizing: KVSizing
 
     /// Wraps an already running scheduler (tests use this with any executor).
-    public init(model: LlamaModel, scheduler: BatchScheduler, servedName: String) {
+    public init(model: LlamaModel, scheduler: BatchScheduler, servedName: String, kvSizing: KVSizing? = nil) {
         self.model = model
         self.scheduler = scheduler
         self.servedName = servedName
+        self.kvSizing = kvSizing ?? .fixed(scheduler.snapshot.kvCapacity, model: model)
     }
 
     /// Resolves, loads and starts the model described by `config`. Blocking: it runs on a
@@ -38,8 +41,11 @@ public final class ServingEngine: Sendable {
         // partition per running sequence, attention over its own cells only.
         let unified = config.unifiedKV
         let running = config.maxRunningSequences
+        let sizing = try config.kvCachePercent.map {
+            try KVSizing.percent($0, model: model, gpuLayers: config.gpuLayers, sequences: config.maxRunningSequences)
+        } ?? .fixed(config.kvCapacity, model: model)
         let context = try LlamaContext(model: model, options: .init(
-            contextLength: config.kvCapacity, batchCapacity: config.maxBatchTokens,
+            contextLength: sizing.tokens, batchCapacity: config.maxBatchTokens,
             maxSequences: unified ? min(running * 2, max(running, 256)) : running, threads: config.threads,
             // deci: without flash attention llama.cpp pads V to the widest layer.
             flashAttention: isDeci ? true : nil, unifiedKV: unified))
@@ -54,7 +60,7 @@ public final class ServingEngine: Sendable {
                                     prefixCaching: config.prefixCaching),
             observer: observer)
         scheduler.start()
-        return ServingEngine(model: model, scheduler: scheduler, servedName: config.servedName)
+        return ServingEngine(model: model, scheduler: scheduler, servedName: config.servedName, kvSizing: sizing)
     }
 
     /// Runs one tiny generation so the first real request does not pay for lazy setup.

@@ -26,6 +26,8 @@ struct ServeCommand: AsyncParsableCommand {
     var servedModelName: String?
     @Option(help: "KV cache cells for all sequences together (NIM_KV_CACHE_TOKENS; default 32768).")
     var kvCacheTokens: Int?
+    @Option(help: "Size the KV cache to this share of the memory left after the weights (GPU free memory, or system/cgroup memory on CPU), 0-1 or 1-100; replaces --kv-cache-tokens (NIM_KV_CACHE_PERCENT; default: unset).")
+    var kvCachePercent: Double?
     @Option(help: "Longest sequence, prompt plus output (NIM_MAX_MODEL_LEN; default: the KV capacity).")
     var maxModelLen: Int?
     @Option(help: "Tokens per scheduler step (NIM_MAX_BATCH_TOKENS; default 512).")
@@ -107,6 +109,17 @@ struct ServeCommand: AsyncParsableCommand {
         guard c.drainGrace >= 0 else { throw ConfigError("the drain grace must not be negative") }
         if let file = apiKeysFile ?? Environment.string("NIM_API_KEYS_FILE") {
             do { c.apiKeys = try APIKeys.load(path: file) } catch { throw ConfigError("cannot use API keys file: \(error)") }
+        }
+        let percentText = kvCachePercent.map { String($0) } ?? Environment.string("NIM_KV_CACHE_PERCENT")
+        if let percentText {
+            guard var share = Double(percentText), share > 0, share <= 100 else {
+                throw ConfigError("NIM_KV_CACHE_PERCENT=\(percentText) must be a share in (0, 1] or a percentage in (1, 100]")
+            }
+            if share > 1 { share /= 100 }
+            guard kvCacheTokens == nil, Environment.string("NIM_KV_CACHE_TOKENS") == nil else {
+                throw ConfigError("set NIM_KV_CACHE_TOKENS or NIM_KV_CACHE_PERCENT, not both")
+            }
+            c.kvCachePercent = share
         }
         c.metricsRequireAuth = try Environment.bool("NIM_METRICS_REQUIRE_AUTH", flag: metricsRequireAuth, default: false)
         c.perRequestStats = try Environment.bool("NIM_PER_REQ_METRICS_ENABLE", flag: perReqMetrics, default: false)
