@@ -44,7 +44,10 @@ let package = Package(
         ),
         .target(
             name: "CorralBench",
-            dependencies: ["LlamaEngine"],
+            dependencies: [
+                "LlamaEngine",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

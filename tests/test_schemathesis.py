@@ -18,7 +18,7 @@ def test_schemathesis_finds_no_server_error_and_no_contract_breach():
     try:
         run = subprocess.run([SCHEMATHESIS, "run", os.path.join(ROOT, "openapi.yaml"), "--url", s.url,
                               "--checks", "not_a_server_error,status_code_conformance,response_schema_conformance",
-                              "--max-examples", "40", "--seed", "7", "--request-timeout", "60", "--no-color"],
+                              "--max-examples", "40", "--seed", "7", "--request-timeout", "300", "--no-color"],
                              capture_output=True, text=True, timeout=900)
     finally:
         assert s.stop() == 0, "the server did not survive the generated requests"

@@ -14,11 +14,17 @@ struct ChatMessageBody: Decodable, Sendable {
     var content: String
 
     private enum Keys: String, CodingKey { case role, content }
+    /// OpenAI's roles; `developer` is the newer name for `system`. Anything else is a 400.
+    static let roles: Set<String> = ["system", "developer", "user", "assistant", "tool"]
     private struct Part: Decodable { var type: String; var text: String? }
 
     init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
         role = try c.decode(String.self, forKey: .role)
+        guard Self.roles.contains(role) else {
+            throw DecodingError.dataCorruptedError(forKey: .role, in: c,
+                debugDescription: "role must be one of \(Self.roles.sorted().joined(separator: ", ")), not '\(role)'")
+        }
         if let text = try? c.decode(String.self, forKey: .content) {
             content = text
         } else if let parts = try? c.decode([Part].self, forKey: .content) {

@@ -7,6 +7,6 @@ struct Corral: AsyncParsableCommand {
         commandName: "corral",
         abstract: "An OpenAI-compatible, NIM-style LLM inference server on llama.cpp.",
         subcommands: [ServeCommand.self, GenerateCommand.self, SimulateCommand.self, DownloadCommand.self,
-                      ListProfilesCommand.self, PlanCommand.self],
+                      ListProfilesCommand.self, PlanCommand.self, BenchCommand.self],
         defaultSubcommand: ServeCommand.self)
 }

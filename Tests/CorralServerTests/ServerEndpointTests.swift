@@ -70,6 +70,7 @@ struct ServerEndpointTests {
         (#"{"messages":[{"role":"user","content":"hi"}],"n":0}"#, 400),
         (#"{"messages":[{"role":"user","content":"hi"}],"max_tokens":0}"#, 400),
         (#"{"messages":"nope"}"#, 400),
+        (#"{"messages":[{"role":"","content":"hi"}]}"#, 400),
         (#"{"messages":[{"role":"user","content":"hi"}],"max_tokens":100000}"#, 400),
         (#"{"messages":[{"role":"user","content":"hi"}],"model":"gpt-4"}"#, 404),
         (#"{not json"#, 400),

@@ -1,0 +1,41 @@
+public import Foundation
+
+/// A whole benchmark: the machine's description and every run, as Markdown and JSON.
+public struct BenchReport: Sendable, Codable {
+    /// When and where it ran.
+    public var date: String, host: String
+    /// Every point, in order.
+    public var runs: [BenchRun]
+
+    /// Creates a report.
+    public init(runs: [BenchRun]) {
+        self.runs = runs
+        date = ISO8601DateFormatter().string(from: Date())
+        host = "\(ProcessInfo.processInfo.hostName), \(ProcessInfo.processInfo.activeProcessorCount) cores, "
+            + String(format: "%.0f GiB", Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824)
+    }
+
+    /// Pretty JSON.
+    public func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(self)
+    }
+
+    /// One Markdown table row per run; latencies in milliseconds.
+    public func markdown() -> String {
+        func ms(_ v: Double?) -> String { v.map { String(format: "%.1f", $0 * 1000) } ?? "-" }
+        var lines = ["| target | shape | load | requests | failed | output tok/s | total tok/s | req/s | TTFT p50 | TTFT p90 | TTFT p99 | ITL p50 | ITL p90 | ITL p99 | TPOT p50 | E2E p50 | E2E p99 | goodput |",
+                     "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in runs {
+            let goodput = r.goodputFraction.map { String(format: "%.0f%%", $0 * 100) } ?? "-"
+            lines.append("| \(r.target) | \(r.shape) | \(r.load) | \(r.requests) | \(r.failed) | "
+                + String(format: "%.1f | %.1f | %.2f", r.outputTokensPerSecond, r.totalTokensPerSecond, r.requestsPerSecond)
+                + " | \(ms(r.ttft?.p50)) | \(ms(r.ttft?.p90)) | \(ms(r.ttft?.p99)) | \(ms(r.itl?.p50)) | \(ms(r.itl?.p90)) | "
+                + "\(ms(r.itl?.p99)) | \(ms(r.tpot?.p50)) | \(ms(r.e2e?.p50)) | \(ms(r.e2e?.p99)) | \(goodput) |")
+        }
+        let failures = runs.filter { !$0.failures.isEmpty }
+            .map { "- \($0.target) \($0.load): " + $0.failures.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ") }
+        return lines.joined(separator: "\n") + "\n" + (failures.isEmpty ? "" : "\nFailures:\n" + failures.joined(separator: "\n") + "\n")
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import Synchronization
+
+/// Drives one target: closed-loop concurrency (each worker sends its next request when the
+/// last ends) or open-loop Poisson arrivals, after a warm-up that is not measured.
+public struct BenchRunner: Sendable {
+    /// How many requests, or for how long.
+    public enum Amount: Sendable {
+        /// A fixed number of measured requests.
+        case requests(Int)
+        /// Requests started within this many seconds.
+        case seconds(Double)
+    }
+
+    /// The target's name and client.
+    public var name: String
+    public var client: BenchClient
+    /// Lengths of each request.
+    public var shape: BenchShape
+    /// How much to measure at each load.
+    public var amount: Amount
+    /// Requests sent and discarded before measuring.
+    public var warmup: Int
+    /// Goodput objectives.
+    public var slo: BenchSLO?
+    /// Seed for length spread and arrivals.
+    public var seed: UInt64
+    /// Called with a progress line (a terminal shows it); nil for none.
+    public var progress: (@Sendable (String) -> Void)?
+
+    /// Creates a runner.
+    public init(name: String, client: BenchClient, shape: BenchShape, amount: Amount, warmup: Int, slo: BenchSLO?,
+                seed: UInt64 = 1, progress: (@Sendable (String) -> Void)? = nil) {
+        self.name = name
+        self.client = client
+        self.shape = shape
+        self.amount = amount
+        self.warmup = warmup
+        self.slo = slo
+        self.seed = seed
+        self.progress = progress
+    }
+
+    /// Prompts for `count` requests, built before the clock starts.
+    func prompts(_ count: Int, offset: Int) async -> (items: [(String, Int, Int)], exact: Bool) {
+        var rng = SeededRandom(seed: seed &+ UInt64(offset))
+        let factory = PromptFactory(client: client)
+        var items: [(String, Int, Int)] = []
+        var exact = true
+        for i in 0..<count {
+            let (input, output) = shape.draw { rng.next() }
+            let p = await factory.prompt(tokens: input, index: offset + i)
+            exact = exact && p.exact
+            items.append((p.text, input, output))
+        }
+        return (items, exact)
+    }
+
+    /// A closed-loop run at `concurrency`.
+    public func closedLoop(concurrency: Int) async -> BenchRun {
+        if warmup > 0 { _ = await closedLoopRequests(concurrency: concurrency, count: warmup, offset: 1_000_000, label: "warm-up") }
+        let count: Int
+        switch amount {
+        case .requests(let n): count = n
+        case .seconds: count = Int.max
+        }
+        let (results, seconds, exact) = await closedLoopRequests(concurrency: concurrency, count: count, offset: 0,
+                                                                 label: "c=\(concurrency)")
+        return BenchRun(target: name, shape: shape, concurrency: concurrency, rate: nil, results: results,
+                        seconds: seconds, exactInput: exact, slo: slo)
+    }
+
+    private func closedLoopRequests(concurrency: Int, count: Int, offset: Int, label: String)
+        async -> ([RequestResult], Double, Bool) {
+        let planned: Int
+        switch amount {
+        case .requests: planned = count
+        case .seconds(let s): planned = max(concurrency, Int(s * 64))  // prompt pool, reused cyclically
+        }
+        let (items, exact) = await prompts(min(planned, 4096), offset: offset)
+        let next = Shared(0)
+        let collected = Shared<[RequestResult]>([])
+        let origin = ContinuousClock.now
+        let deadline: ContinuousClock.Instant? = if case .seconds(let s) = amount, count == Int.max {
+            origin + .milliseconds(Int(s * 1000))
+        } else { nil }
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<max(concurrency, 1) {
+                group.addTask {
+                    while true {
+                        let i = next.withLock { n in defer { n += 1 }; return n }
+                        if i >= count { return }
+                        if let deadline, ContinuousClock.now >= deadline { return }
+                        let (prompt, input, output) = items[i % items.count]
+                        let r = await client.complete(prompt: prompt, inputTokens: input, outputTokens: output,
+                                                      startedAt: origin)
+                        let done = collected.withLock { $0.append(r); return $0.count }
+                        progress?("\(name) \(label): \(done) done")
+                    }
+                }
+            }
+        }
+        return (collected.withLock { $0 }, (ContinuousClock.now - origin).seconds, exact)
+    }
+
+    /// An open-loop run: requests arrive as a Poisson process at `rate` per second.
+    public func poisson(rate: Double) async -> BenchRun {
+        if warmup > 0 { _ = await closedLoopRequests(concurrency: 1, count: warmup, offset: 1_000_000, label: "warm-up") }
+        let count: Int
+        switch amount {
+        case .requests(let n): count = n
+        case .seconds(let s): count = max(1, Int(s * rate))
+        }
+        let (items, exact) = await prompts(count, offset: 0)
+        var rng = SeededRandom(seed: seed &+ 7)
+        let origin = ContinuousClock.now
+        let collected = Shared<[RequestResult]>([])
+        await withTaskGroup(of: Void.self) { group in
+            var at = 0.0
+            for i in 0..<count {
+                at += -log(1 - rng.next()) / rate
+                let wait = origin + .milliseconds(Int(at * 1000)) - ContinuousClock.now
+                if wait > .zero { try? await Task.sleep(for: wait) }
+                let (prompt, input, output) = items[i]
+                group.addTask {
+                    let r = await client.complete(prompt: prompt, inputTokens: input, outputTokens: output, startedAt: origin)
+                    let done = collected.withLock { $0.append(r); return $0.count }
+                    progress?("\(name) rate=\(rate)/s: \(done)/\(count) done")
+                }
+            }
+        }
+        return BenchRun(target: name, shape: shape, concurrency: nil, rate: rate, results: collected.withLock { $0 },
+                        seconds: (ContinuousClock.now - origin).seconds, exactInput: exact, slo: slo)
+    }
+}
+
+/// A value shared by the workers of one run.
+final class Shared<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+    init(_ value: Value) { self.value = Mutex(value) }
+    func withLock<R: Sendable>(_ body: (inout sending Value) -> sending R) -> R { value.withLock(body) }
+}
+
+/// SplitMix64: a small deterministic generator for spreads and arrivals.
+struct SeededRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    /// A value in 0..<1.
+    mutating func next() -> Double {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
+    }
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import CorralBench
+import Foundation
+
+/// `corral bench`: load any OpenAI-compatible server the way NVIDIA's tables were measured
+/// (closed-loop concurrency) or with Poisson arrivals, and report throughput and latency.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmark OpenAI-compatible servers: throughput, TTFT, ITL, TPOT, end to end, goodput.",
+        discussion: """
+            Each --target is NAME=URL (or a URL). Requests use /v1/completions streaming, exactly ISL \
+            prompt tokens (counted with the server's /tokenize where it has one) and exactly OSL output \
+            tokens (ignore_eos + min_tokens). Prints a Markdown table; --json and --svg write files.
+            """)
+
+    @Option(name: .customLong("target"), help: "NAME=URL of a server; repeat to compare.")
+    var targets: [String] = ["corral=http://127.0.0.1:8000"]
+    @Option(help: "Closed-loop concurrencies, e.g. 1,8,32.")
+    var concurrency = "1,8,32"
+    @Option(help: "Open-loop Poisson arrival rates per second instead, e.g. 0.5,1,2.")
+    var rate: String?
+    @Option(help: "Shape ISL/OSL, or a preset: 128/1024, 2048/128.")
+    var shape = "128/1024"
+    @Option(help: "Input tokens (overrides --shape).")
+    var isl: Int?
+    @Option(help: "Output tokens (overrides --shape).")
+    var osl: Int?
+    @Option(help: "Relative spread of lengths, e.g. 0.1 for ±10%.")
+    var spread = 0.0
+    @Option(help: "Measured requests per load point (default: 4 × concurrency, at least 8).")
+    var requests: Int?
+    @Option(help: "Measure for this many seconds per load point instead of a request count.")
+    var duration: Double?
+    @Option(help: "Warm-up requests before each load point (not measured).")
+    var warmup = 2
+    @Option(help: "SLOs for goodput, e.g. ttft=0.5,itl=50ms,e2e=10.")
+    var slo: String?
+    @Option(help: "The model field to send.")
+    var model: String?
+    @Option(help: "API key for every target.")
+    var apiKey: String?
+    @Option(help: "Write the JSON result here.")
+    var json: String?
+    @Option(help: "Write the throughput-vs-TTFT-p99 SVG here.")
+    var svg: String?
+    @Option(help: "Seed for spreads and arrivals.")
+    var seed: UInt64 = 1
+
+    func run() async throws {
+        var benchShape = BenchShape.parse(shape) ?? BenchShape(inputTokens: 128, outputTokens: 1024)
+        if BenchShape.parse(shape) == nil { throw ValidationError("--shape must be ISL/OSL, e.g. 128/1024") }
+        if let isl { benchShape.inputTokens = isl }
+        if let osl { benchShape.outputTokens = osl }
+        guard benchShape.inputTokens > 0, benchShape.outputTokens > 0 else { throw ValidationError("lengths must be positive") }
+        guard (0..<1).contains(spread) else { throw ValidationError("--spread must be in [0, 1)") }
+        benchShape.spread = spread
+        var objectives: BenchSLO?
+        if let slo {
+            guard let parsed = BenchSLO.parse(slo) else { throw ValidationError("--slo must look like ttft=0.5,itl=50ms,e2e=10") }
+            objectives = parsed
+        }
+        let loads = try parseList(rate ?? concurrency, name: rate == nil ? "--concurrency" : "--rate")
+        let terminal = isatty(STDERR_FILENO) == 1
+        var progress: (@Sendable (String) -> Void)?
+        if terminal {
+            progress = { line in FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8)) }
+        }
+        var runs: [BenchRun] = []
+        for target in targets {
+            let (name, url) = split(target)
+            let client = BenchClient(baseURL: url, model: model, apiKey: apiKey)
+            for load in loads {
+                let amount: BenchRunner.Amount = duration.map { .seconds($0) }
+                    ?? .requests(requests ?? max(8, 4 * Int(load.rounded(.up))))
+                let runner = BenchRunner(name: name, client: client, shape: benchShape, amount: amount, warmup: warmup,
+                                         slo: objectives, seed: seed, progress: progress)
+                let run = rate == nil ? await runner.closedLoop(concurrency: Int(load)) : await runner.poisson(rate: load)
+                runs.append(run)
+                if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+                FileHandle.standardError.write(Data(String(format: "%@ %@: %.1f output tok/s, %d/%d ok\n", name, run.load,
+                                                           run.outputTokensPerSecond, run.requests - run.failed,
+                                                           run.requests).utf8))
+            }
+        }
+        let report = BenchReport(runs: runs)
+        print(report.markdown(), terminator: "")
+        if let json { try report.json().write(to: URL(fileURLWithPath: json)) }
+        if let svg {
+            let title = "Throughput vs TTFT p99, \(benchShape.label)"
+            try SVGPlot.throughputVersusTTFT(runs, title: title).write(toFile: svg, atomically: true, encoding: .utf8)
+        }
+    }
+
+    func parseList(_ text: String, name: String) throws -> [Double] {
+        let values = text.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.count == text.split(separator: ",").count, values.allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("\(name) must be a comma-separated list of positive numbers")
+        }
+        return values
+    }
+
+    func split(_ target: String) -> (String, String) {
+        guard let eq = target.firstIndex(of: "="), !target[..<eq].contains("/") else { return (target, target) }
+        return (String(target[..<eq]), String(target[target.index(after: eq)...]))
+    }
+}
