@@ -21,7 +21,7 @@ BIN := .build/$(CONFIG)/corral
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help engine engine-tools model deci-model pyenv test-tools build run test bench-scheduler clean
+.PHONY: help engine engine-tools model deci-model pyenv test-tools build run test bench-scheduler bench-compare clean
 
 help:
 	@echo "make run    serve SmolLM2-135M-Instruct on http://$(HOST):$(PORT) (CPU)"
@@ -70,6 +70,11 @@ test: engine model pyenv deci-model test-tools
 # A benchmark, not a test: prints Corral vs llama-batched-bench and the policy simulation.
 bench-scheduler: build model
 	scripts/bench-scheduler.sh
+
+# A benchmark, not a test: Corral vs llama-server (same engine, model, threads, KV,
+# sequences), written to docs/benchmarks/.
+bench-compare: build model engine-tools
+	scripts/bench-compare.sh
 
 clean:
 	rm -rf .build

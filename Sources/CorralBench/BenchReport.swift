@@ -22,6 +22,24 @@ public struct BenchReport: Sendable, Codable {
         return try encoder.encode(self)
     }
 
+    /// `a ÷ b` for each load both ran: throughput, TTFT and ITL percentiles. Above 1 is
+    /// better for throughput, below 1 is better for latencies.
+    public func ratioTable(_ a: String, _ b: String) -> String {
+        func ratio(_ x: Double?, _ y: Double?) -> String {
+            guard let x, let y, y > 0 else { return "-" }
+            return String(format: "%.2f", x / y)
+        }
+        var lines = ["| shape | load | output tok/s \(a) ÷ \(b) | TTFT p50 | TTFT p99 | ITL p50 | ITL p99 |",
+                     "|---|---|---|---|---|---|---|"]
+        for ra in runs where ra.target == a {
+            guard let rb = runs.first(where: { $0.target == b && $0.load == ra.load && $0.shape == ra.shape }) else { continue }
+            lines.append("| \(ra.shape) | \(ra.load) | \(ratio(ra.outputTokensPerSecond, rb.outputTokensPerSecond)) | "
+                + "\(ratio(ra.ttft?.p50, rb.ttft?.p50)) | \(ratio(ra.ttft?.p99, rb.ttft?.p99)) | "
+                + "\(ratio(ra.itl?.p50, rb.itl?.p50)) | \(ratio(ra.itl?.p99, rb.itl?.p99)) |")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     /// One Markdown table row per run; latencies in milliseconds.
     public func markdown() -> String {
         func ms(_ v: Double?) -> String { v.map { String(format: "%.1f", $0 * 1000) } ?? "-" }

@@ -46,6 +46,8 @@ struct BenchCommand: AsyncParsableCommand {
     var svg: String?
     @Option(help: "Seed for spreads and arrivals.")
     var seed: UInt64 = 1
+    @Option(help: "Write the Markdown (with the ratio table for two targets) here too.")
+    var markdown: String?
 
     func run() async throws {
         var benchShape = BenchShape.parse(shape) ?? BenchShape(inputTokens: 128, outputTokens: 1024)
@@ -66,11 +68,13 @@ struct BenchCommand: AsyncParsableCommand {
         if terminal {
             progress = { line in FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8)) }
         }
+        // Targets take turns at each load point, first one then the other, so slow drifts
+        // of the machine (heat, background work) fall on both alike.
+        let parsed = targets.map(split)
         var runs: [BenchRun] = []
-        for target in targets {
-            let (name, url) = split(target)
-            let client = BenchClient(baseURL: url, model: model, apiKey: apiKey)
-            for load in loads {
+        for (index, load) in loads.enumerated() {
+            for (name, url) in index % 2 == 0 ? parsed : parsed.reversed() {
+                let client = BenchClient(baseURL: url, model: model, apiKey: apiKey)
                 let amount: BenchRunner.Amount = duration.map { .seconds($0) }
                     ?? .requests(requests ?? max(8, 4 * Int(load.rounded(.up))))
                 let runner = BenchRunner(name: name, client: client, shape: benchShape, amount: amount, warmup: warmup,
@@ -83,8 +87,13 @@ struct BenchCommand: AsyncParsableCommand {
                                                            run.requests).utf8))
             }
         }
+        let order = parsed.map(\.0)
+        runs.sort { ($0.concurrency ?? 0, $0.rate ?? 0, order.firstIndex(of: $0.target) ?? 0)
+            < ($1.concurrency ?? 0, $1.rate ?? 0, order.firstIndex(of: $1.target) ?? 0) }
         let report = BenchReport(runs: runs)
-        print(report.markdown(), terminator: "")
+        let text = report.markdown() + (order.count == 2 ? "\n" + report.ratioTable(order[0], order[1]) : "")
+        print(text, terminator: "")
+        if let markdown { try text.write(toFile: markdown, atomically: true, encoding: .utf8) }
         if let json { try report.json().write(to: URL(fileURLWithPath: json)) }
         if let svg {
             let title = "Throughput vs TTFT p99, \(benchShape.label)"
