@@ -62,6 +62,17 @@ public struct BenchClient: Sendable {
     /// (`ignore_eos` and `min_tokens`, which Corral, vLLM and llama-server honour).
     public func complete(prompt: String, inputTokens: Int, outputTokens: Int, startedAt origin: ContinuousClock.Instant)
         async -> RequestResult {
+        let first = await attempt(prompt: prompt, inputTokens: inputTokens, outputTokens: outputTokens, origin: origin)
+        // A keep-alive connection the server closed while idle fails before any byte is
+        // answered; that is the pool's fault, not the server's, so send it once more.
+        if let error = first.error, error.contains("closed"), first.timeToFirstToken == nil {
+            return await attempt(prompt: prompt, inputTokens: inputTokens, outputTokens: outputTokens, origin: origin)
+        }
+        return first
+    }
+
+    private func attempt(prompt: String, inputTokens: Int, outputTokens: Int, origin: ContinuousClock.Instant)
+        async -> RequestResult {
         let sent = ContinuousClock.now
         var result = RequestResult(inputTokens: inputTokens, outputTokens: 0, start: (sent - origin).seconds,
                                    timeToFirstToken: nil, endToEnd: 0)
@@ -132,7 +143,8 @@ public struct BenchClient: Sendable {
                   response.status.code == 200,
                   let bytes = try? await response.body.collect(upTo: 16 << 20),
                   let object = try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView)) as? [String: Any],
-                  let tokens = object["tokens"] as? [Any] else { continue }
+                  let tokens = object["tokens"] as? [Any],
+                  !tokens.isEmpty || text.isEmpty else { continue }  // llama-server answers {"prompt"} with []
             return tokens.count
         }
         return nil

@@ -26,6 +26,6 @@ public struct PromptFactory: Sendable {
             count += tokens - measured
             if count < 1 { break }
         }
-        return (text(count), false)
+        return (text(tokens), false)
     }
 }

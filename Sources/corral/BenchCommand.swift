@@ -30,6 +30,8 @@ struct BenchCommand: AsyncParsableCommand {
     var spread = 0.0
     @Option(help: "Measured requests per load point (default: 4 × concurrency, at least 8).")
     var requests: Int?
+    @Option(help: "Measured requests per load point as a multiple of the concurrency (at least 4), instead of --requests.")
+    var perClient: Int?
     @Option(help: "Measure for this many seconds per load point instead of a request count.")
     var duration: Double?
     @Option(help: "Warm-up requests before each load point (not measured).")
@@ -76,7 +78,7 @@ struct BenchCommand: AsyncParsableCommand {
             for (name, url) in index % 2 == 0 ? parsed : parsed.reversed() {
                 let client = BenchClient(baseURL: url, model: model, apiKey: apiKey)
                 let amount: BenchRunner.Amount = duration.map { .seconds($0) }
-                    ?? .requests(requests ?? max(8, 4 * Int(load.rounded(.up))))
+                    ?? .requests(requests ?? max(perClient == nil ? 8 : 4, (perClient ?? 4) * Int(load.rounded(.up))))
                 let runner = BenchRunner(name: name, client: client, shape: benchShape, amount: amount, warmup: warmup,
                                          slo: objectives, seed: seed, progress: progress)
                 let run = rate == nil ? await runner.closedLoop(concurrency: Int(load)) : await runner.poisson(rate: load)
