@@ -31,6 +31,14 @@ public struct RequestResult: Sendable, Codable {
     }
 }
 
+/// The benchmark's HTTP client: AsyncHTTPClient's shared client keeps at most 8
+/// connections per host, which would queue a 32-way sweep inside the client itself.
+let benchHTTPClient: HTTPClient = {
+    var config = HTTPClient.Configuration()
+    config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 1024)
+    return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+}()
+
 /// Streams completions from any OpenAI-compatible server and times them.
 public struct BenchClient: Sendable {
     /// The server's base URL, e.g. `http://127.0.0.1:8000`.
@@ -65,7 +73,7 @@ public struct BenchClient: Sendable {
         let first = await attempt(prompt: prompt, inputTokens: inputTokens, outputTokens: outputTokens, origin: origin)
         // A keep-alive connection the server closed while idle fails before any byte is
         // answered; that is the pool's fault, not the server's, so send it once more.
-        if let error = first.error, error.contains("closed"), first.timeToFirstToken == nil {
+        if let error = first.error, error.lowercased().contains("closed"), first.timeToFirstToken == nil {
             return await attempt(prompt: prompt, inputTokens: inputTokens, outputTokens: outputTokens, origin: origin)
         }
         return first
@@ -82,7 +90,7 @@ public struct BenchClient: Sendable {
             let req = try request("/v1/completions", [
                 "prompt": prompt, "max_tokens": outputTokens, "min_tokens": outputTokens, "ignore_eos": true,
                 "temperature": 0, "stream": true, "stream_options": ["include_usage": true]])
-            let response = try await HTTPClient.shared.execute(req, timeout: .hours(1))
+            let response = try await benchHTTPClient.execute(req, timeout: .hours(1))
             guard response.status.code == 200 else {
                 result.error = "HTTP \(response.status.code)"
                 result.endToEnd = (ContinuousClock.now - sent).seconds
@@ -139,7 +147,7 @@ public struct BenchClient: Sendable {
     public func countTokens(_ text: String) async -> Int? {
         for body: [String: Any] in [["prompt": text, "add_special_tokens": true], ["content": text, "add_special": true]] {
             guard let req = try? request("/tokenize", body),
-                  let response = try? await HTTPClient.shared.execute(req, timeout: .seconds(30)),
+                  let response = try? await benchHTTPClient.execute(req, timeout: .seconds(30)),
                   response.status.code == 200,
                   let bytes = try? await response.body.collect(upTo: 16 << 20),
                   let object = try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView)) as? [String: Any],
