@@ -161,5 +161,5 @@ public struct BenchClient: Sendable {
 
 extension Duration {
     /// Seconds as a Double.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

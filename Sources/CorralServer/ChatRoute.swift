@@ -41,7 +41,7 @@ extension CompletionHandler {
                     let logprobs = logprobs == nil ? nil : ChatLogprobs(content: lps.map { chatLogprob($0, model) })
                     return try encoder.encode(ChatCompletionChunk(id: id, created: created, model: name, choices: [
                         .init(index: index, delta: delta, logprobs: logprobs, finish_reason: finish?.reason.rawValue)],
-                        stats: stats(finish.map { [$0] } ?? [])))
+                        stats: finish.flatMap { stats([$0]) }))
                 }
                 switch event {
                 case .delta(let text, _, let lps):

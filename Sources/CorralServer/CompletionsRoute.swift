@@ -46,7 +46,7 @@ extension CompletionHandler {
                     let logprobs = wantsLogprobs ? completionLogprobs(lps, model, offset: 0) : nil
                     return try encoder.encode(TextCompletion(id: id, created: created, model: name, choices: [
                         .init(index: index, text: prefix + text, logprobs: logprobs, finish_reason: finish?.reason.rawValue)],
-                        stats: stats(finish.map { [$0] } ?? [])))
+                        stats: finish.flatMap { stats([$0]) }))
                 }
                 switch event {
                 case .delta(let text, _, let lps): return text.isEmpty && lps.isEmpty ? [] : [try chunk(text, lps, nil)]

@@ -17,14 +17,19 @@ struct RequestIDMiddleware<Context: RequestContext>: RouterMiddleware {
         var response: Response
         do {
             response = try await next(request, context)
-        } catch let error where APIError(translating: error) != nil {
-            response = try APIError(translating: error)!.response(from: request, context: context)
-        } catch let error as HTTPError where error.status == .notFound {
-            response = try APIError(.notFound, "no route for \(request.method) \(request.uri.path)", code: "not_found")
-                .response(from: request, context: context)
-        } catch let error as HTTPError where error.status == .methodNotAllowed {
-            response = try APIError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)")
-                .response(from: request, context: context)
+        } catch {
+            let status = (error as? HTTPError)?.status
+            if let api = APIError(translating: error) {
+                response = try api.response(from: request, context: context)
+            } else if status == .notFound {
+                response = try APIError(.notFound, "no route for \(request.method) \(request.uri.path)", code: "not_found")
+                    .response(from: request, context: context)
+            } else if status == .methodNotAllowed {
+                response = try APIError(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path)")
+                    .response(from: request, context: context)
+            } else {
+                throw error
+            }
         }
         response.headers[Self.header] = id
         return response

@@ -52,8 +52,7 @@ struct BenchCommand: AsyncParsableCommand {
     var markdown: String?
 
     func run() async throws {
-        var benchShape = BenchShape.parse(shape) ?? BenchShape(inputTokens: 128, outputTokens: 1024)
-        if BenchShape.parse(shape) == nil { throw ValidationError("--shape must be ISL/OSL, e.g. 128/1024") }
+        guard var benchShape = BenchShape.parse(shape) else { throw ValidationError("--shape must be ISL/OSL, e.g. 128/1024") }
         if let isl { benchShape.inputTokens = isl }
         if let osl { benchShape.outputTokens = osl }
         guard benchShape.inputTokens > 0, benchShape.outputTokens > 0 else { throw ValidationError("lengths must be positive") }

@@ -1,3 +1,4 @@
+import CorralBench
 import Foundation
 
 /// Download progress on stderr. On a terminal one line is redrawn at most ten times a
@@ -36,9 +37,4 @@ final class DownloadProgress: @unchecked Sendable {
     }
 
     static func mib(_ bytes: UInt64) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
-}
-
-extension Duration {
-    /// Seconds as a Double.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

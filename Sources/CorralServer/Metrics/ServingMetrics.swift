@@ -15,7 +15,6 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
     public let registry: PrometheusCollectorRegistry
     /// The `model_name` label's value.
     public let modelName: String
-    let labels: [(String, String)]
 
     let running, waiting, requestMax, kvUsage: Gauge
     let vllmRunning, vllmWaiting, vllmKVUsage: Gauge
@@ -60,7 +59,6 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
         seen = Mutex((nil, active))
         self.modelName = modelName
         let labels = [("model_name", modelName)]
-        self.labels = labels
         func gauge(_ name: String, _ help: String) -> Gauge {
             registry.makeGauge(descriptor: .exact(name, help), labels: labels)
         }
