@@ -55,6 +55,15 @@ public protocol BatchExecutor: AnyObject {
     /// the cells are tagged, not duplicated). `destination` is empty or already holds a
     /// prefix of those same cells.
     func copy(from source: Int, to destination: Int, length: Int)
+    /// Moves everything `source` holds (its first `length` KV cells and its sampler) to
+    /// the empty `destination`, leaving `source` empty.
+    func move(from source: Int, to destination: Int, length: Int)
+    /// Whether a step runs in one pass only when its slots are consecutive and ascending
+    /// (llama.cpp's partitioned KV layout splits a batch wherever they are not), so the
+    /// scheduler keeps running sequences packed into the lowest slots.
+    var packsSlots: Bool { get }
+    /// Seconds the last `execute` spent reading logits and sampling (after the compute).
+    var lastSampleSeconds: Double { get }
     /// Whether `token` ends generation.
     func isEndOfGeneration(_ token: Token) -> Bool
     /// The bytes `token` decodes to.
@@ -64,6 +73,16 @@ public protocol BatchExecutor: AnyObject {
 extension BatchExecutor {
     /// A unified cache: any sequence may use all of it.
     public var sequenceCapacity: Int { kvCapacity }
+    /// Slot ids do not matter to the batch.
+    public var packsSlots: Bool { false }
+    /// Not measured.
+    public var lastSampleSeconds: Double { 0 }
+    /// Shares the cells with `destination`, then lets `source` go (for executors with no
+    /// per-slot state beyond the cells).
+    public func move(from source: Int, to destination: Int, length: Int) {
+        copy(from: source, to: destination, length: length)
+        release(slot: source)
+    }
 }
 
 /// Errors an executor reports to the scheduler.

@@ -24,7 +24,7 @@ public final class BatchScheduler: @unchecked Sendable {
     public init(executor: any BatchExecutor, config: SchedulerConfig,
                 observer: (any SchedulerObserver)? = nil, clock: (@Sendable () -> Double)? = nil) {
         let start = ContinuousClock.now
-        let clock = clock ?? { let d = ContinuousClock.now - start; return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+        let clock = clock ?? { (ContinuousClock.now - start).seconds }
         self.core = SchedulerCore(executor: executor, config: config, clock: clock)
         self.core.observer = observer
         self.maxModelLength = core.maxModelLength
@@ -99,7 +99,9 @@ public final class BatchScheduler: @unchecked Sendable {
                 condition.unlock()
                 return
             }
+            let planning = ContinuousClock.now
             let plan = core.plan()
+            let planSeconds = (ContinuousClock.now - planning).seconds
             condition.unlock()
             guard !plan.isEmpty else {
                 // Work exists but none can run now (it waits on a deadline or on room):
@@ -119,11 +121,11 @@ public final class BatchScheduler: @unchecked Sendable {
             } catch {
                 result = .failure(.failed("\(error)"))
             }
-            let elapsed = ContinuousClock.now - began
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            let seconds = (ContinuousClock.now - began).seconds
 
             condition.lock()
-            core.commit(plan, result, seconds: seconds)
+            core.commit(plan, result, seconds: seconds, sampleSeconds: core.executor.lastSampleSeconds,
+                        planSeconds: planSeconds)
             condition.unlock()
         }
     }
@@ -142,4 +144,9 @@ extension BatchScheduler {
             try core.enqueueChoices(requests, onCancel: { [weak self] in self?.cancel($0) })
         }
     }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
 }

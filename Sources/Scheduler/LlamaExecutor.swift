@@ -6,6 +6,8 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
     /// The context this executor owns.
     public let context: LlamaContext
     private var samplers: [LlamaSampler?]
+    /// Seconds the last step spent sampling, for the per-step time breakdown.
+    public private(set) var lastSampleSeconds: Double = 0
 
     /// Wraps a context; its sequence count is the slot count.
     public init(context: LlamaContext) {
@@ -40,11 +42,14 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
                 sampleAt.append(index)
             }
             try context.decode()
+            context.synchronize()  // so the compute is timed as compute, not as sampling
         } catch where error.code == .decodeFailed && error.message.contains("returned 1") {
             throw ExecutorError.outOfKV
         } catch {
             throw ExecutorError.failed(error.description)
         }
+        let sampling = ContinuousClock.now
+        defer { lastSampleSeconds = (ContinuousClock.now - sampling).seconds }
         return zip(work, sampleAt).map { w, index in
             guard let index, let sampler = samplers[w.slot] else { return nil }
             let token = sampler.sample(context, batchIndex: index)
@@ -61,6 +66,16 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
     public func copy(from source: Int, to destination: Int, length: Int) {
         context.copySequence(from: source, to: destination, length: length)
     }
+
+    public func move(from source: Int, to destination: Int, length: Int) {
+        // A partition copy moves the whole stream's buffer, so skip it when there is nothing in it.
+        if length > 0 { context.copySequence(from: source, to: destination, length: length) }
+        context.removeSequence(source)
+        samplers[destination] = samplers[source]
+        samplers[source] = nil
+    }
+
+    public var packsSlots: Bool { !context.unifiedKV }
 
     public func isEndOfGeneration(_ token: Token) -> Bool { context.model.isEndOfGeneration(token) }
 

@@ -3,7 +3,13 @@ import LlamaEngine
 extension SchedulerCore {
     /// Applies a step's results: advances computed counts, turns sampled tokens into text,
     /// and finishes sequences that hit a stop, `max_tokens` or the context end.
-    func commit(_ plan: StepPlan, _ result: Result<[SampledToken?], ExecutorError>, seconds: Double) {
+    /// - Parameters:
+    ///   - seconds: the executor's time for the step.
+    ///   - sampleSeconds: the part of it spent sampling.
+    ///   - planSeconds: host time spent planning the step, reported with commit's own.
+    func commit(_ plan: StepPlan, _ result: Result<[SampledToken?], ExecutorError>, seconds: Double,
+                sampleSeconds: Double = 0, planSeconds: Double = 0) {
+        let began = ContinuousClock.now
         let outputs: [SampledToken?]
         switch result {
         case .success(let o):
@@ -33,7 +39,8 @@ extension SchedulerCore {
         count(prompt: prefill)
         noteThroughput(tokens: prefill + decode, seconds: seconds)
         observer?.stepFinished(StepStats(duration: seconds, prefillTokens: prefill, decodeTokens: decode,
-                                         sequences: plan.items.count))
+                                         sequences: plan.items.count, sampleSeconds: sampleSeconds,
+                                         scheduleSeconds: planSeconds + (ContinuousClock.now - began).seconds))
     }
 
     private func accept(_ sampled: SampledToken, for seq: SequenceState) {

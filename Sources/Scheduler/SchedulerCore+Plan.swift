@@ -13,7 +13,15 @@ extension SchedulerCore {
     /// 3. the rest of the token budget goes to prefill chunks of running sequences, then of
     ///    newly admitted ones, in queue order (chunked prefill). A request is admitted only
     ///    when the KV cache can hold its whole prompt.
+    ///
+    /// The step's work is then put in the order the engine batches best (see `arrange`).
     func plan() -> StepPlan {
+        var plan = planWork()
+        arrange(&plan)
+        return plan
+    }
+
+    private func planWork() -> StepPlan {
         let now = clock()
         reap(now: now)
         var decoders = running.filter(\.isDecoding)
@@ -43,7 +51,7 @@ extension SchedulerCore {
         // the others can finish (decode growth ate the room admission had left).
         if plan.isEmpty, !running.isEmpty, let victim = victimForPreemption() {
             preempt(victim)
-            return self.plan()
+            return planWork()
         }
         return plan
     }

@@ -12,7 +12,10 @@ final class SchedulerCore {
 
     private(set) var waiting: [SequenceState] = []
     private(set) var running: [SequenceState] = []
-    private var freeSlots: [Int]
+    /// Free running slots, highest first, so `popLast` hands out the lowest: llama.cpp
+    /// splits a partitioned batch wherever slot ids stop being consecutive, and each split
+    /// is another pass over the weights, so running sequences stay packed at the bottom.
+    var freeSlots: [Int]
     let prefixCache: PrefixCache?
     private var waitingTokens = 0
     private var nextID: UInt64 = 0
@@ -167,6 +170,12 @@ final class SchedulerCore {
 
     func takeSlot() -> Int? { freeSlots.popLast() }
 
+    /// Returns a slot to the free list, keeping it sorted highest first.
+    func giveBackSlot(_ slot: Int) {
+        let at = freeSlots.firstIndex { $0 < slot } ?? freeSlots.endIndex
+        freeSlots.insert(slot, at: at)
+    }
+
     /// Frees a sequence's slot and KV, and ends its borrow of a cached prefix.
     private func releaseSlot(of seq: SequenceState) {
         if seq.holdsForkReservation, let entry = seq.forkOf?.fork {
@@ -178,7 +187,7 @@ final class SchedulerCore {
         seq.borrowedLength = 0
         if let slot = seq.slot {
             executor.release(slot: slot)
-            freeSlots.append(slot)
+            giveBackSlot(slot)
             seq.slot = nil
         }
     }
@@ -227,5 +236,6 @@ final class SchedulerCore {
         counters.promptTokens += prompt
         counters.generationTokens += generated
     }
+    func countSlotMove() { counters.slotMoves += 1 }
     func noteThroughput(tokens: Int, seconds: Double) { counters.noteThroughput(tokens: tokens, seconds: seconds) }
 }

@@ -13,7 +13,7 @@ public protocol SchedulerObserver: AnyObject, Sendable {
 
 /// One step's figures.
 public struct StepStats: Sendable, Equatable {
-    /// Seconds the executor took.
+    /// Seconds the executor took (the engine's compute plus sampling).
     public var duration: Double
     /// Prompt tokens fed (prefill chunks).
     public var prefillTokens: Int
@@ -21,6 +21,21 @@ public struct StepStats: Sendable, Equatable {
     public var decodeTokens: Int
     /// Sequences in the step.
     public var sequences: Int
+    /// Seconds of `duration` spent reading logits and sampling.
+    public var sampleSeconds: Double
+    /// Seconds the scheduler spent planning the step and committing its results.
+    public var scheduleSeconds: Double
+
+    /// Creates a value.
+    public init(duration: Double, prefillTokens: Int, decodeTokens: Int, sequences: Int,
+                sampleSeconds: Double = 0, scheduleSeconds: Double = 0) {
+        self.duration = duration
+        self.prefillTokens = prefillTokens
+        self.decodeTokens = decodeTokens
+        self.sequences = sequences
+        self.sampleSeconds = sampleSeconds
+        self.scheduleSeconds = scheduleSeconds
+    }
 }
 
 /// Totals since start.
@@ -41,6 +56,8 @@ public struct SchedulerCounters: Sendable, Equatable {
     public var prefixQueryTokens = 0
     /// Tokens found there (not recomputed).
     public var prefixHitTokens = 0
+    /// Running sequences moved to a lower slot to keep a partitioned batch in one pass.
+    public var slotMoves = 0
     /// An exponential moving average of tokens per second, for Retry-After.
     public var recentTokensPerSecond: Double = 0
 

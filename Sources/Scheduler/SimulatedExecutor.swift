@@ -24,6 +24,13 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
     /// Seconds per step as a function of prefill and decode tokens.
     public var stepCost: @Sendable (Int, Int) -> Double = { prefill, decode in 0.005 + 0.0002 * Double(prefill) + 0.0005 * Double(decode) }
 
+    /// Model llama.cpp's partitioned layout: a step splits into one pass per run of
+    /// consecutive ascending slots (see `UbatchModel`), and the scheduler packs slots.
+    public var partitioned = false
+    /// The engine's `n_ubatch`, for counting passes.
+    public var ubatchSize = 512
+    /// Passes over the weights each step took.
+    public private(set) var passes: [Int] = []
     /// Virtual time elapsed, in seconds.
     public private(set) var now: Double = 0
     /// Physical cell ids held by each slot, by position.
@@ -86,6 +93,7 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
         }
         peakUsed = max(peakUsed, usedCells)
         steps.append((prefill, decode))
+        passes.append(UbatchModel.passes(work, ubatch: ubatchSize, partitioned: partitioned))
         now += stepCost(prefill, decode)
         return out
     }
@@ -106,6 +114,15 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
         for cell in shared.dropFirst(kept.count) { refcount[cell] += 1 }
         cells[destination] = shared
     }
+
+    public func move(from source: Int, to destination: Int, length: Int) {
+        precondition(cells[destination].isEmpty, "move onto a busy slot")
+        precondition(cells[source].count == length, "move of \(length) cells from a slot holding \(cells[source].count)")
+        cells[destination] = cells[source]
+        cells[source] = []
+    }
+
+    public var packsSlots: Bool { partitioned }
 
     public func isEndOfGeneration(_ token: Token) -> Bool { token == eogToken }
 

@@ -36,6 +36,7 @@ struct SchedulerInvariantTests {
                                      maxWaitingTokens: 1_000_000, policy: policy)
         let h = Harness(kvCapacity: 256, slots: 6, config: config)
         if seed % 3 == 0 { h.executor.eogEvery = 23 }  // some requests end on an EOG token
+        h.executor.partitioned = seed % 2 == 1  // slots are packed by moving running sequences down
         let plan = Self.workload(seed: seed, count: 200)
 
         var ids: [UInt64] = []
@@ -64,6 +65,7 @@ struct SchedulerInvariantTests {
         #expect(h.executor.used.allSatisfy { $0 == 0 })
         #expect(h.core.counters.succeeded + h.core.counters.failed == plan.count)
         #expect(h.core.counters.preemptions > 0, "the workload should squeeze KV hard enough to preempt")
+        if h.executor.partitioned { #expect(h.core.counters.slotMoves > 0, "the workload should leave holes to pack") }
 
         for (id, p) in zip(ids, plan) {
             let outcome = try #require(await h.outcome(id))

@@ -1,0 +1,28 @@
+extension SchedulerCore {
+    /// Orders a step the way llama.cpp runs it in the fewest passes over the weights.
+    ///
+    /// With one KV stream per sequence, `llama_decode` cuts the batch into ubatches with
+    /// `split_equal(sequential: true)` (`src/llama-batch.cpp`): a ubatch only takes
+    /// sequences whose ids follow one another, in batch order. So the work goes in
+    /// ascending slot order, and when a finished sequence has left a hole below a running
+    /// one, the highest running sequence moves down into it: one copy of its KV now
+    /// instead of an extra pass on every step it has left.
+    func arrange(_ plan: inout StepPlan) {
+        if executor.packsSlots { packSlots(&plan) }
+        plan.items.sort { $0.work.slot < $1.work.slot }
+    }
+
+    private func packSlots(_ plan: inout StepPlan) {
+        while let low = freeSlots.last,
+              let high = running.max(by: { $0.slot! < $1.slot! }),
+              let from = high.slot, from > low,
+              high.borrowed == nil, !high.holdsForkReservation {
+            freeSlots.removeLast()
+            executor.move(from: from, to: low, length: high.computed)
+            giveBackSlot(from)
+            high.slot = low
+            countSlotMove()
+            for i in plan.items.indices where plan.items[i].sequence === high { plan.items[i].work.slot = low }
+        }
+    }
+}
