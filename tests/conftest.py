@@ -22,13 +22,16 @@ class Server:
     """A `corral serve` on a free port. `ssl_context` makes it an https server and is used
     for the readiness wait (TLS and mTLS tests pass their client context)."""
 
-    def __init__(self, *args, env=None, ssl_context=None):
+    def __init__(self, *args, env=None, ssl_context=None, threads="2", launcher=()):
         self.port = free_port()
         self.url = f"{'https' if ssl_context else 'http'}://127.0.0.1:{self.port}"
         self.ssl_context = ssl_context
         env = {**os.environ, "NIM_LOG_LEVEL": "warning", **(env or {})}
-        self.proc = subprocess.Popen([BIN, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--model", MODEL,
-                                      "--served-model-name", "smollm2", "--threads", "2", *args],
+        # `threads=None` leaves the engine's thread count to the server's own default;
+        # `launcher` wraps the command (for example `taskset -c 0`).
+        thread_args = ["--threads", threads] if threads else []
+        self.proc = subprocess.Popen([*launcher, BIN, "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                                      "--model", MODEL, "--served-model-name", "smollm2", *thread_args, *args],
                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.time() + 120
         while time.time() < deadline:

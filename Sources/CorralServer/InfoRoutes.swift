@@ -22,6 +22,7 @@ struct InfoRoutes: Sendable {
         var kv_capacity_tokens: Int
         var kv_layout: String
         var kv_sizing: KVSizing
+        var engine_threads: CPUBudget?
         var max_model_len: Int
         var engine: String
         var gpu_offload: Bool
@@ -37,7 +38,8 @@ struct InfoRoutes: Sendable {
             size_bytes: engine.model.sizeBytes, training_context_length: m.trainingContextLength,
             layers: m.layerCount, layer_kinds: m.layerKinds, kv_heads_per_layer: m.headCountKV,
             kv_bytes_per_token_f16: m.kvElementsPerToken * 2, kv_capacity_tokens: engine.scheduler.snapshot.kvCapacity,
-            kv_layout: config.unifiedKV ? "unified" : "partitioned", kv_sizing: engine.kvSizing, max_model_len: engine.scheduler.maxModelLength,
+            kv_layout: config.unifiedKV ? "unified" : "partitioned", kv_sizing: engine.kvSizing,
+            engine_threads: engine.threads, max_model_len: engine.scheduler.maxModelLength,
             engine: LlamaModel.engineVersion, gpu_offload: LlamaModel.supportsGPUOffload))
     }
 

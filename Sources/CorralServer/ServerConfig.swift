@@ -25,7 +25,7 @@ public struct ServerConfig: Sendable {
     public var maxWaitingRequests: Int
     /// Waiting prompt tokens before 429 (`NIM_MAX_QUEUE_TOKENS`).
     public var maxWaitingTokens: Int
-    /// CPU threads for the engine; 0 lets it choose.
+    /// CPU threads for the engine; 0 uses the CPUs this process may use (`CPUBudget`).
     public var threads: Int
     /// GPU layers; -1 offloads all when a GPU exists.
     public var gpuLayers: Int

@@ -12,10 +12,14 @@ public final class ServingEngine: Sendable {
     public let servedName: String
     /// How the KV cache was sized.
     public let kvSizing: KVSizing
+    /// The engine's CPU threads and why.
+    public let threads: CPUBudget?
 
     /// Wraps an already running scheduler (tests use this with any executor).
-    public init(model: LlamaModel, scheduler: BatchScheduler, servedName: String, kvSizing: KVSizing? = nil) {
+    public init(model: LlamaModel, scheduler: BatchScheduler, servedName: String, kvSizing: KVSizing? = nil,
+                threads: CPUBudget? = nil) {
         self.model = model
+        self.threads = threads
         self.scheduler = scheduler
         self.servedName = servedName
         self.kvSizing = kvSizing ?? .fixed(scheduler.snapshot.kvCapacity, model: model)
@@ -44,9 +48,10 @@ public final class ServingEngine: Sendable {
         let sizing = try config.kvCachePercent.map {
             try KVSizing.percent($0, model: model, gpuLayers: config.gpuLayers, sequences: config.maxRunningSequences)
         } ?? .fixed(config.kvCapacity, model: model)
+        let threads = CPUBudget.resolve(configured: config.threads)
         let context = try LlamaContext(model: model, options: .init(
             contextLength: sizing.tokens, batchCapacity: config.maxBatchTokens,
-            maxSequences: unified ? min(running * 2, max(running, 256)) : running, threads: config.threads,
+            maxSequences: unified ? min(running * 2, max(running, 256)) : running, threads: threads.threads,
             // deci: without flash attention llama.cpp pads V to the widest layer.
             flashAttention: isDeci ? true : nil, unifiedKV: unified))
         let scheduler = BatchScheduler(
@@ -60,7 +65,8 @@ public final class ServingEngine: Sendable {
                                     prefixCaching: config.prefixCaching),
             observer: observer)
         scheduler.start()
-        return ServingEngine(model: model, scheduler: scheduler, servedName: config.servedName, kvSizing: sizing)
+        return ServingEngine(model: model, scheduler: scheduler, servedName: config.servedName, kvSizing: sizing,
+                             threads: threads)
     }
 
     /// Runs one tiny generation so the first real request does not pay for lazy setup.

@@ -129,6 +129,9 @@ public final class LlamaContext {
         if status != 0 { throw .decodeFailed(status) }
     }
 
+    /// Waits until the last decode's compute has finished (a GPU runs it asynchronously).
+    public func synchronize() { llama_synchronize(pointer) }
+
     // MARK: KV cache
 
     /// Drops all KV of `sequence`.

@@ -38,7 +38,7 @@ struct ServeCommand: AsyncParsableCommand {
     var maxQueueRequests: Int?
     @Option(help: "Waiting prompt tokens before 429 (NIM_MAX_QUEUE_TOKENS; default 262144).")
     var maxQueueTokens: Int?
-    @Option(help: "Engine CPU threads (NIM_NUM_THREADS; default: engine's choice).")
+    @Option(help: "Engine CPU threads (NIM_NUM_THREADS; default: the CPUs this process may use, after affinity and the cgroup quota).")
     var threads: Int?
     @Option(help: "Layers to offload to the GPU, -1 for all (NIM_GPU_LAYERS; default -1).")
     var gpuLayers: Int?

@@ -58,8 +58,14 @@ struct ServingMetricsTests {
         metrics.requestFailed(.cancelled)
         metrics.requestFailed(.queueTimeout)
         metrics.refused(.overload)
-        metrics.stepFinished(StepStats(duration: 0.02, prefillTokens: 7, decodeTokens: 3, sequences: 4))
+        metrics.stepFinished(StepStats(duration: 0.02, prefillTokens: 7, decodeTokens: 3, sequences: 4,
+                                       sampleSeconds: 0.005, scheduleSeconds: 0.25))
+        metrics.stepFinished(StepStats(duration: 0.5, prefillTokens: 0, decodeTokens: 0, sequences: 0,
+                                       sampleSeconds: 0.125, scheduleSeconds: 0.25))
         let text = metrics.exposition(nil)
+        #expect(line(text, #"iteration_phase_seconds_total{model_name="m",phase="engine"}"#).map { Double($0)! } == (0.02 - 0.005) + (0.5 - 0.125))
+        #expect(line(text, #"iteration_phase_seconds_total{model_name="m",phase="sampling"}"#).map { Double($0)! } == 0.005 + 0.125)
+        #expect(line(text, #"iteration_phase_seconds_total{model_name="m",phase="scheduler"}"#) == "0.5")
         #expect(line(text, #"request_success_total{model_name="m",finished_reason="length"}"#) == "1")
         #expect(line(text, #"time_to_first_token_seconds_bucket{model_name="m",le="0.0025"}"#) == "0")
         #expect(line(text, #"time_to_first_token_seconds_bucket{model_name="m",le="0.005"}"#) == "1")

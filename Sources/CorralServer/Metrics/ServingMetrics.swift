@@ -24,6 +24,8 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
     let timeToFirstToken, timePerOutputToken, endToEnd, queueTime: ValueHistogram
     let requestPromptTokens, requestGenerationTokens: ValueHistogram
     let stepDuration, stepTokens, stepSequences: ValueHistogram
+    /// Cumulative step seconds by phase, for where a step's time goes.
+    let stepPhase: (engine: Counter, sampling: Counter, scheduler: Counter)
     let process: ProcessMetrics
     /// HTTP requests by route, method and status, created on first use.
     let http: HTTPMetrics
@@ -102,6 +104,10 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
                                "Tokens fed to the engine per step, prefill and decode.")
         stepSequences = histogram("iteration_running_sequences", MetricBuckets.powersOfTwo(upTo: max(maxRequests, 1)),
                                   "Sequences in the batch per step.")
+        let phaseHelp = "Seconds of scheduler steps by phase: engine compute, sampling (logits to tokens), scheduler (plan and commit)."
+        stepPhase = (counter("iteration_phase_seconds_total", phaseHelp, [("phase", "engine")]),
+                     counter("iteration_phase_seconds_total", phaseHelp, [("phase", "sampling")]),
+                     counter("iteration_phase_seconds_total", phaseHelp, [("phase", "scheduler")]))
         process = ProcessMetrics(registry: registry, labels: labels)
         http = HTTPMetrics(registry: registry, labels: labels, buckets: buckets.endToEnd)
         requestMax.set(Double(maxRequests))
@@ -163,6 +169,9 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
         stepDuration.record(stats.duration)
         stepTokens.record(Double(stats.prefillTokens + stats.decodeTokens))
         stepSequences.record(Double(stats.sequences))
+        stepPhase.engine.increment(by: max(stats.duration - stats.sampleSeconds, 0))
+        stepPhase.sampling.increment(by: stats.sampleSeconds)
+        stepPhase.scheduler.increment(by: stats.scheduleSeconds)
     }
 
     /// Records a finished request's latencies and lengths.
