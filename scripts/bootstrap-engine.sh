@@ -106,11 +106,14 @@ targets=(llama)
 [ $tools = 1 ] && targets+=(llama-server llama-batched-bench)
 log "building ${targets[*]} with $jobs jobs"
 cmake --build "$build" -j "$jobs" --target "${targets[@]}" >&2
-cmake --install "$build" >&2 || true
 if [ $tools = 1 ]; then
   mkdir -p "$prefix/bin"
   cp "$build/bin/llama-server" "$build/bin/llama-batched-bench" "$prefix/bin/"
+  # The install rules of tools not built above would stop the install half-way, before
+  # llama.pc: install with the tools configured out (nothing is rebuilt).
+  cmake "${cmake_args[@]}" -DLLAMA_BUILD_COMMON=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF >&2
 fi
+cmake --install "$build" >&2 || true
 [ -f "$prefix/lib/pkgconfig/llama.pc" ] || { log "llama.pc missing under $prefix"; exit 1; }
 touch "$prefix/.complete"
 echo "$prefix"
