@@ -27,11 +27,20 @@ Larger shapes, for GPU throughput checks (`--shape`): `llama1b` (Llama-3.2-1B-li
 layers full attention), and layer-proportional slices of Llama-3.1-70B (`llama70b`) and
 Llama-3.3-Nemotron-Super-49B (`super49b`), `--layers` deep, taking every k-th layer of the
 80. Their weights repeat one random block, so a multi-GB file is written in seconds; the
-values don't matter for speed.
+values don't matter for speed. `--layers 80` gives the whole model; `--scale N` divides its
+hidden size and head size by N (64 heads, 8 KV heads and the layer pattern stay), for dry
+runs of GPU scripts on a CPU.
+
+`--sparse` writes only the header, the metadata and the tensor infos, then extends the file
+to its full size with truncate: a sparse file whose weights are all zeros, so a 70B-shaped
+model takes seconds and no disk blocks beyond the header. Zero Q8_0 blocks (scale 0) and
+zero F16 values are valid weights, and the cost per token does not depend on the values.
 
 Usage:
   python3 scripts/make-tiny-deci.py --llama-src path/to/llama.cpp \\
       --out /tmp/tiny-deci.gguf [--json /tmp/tiny-deci.json] [--shape tiny]
+  python3 scripts/make-tiny-deci.py --llama-src path/to/llama.cpp --shape llama70b \\
+      --layers 80 --sparse --type q8_0 --out /tmp/llama70b.gguf
 """
 
 from __future__ import annotations
@@ -63,13 +72,17 @@ LAYERS = [
 
 VOCAB_FILE = os.path.join("models", "ggml-vocab-llama-bpe.gguf")
 
-# Super-49B: attention is a no-op at these of its 80 layers; the rest keep 8 KV heads.
+# Super-49B: attention is a no-op at these of its 80 layers; the rest keep 8 KV heads
+# (the planner's ModelShape.super49BNoAttention).
 SUPER49B_NOOP = {6, 7, 11, *range(42, 52), *range(53, 71)}
-# FFN multipliers in layer order, as counts: 5.25x49, 2.625x6, 1.3125x10, 1.0x8, 0.5x6,
-# 3.28125x1. The published config's exact order is not needed for a speed slice; the
-# narrow FFNs sit mostly in the no-op attention stretch, as in the real model.
-SUPER49B_FFN_MULTS = ([5.25] * 6 + [0.5] * 2 + [5.25] * 3 + [0.5] + [5.25] * 30 +
-                      [1.3125] * 10 + [5.25] + [2.625] * 6 + [1.0] * 8 + [0.5] * 3 + [3.28125] +
+# FFN multipliers in layer order, from block_configs of the published config.json of
+# nvidia/Llama-3_3-Nemotron-Super-49B-v1. Counts as in the planner's
+# ModelShape.super49BFFNMultipliers: 5.25x49, 2.625x6, 1.3125x10, 1.0x8, 0.5x6, 3.28125x1.
+SUPER49B_FFN_MULTS = ([2.625] + [5.25] * 5 + [2.625] * 2 + [5.25] * 3 + [3.28125] + [5.25] * 30 +
+                      [1.3125, 2.625, 2.625, 1.3125, 5.25, 1.3125, 2.625, 1.3125, 1.3125, 1.3125] +  # 42-51
+                      [5.25] +                                                                         # 52
+                      [1.3125, 1.0, 1.0, 1.3125, 1.0, 1.0, 1.0, 1.3125, 1.3125, 0.5, 0.5, 1.0, 1.0,     # 53-65
+                       0.5, 0.5, 1.0, 0.5, 0.5] +                                                      # 66-70
                       [5.25] * 9)
 
 
@@ -79,7 +92,7 @@ def ffn_width(mult: float, hidden: int) -> int:
     return (n + 255) // 256 * 256
 
 
-def set_shape(shape: str, n_layers: int) -> None:
+def set_shape(shape: str, n_layers: int, scale: int = 1) -> None:
     """Replaces the tiny layout with a bigger one (module globals, used by main)."""
     global N_EMBD, HEAD_DIM, N_HEAD, LAYERS
     if shape == "tiny":
@@ -89,12 +102,12 @@ def set_shape(shape: str, n_layers: int) -> None:
         N_HEAD = N_EMBD // HEAD_DIM
         LAYERS = [(N_HEAD, 8, 8192)] * (n_layers or 16)
         return
-    N_EMBD, HEAD_DIM = 8192, 128
+    N_EMBD, HEAD_DIM = 8192 // scale, 128 // scale
     N_HEAD = N_EMBD // HEAD_DIM
     step = 80 // (n_layers or 8)
     picked = range(0, 80, step)
     if shape == "llama70b":
-        LAYERS = [(N_HEAD, 8, 28672) for _ in picked]
+        LAYERS = [(N_HEAD, 8, 28672 // scale) for _ in picked]
     else:
         assert len(SUPER49B_FFN_MULTS) == 80
         LAYERS = [(0 if i in SUPER49B_NOOP else N_HEAD, 0 if i in SUPER49B_NOOP else 8,
@@ -125,8 +138,13 @@ def main() -> int:
                     help="type of token_embd/output (the 128k-vocab tensors dominate file size); default q8_0")
     ap.add_argument("--shape", choices=["tiny", "llama1b", "llama70b", "super49b"], default="tiny")
     ap.add_argument("--layers", type=int, default=0, help="layers for the bigger shapes")
+    ap.add_argument("--scale", type=int, choices=[1, 2, 4, 8, 16], default=1,
+                    help="divide hidden and head size of llama70b/super49b by this (CPU dry runs)")
+    ap.add_argument("--type", choices=["q8_0", "f16"], default="f16", help="type of the layer matrices; default f16")
+    ap.add_argument("--sparse", action="store_true",
+                    help="write header, metadata and tensor infos only; the weights are a zero-filled hole")
     args = ap.parse_args()
-    set_shape(args.shape, args.layers)
+    set_shape(args.shape, args.layers, args.scale)
     fast = args.shape != "tiny"
 
     llama_src = os.path.abspath(args.llama_src)
@@ -151,9 +169,10 @@ def main() -> int:
     assert arch == "deci"
     w = gguf.GGUFWriter(args.out, arch)
 
-    embd_qtype = GGMLQuantizationType.Q8_0 if args.embd_type == "q8_0" else GGMLQuantizationType.F16
-    w.add_name("tiny-deci" if args.shape == "tiny" else f"random-{args.shape}")
-    w.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0 if args.embd_type == "q8_0" else gguf.LlamaFileType.MOSTLY_F16)
+    qtypes = {"q8_0": GGMLQuantizationType.Q8_0, "f16": GGMLQuantizationType.F16}
+    embd_qtype, mat_qtype = qtypes[args.embd_type], qtypes[args.type]
+    w.add_name("tiny-deci" if args.shape == "tiny" else f"{'zero' if args.sparse else 'random'}-{args.shape}")
+    w.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0 if "q8_0" in (args.embd_type, args.type) else gguf.LlamaFileType.MOSTLY_F16)
     w.add_block_count(n_layer)
     w.add_context_length(CONTEXT_LENGTH)
     w.add_embedding_length(N_EMBD)
@@ -195,42 +214,62 @@ def main() -> int:
             return np.resize(block, shape)
         return (rng.standard_normal(shape, dtype=np.float32) * 0.02)
 
-    def ones(n: int) -> np.ndarray:
-        return np.ones((n,), dtype=np.float32)
+    def ones(*shape: int) -> np.ndarray:
+        return np.ones(shape, dtype=np.float32)
 
-    def add_big(name: str, data: np.ndarray) -> None:
-        if embd_qtype == GGMLQuantizationType.F16:
-            w.add_tensor(name, data.astype(np.float16))
+    F32 = GGMLQuantizationType.F32
+
+    def put(name: str, shape: tuple[int, ...], qtype: GGMLQuantizationType, fill) -> None:
+        """Adds a tensor (numpy shape: the reverse of ggml ne), or only its info when sparse."""
+        if args.sparse:
+            per_block, block_bytes = gguf.GGML_QUANT_SIZES[qtype]
+            nbytes = int(np.prod(shape)) // per_block * block_bytes
+            w.add_tensor_info(name, shape, np.dtype(np.float32), nbytes, raw_dtype=qtype)
+        elif qtype == F32:
+            w.add_tensor(name, fill(*shape))
+        elif qtype == GGMLQuantizationType.F16:
+            w.add_tensor(name, fill(*shape).astype(np.float16))
         else:
-            w.add_tensor(name, gguf.quants.quantize(data, embd_qtype), raw_dtype=embd_qtype)
+            w.add_tensor(name, gguf.quants.quantize(fill(*shape), qtype), raw_dtype=qtype)
 
-    add_big("token_embd.weight", rand(n_vocab, N_EMBD))  # ne {n_embd, n_vocab}
-    w.add_tensor("output_norm.weight", ones(N_EMBD))
-    add_big("output.weight", rand(n_vocab, N_EMBD))
+    put("token_embd.weight", (n_vocab, N_EMBD), embd_qtype, rand)  # ne {n_embd, n_vocab}
+    put("output_norm.weight", (N_EMBD,), F32, ones)
+    put("output.weight", (n_vocab, N_EMBD), embd_qtype, rand)
 
-    def f16(a: np.ndarray) -> np.ndarray:
-        return a.astype(np.float16)
+    def mat(name: str, rows: int, cols: int) -> None:
+        put(name, (rows, cols), mat_qtype, rand)
 
     for il, (nh, nkv, nff) in enumerate(LAYERS):
         p = f"blk.{il}."
         if nh > 0 and nkv == 0:
-            w.add_tensor(p + "attn_norm.weight", ones(N_EMBD))
-            w.add_tensor(p + "attn_output.weight", f16(rand(N_EMBD, N_EMBD)))
+            put(p + "attn_norm.weight", (N_EMBD,), F32, ones)
+            mat(p + "attn_output.weight", N_EMBD, N_EMBD)
         elif nkv > 0:
-            w.add_tensor(p + "attn_norm.weight", ones(N_EMBD))
-            w.add_tensor(p + "attn_q.weight", f16(rand(nh * HEAD_DIM, N_EMBD)))   # ne {n_embd, n_embd_q}
-            w.add_tensor(p + "attn_k.weight", f16(rand(nkv * HEAD_DIM, N_EMBD)))  # ne {n_embd, n_embd_k_gqa}
-            w.add_tensor(p + "attn_v.weight", f16(rand(nkv * HEAD_DIM, N_EMBD)))
-            w.add_tensor(p + "attn_output.weight", f16(rand(N_EMBD, nh * HEAD_DIM)))  # ne {n_embd_q, n_embd}
+            put(p + "attn_norm.weight", (N_EMBD,), F32, ones)
+            mat(p + "attn_q.weight", nh * HEAD_DIM, N_EMBD)   # ne {n_embd, n_embd_q}
+            mat(p + "attn_k.weight", nkv * HEAD_DIM, N_EMBD)  # ne {n_embd, n_embd_k_gqa}
+            mat(p + "attn_v.weight", nkv * HEAD_DIM, N_EMBD)
+            mat(p + "attn_output.weight", N_EMBD, nh * HEAD_DIM)  # ne {n_embd_q, n_embd}
         if nff > 0:
-            w.add_tensor(p + "ffn_norm.weight", ones(N_EMBD))
-            w.add_tensor(p + "ffn_gate.weight", f16(rand(nff, N_EMBD)))  # ne {n_embd, n_ff}
-            w.add_tensor(p + "ffn_up.weight", f16(rand(nff, N_EMBD)))
-            w.add_tensor(p + "ffn_down.weight", f16(rand(N_EMBD, nff)))  # ne {n_ff, n_embd}
+            put(p + "ffn_norm.weight", (N_EMBD,), F32, ones)
+            mat(p + "ffn_gate.weight", nff, N_EMBD)  # ne {n_embd, n_ff}
+            mat(p + "ffn_up.weight", nff, N_EMBD)
+            mat(p + "ffn_down.weight", N_EMBD, nff)  # ne {n_ff, n_embd}
 
     w.write_header_to_file()
     w.write_kv_data_to_file()
-    w.write_tensors_to_file()
+    if args.sparse:
+        # What write_tensors_to_file would write, less the data: tensor infos (offsets padded
+        # to the alignment), padding to the data section, then a hole as long as the data.
+        # llama.cpp only checks that every tensor's offset + size lies within the file.
+        w.write_ti_data_to_file()
+        fout = w.fout[0]
+        w.write_padding(fout, fout.tell())
+        data_offset = fout.tell()
+        data = sum(gguf.GGUFWriter.ggml_pad(ti.nbytes, w.data_alignment) for ti in w.tensors[0].values())
+        fout.truncate(data_offset + data)
+    else:
+        w.write_tensors_to_file()
     w.close()
 
     layout = {
@@ -241,7 +280,10 @@ def main() -> int:
         "head_dim": HEAD_DIM,
         "n_layer": n_layer,
         "vocab_size": n_vocab,
+        "kv_bytes_per_token_f16": 2 * sum(head_count_kv) * HEAD_DIM * 2,
     }
+    if args.sparse:
+        layout["data_offset"] = data_offset
     text = json.dumps(layout)
     print(text)
     if args.json:
