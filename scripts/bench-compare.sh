@@ -5,7 +5,7 @@
 # (128/256 and 1024/64, after the seed's 128/1024 and 2048/128). Targets alternate at
 # each load point. Results, a ratio table and one SVG per shape go to $OUT
 # (default docs/benchmarks/).
-#   make bench-compare   (THREADS=2 KV=40960 SEQS=32 CONCURRENCY=1,8,32)
+#   make bench-compare   (THREADS=2 KV=40960 SEQS=32 CONCURRENCY=1,8,32 TAG=)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 threads=${THREADS:-2}; kv=${KV:-40960}; seqs=${SEQS:-32}; conc=${CONCURRENCY:-1,8,32}
@@ -31,7 +31,7 @@ wait_ready http://127.0.0.1:8201/health
 wait_ready http://127.0.0.1:8202/v1/health/ready
 
 machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB"
-stamp=$(date -u +%Y-%m-%d)
+stamp=$(date -u +%Y-%m-%d)${TAG:+-$TAG}  # TAG names a second run on the same day
 report=$out/$stamp-cpu-smollm2.md
 {
   echo "# Corral vs llama-server, $stamp"

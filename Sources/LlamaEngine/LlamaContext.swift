@@ -132,6 +132,11 @@ public final class LlamaContext {
     /// Waits until the last decode's compute has finished (a GPU runs it asynchronously).
     public func synchronize() { llama_synchronize(pointer) }
 
+    /// Puts the last decode's outputs in batch order. The first logits read does this;
+    /// after it, reading rows changes nothing, so different rows may be read (and
+    /// sampled) from several threads at once.
+    public func prepareOutputs() { _ = llama_get_logits(pointer) }
+
     // MARK: KV cache
 
     /// Drops all KV of `sequence`.

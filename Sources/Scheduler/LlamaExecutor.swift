@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 public import LlamaEngine
 
 /// Runs scheduler steps on the real engine: one `llama_batch` per step holding every
@@ -50,13 +52,44 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
         }
         let sampling = ContinuousClock.now
         defer { lastSampleSeconds = (ContinuousClock.now - sampling).seconds }
-        return zip(work, sampleAt).map { w, index in
-            guard let index, let sampler = samplers[w.slot] else { return nil }
-            let token = sampler.sample(context, batchIndex: index)
-            let logprobs = w.logprobs.map { context.logprobs(batchIndex: index, chosen: token, top: $0) }
+        return sample(work, at: sampleAt)
+    }
+
+    /// Samples every position that asked for it. Each sequence has its own sampler and
+    /// reads only its own row of logits, so with many sequences the rows are spread over
+    /// the CPUs (idle at this point: the compute has finished); a 128k vocabulary makes a
+    /// row tens of microseconds even for greedy.
+    private func sample(_ work: [SequenceWork], at sampleAt: [Int?]) -> [SampledToken?] {
+        let jobs = work.indices.filter { sampleAt[$0] != nil && samplers[work[$0].slot] != nil }
+        var out = [SampledToken?](repeating: nil, count: work.count)
+        let one = { [context, samplers] (i: Int) -> SampledToken in
+            let index = sampleAt[i]!
+            let token = samplers[work[i].slot]!.sample(context, batchIndex: index)
+            let logprobs = work[i].logprobs.map { context.logprobs(batchIndex: index, chosen: token, top: $0) }
             return SampledToken(token: token, logprobs: logprobs)
         }
+        let workers = min(Self.cpus, jobs.count / Self.rowsPerWorker)
+        guard workers > 1 else {
+            for i in jobs { out[i] = one(i) }
+            return out
+        }
+        // The first logits read reorders the engine's outputs; after it, reads only read.
+        // Each job touches one sampler and one row and writes one result slot, and no job
+        // shares any of them, which is why the unchecked captures below are safe.
+        context.prepareOutputs()
+        nonisolated(unsafe) let sampleOne = one
+        out.withUnsafeMutableBufferPointer { buffer in
+            nonisolated(unsafe) let results = buffer
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                for j in stride(from: w, to: jobs.count, by: workers) { results[jobs[j]] = sampleOne(jobs[j]) }
+            }
+        }
+        return out
     }
+
+    /// Fewest rows worth a worker of their own.
+    private static let rowsPerWorker = 4
+    private static let cpus = ProcessInfo.processInfo.activeProcessorCount
 
     public func release(slot: Int) {
         context.removeSequence(slot)

@@ -20,14 +20,15 @@ struct SchedulerEngineTests {
         "Give me a synonym for happy.", "What is ice made of?", "Name a musical instrument.",
     ]
 
-    func scheduler(_ model: LlamaModel, kv: Int, sequences: Int, batch: Int = 256, reuse: Bool = false) throws -> BatchScheduler {
+    func scheduler(_ model: LlamaModel, kv: Int, sequences: Int, batch: Int = 256, reuse: Bool = false,
+                   start: Bool = true) throws -> BatchScheduler {
         let context = try LlamaContext(model: model, options: .init(
             contextLength: kv, batchCapacity: batch, maxSequences: sequences * (reuse ? 2 : 1), threads: 2,
             flashAttention: model.metadata.architecture == "deci" ? true : nil))
         let s = BatchScheduler(executor: LlamaExecutor(context: context),
                                config: SchedulerConfig(maxBatchTokens: batch, maxRunningSequences: sequences,
                                                        prefixCaching: reuse))
-        s.start()
+        if start { s.start() }
         return s
     }
 
@@ -39,10 +40,14 @@ struct SchedulerEngineTests {
     }
 
     /// Submits all requests at once and returns each one's tokens, in order.
-    func run(_ scheduler: BatchScheduler, _ prompts: [[Token]], maxTokens: Int, ignoreEOS: Bool = false) async throws -> [[Token]] {
+    /// - Parameter start: start the scheduler once all are queued, so the first step's
+    ///   batch does not depend on how fast the engine thread woke up.
+    func run(_ scheduler: BatchScheduler, _ prompts: [[Token]], maxTokens: Int, ignoreEOS: Bool = false,
+             start: Bool = false) async throws -> [[Token]] {
         let streams = try prompts.map {
             try scheduler.submit(GenerationRequest(prompt: $0, maxTokens: maxTokens, sampling: .greedy, ignoreEOS: ignoreEOS))
         }
+        if start { scheduler.start() }
         var outputs: [[Token]] = []
         for stream in streams {
             var tokens: [Token] = []
@@ -62,9 +67,14 @@ struct SchedulerEngineTests {
 
     @Test func sixteenConcurrentGreedyRequestsMatchSequentialOnes() async throws {
         let prompts = try prompts(Self.smol, 16)
-        let wide = try scheduler(Self.smol, kv: 4096, sequences: 16)
+        let wide = try scheduler(Self.smol, kv: 4096, sequences: 16, start: false)
         defer { wide.shutdown() }
-        let together = try await run(wide, prompts, maxTokens: 24)
+        let together = try await run(wide, prompts, maxTokens: 24, start: true)
+        // The same arrivals give the same batches, so the same tokens: sampling many rows at
+        // once (on several threads) must not change what any sequence gets.
+        let again = try scheduler(Self.smol, kv: 4096, sequences: 16, start: false)
+        defer { again.shutdown() }
+        #expect(try await run(again, prompts, maxTokens: 24, start: true) == together)
         var oneByOne: [[Token]] = []
         for p in prompts { oneByOne += try await run(wide, [p], maxTokens: 24) }
         let serial = try scheduler(Self.smol, kv: 4096, sequences: 1)
@@ -78,14 +88,16 @@ struct SchedulerEngineTests {
         // llama.cpp's CPU kernels are not batch-invariant: a batch of 16 sequences takes
         // other matmul paths (and a wider attention mask) than a batch of one, so greedy
         // near-ties flip. The engine alone shows the same (16-sequence llama_decode vs one:
-        // 2/16 identical over 24 tokens in our runs). What must hold is that every request
-        // completes and starts the same way.
+        // 2/16 identical over 24 tokens in our runs), and even a first token can flip: with
+        // all 16 queued before the first step, prompt 3 of these starts differently, with
+        // the scheduler of 734ec92 as with today's. What must hold is that every request
+        // completes and nearly all start the same way (a wrong logits row would not).
         #expect(together.count == 16 && together.allSatisfy { !$0.isEmpty })
         let firstAgree = zip(together, alone).filter { $0.first == $1.first }.count
         let identical = zip(together, alone).filter { $0 == $1 }.count
         let agreeing = zip(together, alone).map { zip($0, $1).prefix { $0 == $1 }.count }
         print("16 concurrent vs sequential: \(identical)/16 identical over 24 tokens; first token agrees \(firstAgree)/16; common prefix lengths \(agreeing)")
-        #expect(firstAgree == 16)
+        #expect(firstAgree >= 14)
     }
 
     @Test func kvSqueezeCompletesEveryRequestByPreemption() async throws {
