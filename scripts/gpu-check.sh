@@ -2,77 +2,100 @@
 # The GPU check, run on the device machine from the repository root after
 # scripts/gpu-carry.sh filled .gpu/ here. That machine has nvcc, CMake, ninja and Python
 # with numpy, but no Swift and no network, so it:
-#   1. builds the pinned engine with GGML_CUDA=ON from the carried source, through the same
-#      bootstrap script the Dockerfile and `make` use (CUDA_ARCHS defaults to 90 here to
-#      save build time; images build 80;86;89;90);
-#   2. generates random-weight models with gguf-py (no weights travel);
-#   3. serves each with the carried corral binary and measures it with
-#      scripts/bench-throughput.py: a single-sequence server at one client against the
-#      batching scheduler at 32 clients (issue 3's bar), then optionally Llama-70B- and
-#      Nemotron-Super-49B-shaped slices side by side.
-# Output goes to stdout and, when OUT is set, to $OUT/gpu-check.log.
+#   1. builds the pinned engine with GGML_CUDA=ON, with llama-server and
+#      llama-batched-bench, from the carried source, through the same bootstrap script the
+#      Dockerfile and `make` use (CUDA_ARCHS defaults to 90 here to save build time;
+#      images build 80;86;89;90);
+#   2. generates a random-weight Llama-3.2-1B-shaped model with gguf-py (no weights travel);
+#   3. measures a single-sequence Corral at one client (the 1.5× bar of the scheduler
+#      issue), then Corral (partitioned and unified KV) against llama-server from the same
+#      build, all with 32 sequences, with `corral bench` at concurrency 1, 8 and 32 for a
+#      decode-heavy and a long-prompt shape, targets alternating per load point;
+#   4. runs llama-batched-bench at the same batch sizes, the engine's own ceiling.
+# Output goes to stdout and, when OUT is set, to $OUT/gpu-check.log and $OUT/*.md|json.
+#
+# GPU_DRY_RUN=1 runs the same steps here on the CPU engine (`make engine-tools` and a
+# release corral), with a tiny model and small loads, to check the script before a lease.
 set -uo pipefail
 t0=$(date +%s)
-log=${OUT:-/tmp}/gpu-check.log
-exec > >(tee -a "$log") 2>&1
+out=${OUT:-/tmp/gpu-check}; mkdir -p "$out"
+exec > >(tee -a "$out/gpu-check.log") 2>&1
 el() { echo "[$(( $(date +%s) - t0 )) s] $*"; }
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+dry=${GPU_DRY_RUN:-0}
+models=/tmp/corral-gpu-models; mkdir -p "$models"
 
-export CORRAL_CACHE=/tmp/corral-cache CORRAL_ENGINE_SRC=.gpu/llama.cpp CUDA_ARCHS=${CUDA_ARCHS:-90}
-engine=$(scripts/bootstrap-engine.sh --cuda 2> /tmp/engine-build.log) \
-  || { tail -40 /tmp/engine-build.log; exit 1; }
-el "engine built: $engine ($(ls "$engine/lib" | tr '\n' ' '))"
-mkdir -p "$engine/bin"
-xz -dc .gpu/corral.xz > "$engine/bin/corral" && chmod +x "$engine/bin/corral"
-corral=$engine/bin/corral
-models=/tmp/models; mkdir -p "$models"
+if [ "$dry" = 1 ]; then
+  engine=$(scripts/bootstrap-engine.sh --tools) || exit 1
+  corral=${CORRAL_BIN:-.build/release/corral}
+  src=$(scripts/bootstrap-engine.sh --source)
+  shape=tiny layers=6 ngl=0 cngl=0 kv=16384 conc=1,4 decode=32/16 long=256/8 per=1 bb_npl=1,4
+else
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+  src=/tmp/llama.cpp-src
+  rm -rf "$src"; mkdir -p "$src"
+  xz -dc .gpu/llama.cpp.tar.xz | tar -C "$src" -xf - && src=$src/llama.cpp || exit 1
+  export CORRAL_CACHE=/tmp/corral-cache CORRAL_ENGINE_SRC=$src CUDA_ARCHS=${CUDA_ARCHS:-90}
+  engine=$(scripts/bootstrap-engine.sh --cuda --tools 2> /tmp/engine-build.log) \
+    || { tail -40 /tmp/engine-build.log; exit 1; }
+  mkdir -p "$engine/bin"
+  xz -dc .gpu/corral.xz > "$engine/bin/corral" && chmod +x "$engine/bin/corral"
+  corral=$engine/bin/corral
+  shape=llama1b layers=16 ngl=999 cngl=-1 kv=81920 conc=1,8,32 decode=128/256 long=2048/128 per=2 bb_npl=1,8,32
+fi
+el "engine: $engine ($(ls "$engine/lib" | tr '\n' ' '))"
 
-make_model() {  # shape layers
-  python3 scripts/make-tiny-deci.py --llama-src .gpu/llama.cpp --shape "$1" --layers "$2" \
-    --embd-type f16 --out "$models/$1.gguf" > /dev/null 2> /tmp/gen.log || { cat /tmp/gen.log; return 1; }
-  el "generated $1 ($(du -h "$models/$1.gguf" | cut -f1))"
-}
+model=$models/$shape.gguf
+python3 scripts/make-tiny-deci.py --llama-src "$src" --shape "$shape" --layers "$layers" \
+  --embd-type f16 --out "$model" > /dev/null 2> /tmp/gen.log || { cat /tmp/gen.log; exit 1; }
+el "generated $shape, $layers layers ($(du -h "$model" | cut -f1))"
 
-pid=
-serve() {  # model, extra flags...
-  local m=$1; shift
-  "$corral" serve --host 127.0.0.1 --port 8000 --model "$models/$m.gguf" "$@" > "/tmp/serve-$m.log" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 240); do
-    curl -fs http://127.0.0.1:8000/v1/health/ready > /dev/null && { el "ready: $m $*"; return 0; }
-    kill -0 $pid 2> /dev/null || break
+pids=()
+trap 'kill "${pids[@]}" 2> /dev/null || true' EXIT
+ready() {  # url log
+  for _ in $(seq 1 480); do
+    curl -fs "$1" > /dev/null && return 0
     sleep 0.5
   done
-  tail -20 "/tmp/serve-$m.log"; return 1
+  tail -20 "$2"; return 1
 }
-stop() { kill -TERM $pid; wait $pid; el "exit status $?"; }
-bench() { python3 scripts/bench-throughput.py --max-tokens 128 "$@"; }
+corral_serve() {  # port, flags...
+  local port=$1; shift
+  "$corral" serve --host 127.0.0.1 --port "$port" --model "$model" --gpu-layers "$cngl" --log-level warning "$@" \
+    > "/tmp/corral-$port.log" 2>&1 &
+  pids+=($!)
+  ready "http://127.0.0.1:$port/v1/health/ready" "/tmp/corral-$port.log" && el "corral ready on $port: $*"
+}
+bench() {  # name shape targets...
+  local name=$1 shape=$2; shift 2
+  "$corral" bench "$@" --shape "$shape" --concurrency "$conc" --per-client "$per" --warmup 2 \
+    --json "$out/$name.json" --markdown "$out/$name.md" > /dev/null && cat "$out/$name.md"
+  el "bench $name done"
+}
 
-# 1. Issue 3's bar: batching against one sequence at a time, Llama-3.2-1B shape.
-make_model llama1b 16 || exit 1
-serve llama1b --max-num-seqs 1 || exit 1
-nvidia-smi --query-gpu=memory.used --format=csv,noheader
-curl -s http://127.0.0.1:8000/v1/chat/completions -H 'Content-Type: application/json' \
-  -d '{"messages":[{"role":"user","content":"Hello"}],"max_tokens":8}'; echo
-bench --concurrency 1 --requests-per-client 4
-stop
-serve llama1b --max-num-seqs 32 || exit 1
-bench --concurrency 1,8,32 --requests-per-client 2
-curl -s http://127.0.0.1:8000/v1/metadata > "${OUT:-/tmp}/metadata-llama1b.json"
-stop
-rm -f "$models/llama1b.gguf"
+# 1. One sequence at a time, at one client: the baseline for the batching bar.
+corral_serve 8100 --max-num-seqs 1 --kv-cache-tokens 4096 || exit 1
+conc=1 bench single-sequence "$decode" --target corral-1seq=http://127.0.0.1:8100
+kill "${pids[-1]}"; wait "${pids[-1]}" 2> /dev/null
 
-# 2. Optional, when time is left: Llama-70B against Super-49B, 8-layer slices of each.
-if [ $(( $(date +%s) - t0 )) -lt "${SLICE_DEADLINE:-330}" ]; then
-  for shape in llama70b super49b; do
-    make_model $shape 8 || break
-    serve $shape --max-num-seqs 32 || break
-    curl -s http://127.0.0.1:8000/v1/metadata | python3 -c 'import json,sys; d=json.load(sys.stdin); print({k: d[k] for k in d if "kv" in k.lower()})'
-    bench --concurrency 1,32 --requests-per-client 2
-    stop
-    rm -f "$models/$shape.gguf"
-  done
-else
-  el "skipping the 70B/49B slices: not enough time left"
-fi
+# 2. Corral (partitioned, the default, and unified) against llama-server, same engine
+#    build, model, KV cells and 32 sequences, prompt caching off on both.
+"$engine/bin/llama-server" -m "$model" --host 127.0.0.1 --port 8201 -ngl "$ngl" -c "$kv" -np 32 \
+  --no-kv-unified -b 512 -ub 512 --no-cache-prompt --no-webui --threads-http 40 --log-disable \
+  > /tmp/llama-server.log 2>&1 &
+pids+=($!)
+ready http://127.0.0.1:8201/health /tmp/llama-server.log && el "llama-server ready" || exit 1
+corral_serve 8202 --max-num-seqs 32 --kv-cache-tokens "$kv" --max-batch-tokens 512 || exit 1
+corral_serve 8203 --max-num-seqs 32 --kv-cache-tokens "$kv" --max-batch-tokens 512 --kv-layout unified || exit 1
+curl -s http://127.0.0.1:8202/v1/metadata > "$out/metadata.json"
+for s in "$decode" "$long"; do
+  bench "compare-${s/\//-}" "$s" --target corral=http://127.0.0.1:8202 --target llama-server=http://127.0.0.1:8201
+  bench "layout-${s/\//-}" "$s" --target partitioned=http://127.0.0.1:8202 --target unified=http://127.0.0.1:8203
+done
+curl -s http://127.0.0.1:8202/v1/metrics | grep -E '^iteration_(phase_seconds_total|duration_seconds_(sum|count))' \
+  | tee "$out/step-phases.txt"
+kill "${pids[@]}" 2> /dev/null; wait "${pids[@]}" 2> /dev/null; pids=()
+
+# 3. The engine alone at the same batch sizes and layout (decode rate is the TG column).
+"$engine/bin/llama-batched-bench" -m "$model" -ngl "$ngl" -c "$kv" -b 512 -ub 512 \
+  -npp "${decode%/*}" -ntg "${decode#*/}" -npl "$bb_npl" 2> /dev/null | tee "$out/batched-bench.md"
 el "done"
