@@ -103,9 +103,9 @@ struct SchedulerEngineTests {
     @Test func kvSqueezeCompletesEveryRequestByPreemption() async throws {
         let prompts = try prompts(Self.smol, 12)
         // Each request needs ~35 prompt + 40 output cells; 12 of them need ~900, we give 320.
-        let squeezed = try scheduler(Self.smol, kv: 320, sequences: 12)
+        let squeezed = try scheduler(Self.smol, kv: 320, sequences: 12, start: false)
         defer { squeezed.shutdown() }
-        let outputs = try await run(squeezed, prompts, maxTokens: 40, ignoreEOS: true)
+        let outputs = try await run(squeezed, prompts, maxTokens: 40, ignoreEOS: true, start: true)
         #expect(outputs.count == 12)
         #expect(outputs.allSatisfy { !$0.isEmpty })
         let snap = squeezed.snapshot
@@ -114,9 +114,9 @@ struct SchedulerEngineTests {
         #expect(snap.counters.preemptions > 0, "the squeeze forced preemption")
         #expect(outputs.allSatisfy { $0.count == 40 }, "no token lost or duplicated across preemption")
         #expect(snap.kvUsed == 0)
-        let roomy = try scheduler(Self.smol, kv: 4096, sequences: 12)
+        let roomy = try scheduler(Self.smol, kv: 4096, sequences: 12, start: false)
         defer { roomy.shutdown() }
-        let reference = try await run(roomy, prompts, maxTokens: 40, ignoreEOS: true)
+        let reference = try await run(roomy, prompts, maxTokens: 40, ignoreEOS: true, start: true)
         // Batch composition differs between the two runs, so only the start is comparable
         // (see the note on batch invariance above).
         let firstAgree = zip(outputs, reference).filter { $0.first == $1.first }.count
