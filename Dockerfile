@@ -18,6 +18,14 @@ ARG CUDA_VERSION=12.8.1
 ARG CUDA_UBUNTU=ubuntu24.04
 ARG SWIFT_IMAGE=swift:6.3-bookworm
 ARG DEBIAN_IMAGE=debian:bookworm
+# OCI labels of both runtime images. VERSION is Corral's release, the chart's appVersion;
+# REVISION (the commit) and SOURCE (the repository's URL) come from the build, e.g.
+#   --build-arg REVISION=$(git rev-parse HEAD) --build-arg SOURCE=https://example.com/corral
+# LICENSES is an SPDX expression; NOASSERTION until the repository carries a licence.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG SOURCE=unknown
+ARG LICENSES=NOASSERTION
 
 # ---- engine, CPU: also the engine the Swift build links against ----
 FROM ${DEBIAN_IMAGE} AS engine-cpu
@@ -70,6 +78,9 @@ COPY --from=engine-cpu /build/engine /build/engine
 # input. Package.swift matches, so the licence patterns may match nothing.
 COPY Package.swift openapi.yaml LICENSE* NOTICE* ./
 COPY Sources Sources
+# Package.swift declares the test targets too, and SwiftPM will not load a package whose
+# target directories are missing, even to build one product; they are not built here.
+COPY Tests Tests
 COPY scripts/build-release.sh scripts/stage-image.sh scripts/
 ENV CORRAL_CACHE=/build
 RUN binary=$(scripts/build-release.sh /build/engine/0.3.36-cpu) \
@@ -79,6 +90,16 @@ RUN binary=$(scripts/build-release.sh /build/engine/0.3.36-cpu) \
 # ---- runtime, CPU ----
 FROM ${DEBIAN_IMAGE}-slim AS cpu
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+ARG VERSION
+ARG REVISION
+ARG SOURCE
+ARG LICENSES
+LABEL org.opencontainers.image.title="corral" \
+      org.opencontainers.image.description="Corral: OpenAI-compatible, NIM-style LLM inference server on llama.cpp (CPU)" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.licenses="${LICENSES}"
 # libgomp1: the engine's CPU backend uses OpenMP. curl: the helm test and MTLS probes.
 # DL3008: the runtime libraries get Debian's security updates at each build.
 # hadolint ignore=DL3008
@@ -87,14 +108,15 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=engine-cpu /stage/ /
 COPY --from=build /stage/ /
+# PATH first: the check below runs corral by name, as the entrypoint does.
+ENV PATH=/opt/nim/bin:${PATH} \
+    NIM_CACHE_PATH=/opt/nim/.cache \
+    NIM_SERVER_PORT=8000
 RUN ldconfig \
  && groupadd --gid 1000 nim \
  && useradd --uid 1000 --gid 1000 --home-dir /opt/nim --no-create-home --shell /usr/sbin/nologin nim \
  && chown -R 1000:1000 /opt/nim/.cache \
  && corral serve --help > /dev/null
-ENV PATH=/opt/nim/bin:${PATH} \
-    NIM_CACHE_PATH=/opt/nim/.cache \
-    NIM_SERVER_PORT=8000
 WORKDIR /opt/nim
 VOLUME ["/opt/nim/.cache"]
 USER 1000:1000
@@ -104,6 +126,16 @@ ENTRYPOINT ["corral", "serve"]
 # ---- runtime, CUDA (the default target) ----
 FROM nvidia/cuda:${CUDA_VERSION}-runtime-${CUDA_UBUNTU} AS cuda
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+ARG VERSION
+ARG REVISION
+ARG SOURCE
+ARG LICENSES
+LABEL org.opencontainers.image.title="corral" \
+      org.opencontainers.image.description="Corral: OpenAI-compatible, NIM-style LLM inference server on llama.cpp (CUDA)" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.licenses="${LICENSES}"
 # Ubuntu 24.04 names OpenSSL's library libssl3t64; curl brings it in. DL3008: as in cpu.
 # hadolint ignore=DL3008
 RUN apt-get update \

@@ -54,9 +54,13 @@ $(DECI_MODEL): scripts/make-tiny-deci.py | engine pyenv
 build: engine
 	swift build -c $(CONFIG) $(SWIFT_FLAGS) --product corral
 
+# The defaults go in as NIM_* variables, not flags (a flag wins over the environment), so a
+# user's own NIM_SERVER_PORT, NIM_MODEL_NAME or NIM_CACHE_PATH wins over them.
 run: build model
-	NIM_CACHE_PATH=$(CORRAL_CACHE) $(BIN) serve --host $(HOST) --port $(PORT) \
-	  --model SmolLM2-135M-Instruct
+	NIM_CACHE_PATH="$(or $(NIM_CACHE_PATH),$(CORRAL_CACHE))" \
+	NIM_SERVER_PORT="$(or $(NIM_SERVER_PORT),$(PORT))" \
+	NIM_MODEL_NAME="$(or $(NIM_MODEL_NAME),SmolLM2-135M-Instruct)" \
+	  $(BIN) serve --host $(HOST)
 
 # Tests run one at a time: engine tests are CPU-bound, and llama.cpp's worker threads
 # spin, so suites running side by side on two cores slow each other down many times over.

@@ -45,8 +45,10 @@ CUSTOM_KINDS = {
 # used only where the help does not list them.
 EXTRA_SERVE_ENV = {"NIM_SSL_MODE", "NIM_SSL_KEY_PATH", "NIM_SSL_CERTS_PATH", "NIM_SSL_CA_CERTS_PATH",
                    "NIM_DISABLE_LOG_REQUESTS"}
-# Environment of the init container besides NIM_* names.
-INIT_ENV = {"MODEL_URL", "MODEL_SHA256"}
+# An egress proxy's settings (values proxy.*), in the init container and the server.
+PROXY_ENV = {"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY"}
+# Environment of the init container besides NIM_* names: what `corral download-to-cache` reads.
+INIT_ENV = {"MODEL_URL", "MODEL_SHA256", "HF_TOKEN", "HF_ENDPOINT"} | PROXY_ENV
 YAMLLINT_CONFIG = """
 extends: default
 rules:
@@ -252,7 +254,7 @@ def test_strict_validation_rejects_an_unknown_field(rendered):
 
 EXPECTED_KINDS = {
     "defaults": {"Deployment", "Service", "ServiceAccount", "PodDisruptionBudget", "NetworkPolicy", "Pod"},
-    "gpu-persistence-hpa": {"StatefulSet", "Service", "HorizontalPodAutoscaler", "Ingress", "Pod"},
+    "gpu-persistence-hpa": {"StatefulSet", "Service", "HorizontalPodAutoscaler", "Ingress", "Pod", "ServiceMonitor"},
     "cpu-apikeys-tls": {"Deployment", "Secret", "Service", "Pod"},
     "monitoring": {"Deployment", "ConfigMap", "ServiceMonitor", "PrometheusRule"},
     "inferencepool": {"Deployment", "InferencePool", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"},
@@ -298,7 +300,7 @@ def check_pod(pod_spec, serve_env_names, routes, termination_grace=None):
     assert {p["name"]: p["containerPort"] for p in c["ports"]}["http"] == port
 
     # Every variable set is one `corral serve` reads.
-    unknown = set(env) - serve_env_names
+    unknown = set(env) - serve_env_names - PROXY_ENV
     assert not unknown, f"corral serve does not read {sorted(unknown)}"
     for init in pod_spec.get("initContainers", []):
         names = {e["name"] for e in init.get("env", [])}
@@ -674,8 +676,9 @@ def test_dockerfile_runs_the_repositorys_scripts_with_flags_they_accept():
         assert os.access(path, os.X_OK), script
     build = open(os.path.join(ROOT, "scripts", "build-release.sh")).read()
     assert "--static-swift-stdlib" in build and "'$ORIGIN/../lib'" in build
-    ignored = open(os.path.join(ROOT, ".dockerignore")).read().split()
-    for needed in ("Package.swift", "Sources", "scripts", "openapi.yaml"):
+    ignored = [line.strip() for line in open(os.path.join(ROOT, ".dockerignore")).read().splitlines()
+               if line.strip() and not line.lstrip().startswith("#")]
+    for needed in ("Package.swift", "Sources", "Tests", "scripts", "openapi.yaml"):
         assert needed not in ignored
     # Links inside Sources/ (the OpenAPI document) point at files the build stage copies.
     copied = {os.path.normpath(p) for line in re.findall(r"^COPY (?!--from)(.+) \S+$", text, re.M)

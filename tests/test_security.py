@@ -148,7 +148,7 @@ def test_idle_connections_are_closed_but_long_responses_are_not(limited):
         assert sock.recv(1) == b""  # the server hangs up on a silent client
     assert time.time() - start < 8
     # A stream that outlasts the idle timeout still completes.
-    body = json.dumps({"prompt": "Tell me a story.", "max_tokens": 160, "min_tokens": 160, "ignore_eos": True,
+    body = json.dumps({"prompt": "Tell me a story.", "max_tokens": 480, "min_tokens": 480, "ignore_eos": True,
                        "stream": True}).encode()
     req = urllib.request.Request(limited.url + "/v1/completions", data=body, headers={"Content-Type": "application/json"})
     started = time.time()

@@ -66,6 +66,52 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if or .Values.apiKeys.keys .Values.apiKeys.existingSecret }}true{{ end }}
 {{- end }}
 
+{{/* The label that marks the StatefulSet's headless Service (left out of monitoring). */}}
+{{- define "corral.headlessLabelKey" -}}corral.headless{{- end }}
+
+{{/* The Secret key that the ServiceMonitor sends as a bearer token (name, key). */}}
+{{- define "corral.metricsToken" -}}
+{{- $ref := .Values.metrics.serviceMonitor.bearerTokenSecret }}
+{{- if $ref.name }}
+name: {{ $ref.name }}
+key: {{ required "metrics.serviceMonitor.bearerTokenSecret.key is needed with its name" $ref.key }}
+{{- else if .Values.apiKeys.existingSecret }}
+name: {{ .Values.apiKeys.existingSecret }}
+key: {{ .Values.apiKeys.secretKey }}
+{{- else }}
+name: {{ include "corral.apiKeysSecret" . }}
+key: metrics-token
+{{- end }}
+{{- end }}
+
+{{/* NO_PROXY as rendered: the values' list plus the pod itself, which the probes reach. */}}
+{{- define "corral.noProxy" -}}
+{{- $hosts := list }}
+{{- range splitList "," .Values.proxy.noProxy }}
+{{- if trim . }}{{ $hosts = append $hosts (trim .) }}{{ end }}
+{{- end }}
+{{- range list "localhost" "127.0.0.1" }}
+{{- if not (has . $hosts) }}{{ $hosts = append $hosts . }}{{ end }}
+{{- end }}
+{{- join "," $hosts }}
+{{- end }}
+
+{{/* HTTP_PROXY, HTTPS_PROXY and NO_PROXY, when a proxy is set. */}}
+{{- define "corral.proxyEnv" -}}
+{{- if or .Values.proxy.httpProxy .Values.proxy.httpsProxy }}
+{{- with .Values.proxy.httpProxy }}
+- name: HTTP_PROXY
+  value: {{ . | quote }}
+{{- end }}
+{{- with .Values.proxy.httpsProxy }}
+- name: HTTPS_PROXY
+  value: {{ . | quote }}
+{{- end }}
+- name: NO_PROXY
+  value: {{ include "corral.noProxy" . | quote }}
+{{- end }}
+{{- end }}
+
 {{- define "corral.tlsSecret" -}}
 {{- default (printf "%s-tls" (include "corral.fullname" .)) .Values.ssl.existingSecret }}
 {{- end }}
@@ -80,6 +126,17 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{- define "corral.eppName" -}}
 {{- default (printf "%s-epp" (include "corral.fullname" .) | trunc 63 | trimSuffix "-") .Values.inferencePool.endpointPicker.name }}
+{{- end }}
+
+{{/*
+A value as the text of an environment variable or argument. Helm reads every number in
+values as a float64, which toString writes in scientific notation from 1e6 on
+("1.048576e+06"), and corral reads integers with Int(): whole numbers are written as
+integers, other numbers and strings as they are.
+*/}}
+{{- define "corral.text" -}}
+{{- if and (kindIs "float64" .) (eq (float64 (int64 .)) .) }}{{ int64 . }}
+{{- else }}{{ toString . }}{{ end }}
 {{- end }}
 
 {{/* Mount points inside the container. */}}
@@ -124,7 +181,7 @@ exec:
     - --output
     - /dev/null
     - --max-time
-    - {{ $p.timeoutSeconds | quote }}
+    - {{ include "corral.text" $p.timeoutSeconds | quote }}
     - --cert
     - {{ include "corral.tlsDir" $root }}/tls.crt
     - --key
@@ -147,7 +204,7 @@ failureThreshold: {{ $p.failureThreshold }}
 {{/* The server's environment: every name is one `corral serve` reads. */}}
 {{- define "corral.env" -}}
 - name: NIM_SERVER_PORT
-  value: {{ .Values.model.openaiPort | quote }}
+  value: {{ include "corral.text" .Values.model.openaiPort | quote }}
 - name: NIM_CACHE_PATH
   value: {{ .Values.model.nimCache | quote }}
 - name: NIM_MODEL_NAME
@@ -161,7 +218,7 @@ failureThreshold: {{ $p.failureThreshold }}
 - name: NIM_JSONL_LOGGING
   value: {{ ternary "1" "0" .Values.model.jsonLogging | quote }}
 - name: NIM_DRAIN_GRACE_SECONDS
-  value: {{ .Values.drain.graceSeconds | quote }}
+  value: {{ include "corral.text" .Values.drain.graceSeconds | quote }}
 {{- if include "corral.apiKeysEnabled" . }}
 - name: NIM_API_KEYS_FILE
   value: {{ printf "%s/%s" (include "corral.apiKeysDir" .) .Values.apiKeys.secretKey | quote }}
@@ -200,8 +257,11 @@ failureThreshold: {{ $p.failureThreshold }}
 {{- $v := index $.Values.config $key }}
 {{- if not (kindIs "invalid" $v) }}
 - name: {{ $env }}
-  value: {{ if kindIs "bool" $v }}{{ ternary "1" "0" $v | quote }}{{ else }}{{ $v | toString | quote }}{{ end }}
+  value: {{ if kindIs "bool" $v }}{{ ternary "1" "0" $v | quote }}{{ else }}{{ include "corral.text" $v | quote }}{{ end }}
 {{- end }}
+{{- end }}
+{{- with include "corral.proxyEnv" . | trim }}
+{{ . }}
 {{- end }}
 {{- with .Values.env }}
 {{ toYaml . }}
@@ -224,7 +284,7 @@ metadata:
 spec:
   serviceAccountName: {{ include "corral.serviceAccountName" . }}
   automountServiceAccountToken: {{ .Values.serviceAccount.automountServiceAccountToken }}
-  terminationGracePeriodSeconds: {{ .Values.terminationGracePeriodSeconds }}
+  terminationGracePeriodSeconds: {{ include "corral.text" .Values.terminationGracePeriodSeconds }}
   {{- with .Values.imagePullSecrets }}
   imagePullSecrets:
     {{- toYaml . | nindent 4 }}
@@ -263,6 +323,23 @@ spec:
         {{- if .Values.model.sha256 }}
         - name: MODEL_SHA256
           value: {{ .Values.model.sha256 | quote }}
+        {{- end }}
+        {{- with .Values.model.hfTokenSecret }}
+        {{- if .name }}
+        # A gated or private model on Hugging Face; only this container gets the token.
+        - name: HF_TOKEN
+          valueFrom:
+            secretKeyRef:
+              name: {{ .name }}
+              key: {{ .key }}
+        {{- end }}
+        {{- end }}
+        {{- with .Values.model.hfEndpoint }}
+        - name: HF_ENDPOINT
+          value: {{ . | quote }}
+        {{- end }}
+        {{- with include "corral.proxyEnv" . | trim }}
+        {{- . | nindent 8 }}
         {{- end }}
       # The main container's resources: the CUDA image's corral needs the GPU driver that a
       # GPU request brings, and init containers do not add to the pod's total.
@@ -307,7 +384,7 @@ spec:
           exec:
             command:
               - sleep
-              - {{ .Values.drain.preStopSleepSeconds | quote }}
+              - {{ include "corral.text" .Values.drain.preStopSleepSeconds | quote }}
       resources:
         {{- toYaml .Values.resources | nindent 8 }}
       securityContext:
