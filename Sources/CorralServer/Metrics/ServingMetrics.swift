@@ -18,7 +18,7 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
 
     let running, waiting, requestMax, kvUsage: Gauge
     let vllmRunning, vllmWaiting, vllmKVUsage: Gauge
-    let promptTokens, generationTokens, preemptions, prefixHits, prefixQueries: Counter
+    let promptTokens, generationTokens, preemptions, prefixHits, prefixQueries, slotMoves: Counter
     let success: [FinishReason: Counter]
     let failure: [FailureReason: Counter]
     let timeToFirstToken, timePerOutputToken, endToEnd, queueTime: ValueHistogram
@@ -81,6 +81,8 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
         generationTokens = counter("generation_tokens_total", "Tokens generated.")
         preemptions = counter("num_preemptions_total", "Running sequences preempted (recomputed later) for KV space.")
         prefixHits = counter("prefix_cache_hits_total", "Prompt tokens found in the prefix cache.")
+        slotMoves = counter("slot_moves_total",
+                            "Running sequences moved to a lower slot (one KV partition copy) so each step stays one engine pass.")
         prefixQueries = counter("prefix_cache_queries_total", "Prompt tokens looked up in the prefix cache.")
         success = Dictionary(uniqueKeysWithValues: [FinishReason.stop, .length].map {
             ($0, counter("request_success_total", "Requests (choices) that finished.", [("finished_reason", $0.rawValue)]))
@@ -156,7 +158,8 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
                                  (generationTokens, now.generationTokens - before.generationTokens),
                                  (preemptions, now.preemptions - before.preemptions),
                                  (prefixHits, now.prefixHitTokens - before.prefixHitTokens),
-                                 (prefixQueries, now.prefixQueryTokens - before.prefixQueryTokens)] where delta > 0 {
+                                 (prefixQueries, now.prefixQueryTokens - before.prefixQueryTokens),
+                                 (slotMoves, now.slotMoves - before.slotMoves)] where delta > 0 {
             counter.increment(by: Int64(delta))
         }
     }
