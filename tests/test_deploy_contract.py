@@ -3,7 +3,8 @@
 - the .dockerignore-filtered build context holds every target Package.swift declares, and
   every COPY source of the Dockerfile; the build stage's /src holds the whole package;
 - no RUN uses `corral` before the stage's PATH has /opt/nim/bin;
-- every rendered NIM_* value parses as the type `corral serve` reads it with (Int, Bool);
+- every rendered NIM_* value parses as the type `corral serve` reads it with (Int, Bool), and
+  `corral serve --check-config` accepts every rendered configuration;
 - the schema turns away what the server turns away (fractions for integer settings, bounds);
 - no ServiceMonitor scrapes the same pods through two Services;
 - the model download gets HF_TOKEN (from a Secret), HF_ENDPOINT and the proxy settings;
@@ -546,3 +547,31 @@ def test_make_run_lets_the_users_nim_variables_win(tmp_path):
     # make's own PORT still works when no NIM_SERVER_PORT is set.
     argv, nim = make_run(tmp_path, args=["PORT=8123"])
     assert effective(argv, nim, "--port", "NIM_SERVER_PORT") == "8123"
+
+
+# ---------------------------------------------------------------- the server's own parser
+
+# Settings that name files mounted in the pod (keys, certificates): not there to read here.
+MOUNTED_FILES = {"NIM_API_KEYS_FILE", "NIM_SSL_KEY_PATH", "NIM_SSL_CERTS_PATH", "NIM_SSL_CA_CERTS_PATH", "NIM_SSL_MODE"}
+
+
+def check_config(env):
+    """`corral serve --check-config` under exactly `env` (plus PATH)."""
+    from conftest import BIN
+    return subprocess.run([BIN, "serve", "--check-config"], env={"PATH": os.environ["PATH"], **env},
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("values_set", sorted(td.VALUES_SETS) + ["large-integers"])
+def test_the_server_accepts_every_rendered_configuration(rendered, values_set):  # noqa: F811
+    manifests = rendered[values_set] if values_set in rendered else td.render(LARGE)
+    pod = td.workload(td.documents(manifests))["spec"]["template"]["spec"]
+    env = {k: v for k, v in td.env_of(td.container(pod)).items()
+           if k.startswith("NIM_") and v is not None and k not in MOUNTED_FILES}
+    run = check_config(env)
+    assert run.returncode == 0, f"{values_set}: {run.stderr.strip()} (env {env})"
+
+
+def test_check_config_refuses_what_the_old_chart_rendered():
+    run = check_config({"NIM_MAX_QUEUE_TOKENS": "1.048576e+06"})
+    assert run.returncode != 0 and "NIM_MAX_QUEUE_TOKENS" in run.stderr, run.stderr

@@ -3,6 +3,7 @@ sha256 verification, atomic placement, hf:// references, and quiet non-terminal 
 import hashlib
 import http.server
 import os
+import socket
 import subprocess
 import threading
 
@@ -129,3 +130,67 @@ def test_list_model_profiles_names_the_backend_serve_would_use():
     assert out["selected"] == "cpu" if not gpus else out["selected"].startswith(gpus[0]["backend"].lower())
     no_gpu = subprocess.run([BIN, "list-model-profiles", "--gpu-layers", "0"], capture_output=True, text=True)
     assert "serve would use: cpu" in no_gpu.stdout
+
+
+@pytest.fixture
+def connect_proxy(http_server):
+    """An HTTP CONNECT proxy (what AsyncHTTPClient speaks to a proxy) that tunnels every
+    CONNECT, whatever host it names, to the test server, and records the targets."""
+    upstream = ("127.0.0.1", int(http_server.rsplit(":", 1)[1]))
+    targets = []
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def pump(a, b):
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def serve(client):
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(4096)
+            if not chunk:
+                return client.close()
+            head += chunk
+        method, target = head.split(b" ")[:2]
+        targets.append((method.decode(), target.decode()))
+        server = socket.create_connection(upstream)
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        threading.Thread(target=pump, args=(server, client), daemon=True).start()
+        pump(client, server)
+
+    def accept():
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(client,), daemon=True).start()
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}", targets
+    listener.close()
+
+
+def test_downloads_go_through_the_proxy_the_environment_names(connect_proxy, tmp_path):
+    proxy, targets = connect_proxy
+    # models.invalid resolves nowhere: only the proxy can reach it.
+    env = {"HTTP_PROXY": "", "http_proxy": proxy, "NO_PROXY": "", "no_proxy": ""}
+    run = download(tmp_path, "http://models.invalid/files/model.gguf", "--sha256", SHA, env=env)
+    assert run.returncode == 0, run.stderr
+    assert targets == [("CONNECT", "models.invalid:80")]
+    assert [path for path, _, _ in Handler.log] == ["/files/model.gguf"]
+
+
+def test_no_proxy_hosts_are_fetched_directly(http_server, tmp_path):
+    env = {"HTTP_PROXY": "http://127.0.0.1:9", "http_proxy": "", "NO_PROXY": "", "no_proxy": "localhost,127.0.0.1"}
+    run = download(tmp_path, http_server + "/files/model.gguf", "--sha256", SHA, env=env)
+    assert run.returncode == 0, run.stderr
+    assert [path for path, _, _ in Handler.log] == ["/files/model.gguf"]

@@ -11,7 +11,8 @@ struct DownloadCommand: AsyncParsableCommand {
         discussion: """
             SOURCE is an http(s):// URL or hf://OWNER/REPO/PATH/FILE.gguf (Hugging Face; \
             HF_ENDPOINT and HF_TOKEN are honoured). The file lands in $NIM_CACHE_PATH/models \
-            only once complete and verified; an interrupted download resumes on the next run.
+            only once complete and verified; an interrupted download resumes on the next run. \
+            HTTPS_PROXY and HTTP_PROXY (either case) are used unless the host is in NO_PROXY.
             """)
 
     @Argument(help: "http(s):// URL or hf://OWNER/REPO/FILE.gguf.")

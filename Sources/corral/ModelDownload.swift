@@ -30,20 +30,23 @@ struct ModelDownload {
         let fm = FileManager.default
         try fm.createDirectory(atPath: (partialPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         if !fm.fileExists(atPath: partialPath) { _ = fm.createFile(atPath: partialPath, contents: nil) }
+        let client = try DownloadProxy.client(for: url)
         var lastError: (any Error)?
         for attempt in 1...max(attempts, 1) {
             do {
-                try await fetchRest()
+                try await fetchRest(client)
                 lastError = nil
                 break
             } catch let error as DownloadError where !error.retryable {
-                throw error
+                lastError = error
+                break
             } catch {
                 lastError = error
                 progress.note("attempt \(attempt) stopped (\(error)); resuming")
-                try await Task.sleep(for: .milliseconds(min(250 << attempt, 8000)))
+                try? await Task.sleep(for: .milliseconds(min(250 << attempt, 8000)))
             }
         }
+        try? await client.shutdown()
         if let lastError { throw lastError }
         let digest = try Self.sha256(ofFile: partialPath)
         if let sha256, digest != sha256.lowercased() {
@@ -56,14 +59,14 @@ struct ModelDownload {
     }
 
     /// One request for the bytes the partial file lacks, appended as they arrive.
-    private func fetchRest() async throws {
+    private func fetchRest(_ client: HTTPClient) async throws {
         let handle = try FileHandle(forUpdating: URL(fileURLWithPath: partialPath))
         defer { try? handle.close() }
         var offset = try handle.seekToEnd()
         var request = HTTPClientRequest(url: url)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if offset > 0 { request.headers.add(name: "Range", value: "bytes=\(offset)-") }
-        let response = try await HTTPClient.shared.execute(request, timeout: .hours(24))
+        let response = try await client.execute(request, timeout: .hours(24))
         switch response.status.code {
         case 206:
             break

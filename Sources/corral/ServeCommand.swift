@@ -85,6 +85,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "1 keeps prompts and completions out of the logs; 0 logs them (NIM_DISABLE_LOG_REQUESTS; default 1).")
     var disableLogRequests: Bool?
 
+    @Flag(help: "Check the settings (flags and NIM_* variables) and exit: status 0 when serve would start with them, else the reason on one line.")
+    var checkConfig = false
+
     func config() throws -> ServerConfig {
         var c = ServerConfig(
             host: host,
@@ -171,6 +174,10 @@ struct ServeCommand: AsyncParsableCommand {
             logger.logLevel = parsed
         } catch let error as ConfigError {
             throw ValidationError(error.description)
+        }
+        if checkConfig {
+            print("corral serve: the configuration is valid")
+            return
         }
         let jsonl = try Environment.bool("NIM_JSONL_LOGGING", flag: jsonlLogging, default: false)
         let level = logger.logLevel
