@@ -55,7 +55,7 @@ public final class ServingEngine: Sendable {
             // deci: without flash attention llama.cpp pads V to the widest layer.
             flashAttention: isDeci ? true : nil, unifiedKV: unified))
         let scheduler = BatchScheduler(
-            executor: LlamaExecutor(context: context),
+            executor: LlamaExecutor(context: context, samplingThreads: threads.threads),
             config: SchedulerConfig(maxBatchTokens: config.maxBatchTokens,
                                     maxRunningSequences: config.maxRunningSequences,
                                     maxWaitingRequests: config.maxWaitingRequests,

@@ -1,5 +1,4 @@
 import Dispatch
-import Foundation
 public import LlamaEngine
 
 /// Runs scheduler steps on the real engine: one `llama_batch` per step holding every
@@ -11,10 +10,16 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
     /// Seconds the last step spent sampling, for the per-step time breakdown.
     public private(set) var lastSampleSeconds: Double = 0
 
+    /// CPUs a step's sampling may spread over: the engine's own budget, so a pod with a
+    /// 2-CPU limit on a large host does not fan out to every core it can see.
+    private let samplingThreads: Int
+
     /// Wraps a context; its sequence count is the slot count.
-    public init(context: LlamaContext) {
+    /// - Parameter samplingThreads: CPUs to sample a step's rows on (the engine's threads).
+    public init(context: LlamaContext, samplingThreads: Int = 1) {
         self.context = context
         self.samplers = Array(repeating: nil, count: context.maxSequences)
+        self.samplingThreads = max(samplingThreads, 1)
     }
 
     public var kvCapacity: Int { context.contextLength }
@@ -68,7 +73,7 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
             let logprobs = work[i].logprobs.map { context.logprobs(batchIndex: index, chosen: token, top: $0) }
             return SampledToken(token: token, logprobs: logprobs)
         }
-        let workers = min(Self.cpus, jobs.count / Self.rowsPerWorker)
+        let workers = min(samplingThreads, jobs.count / Self.rowsPerWorker)
         guard workers > 1 else {
             for i in jobs { out[i] = one(i) }
             return out
@@ -89,7 +94,6 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
 
     /// Fewest rows worth a worker of their own.
     private static let rowsPerWorker = 4
-    private static let cpus = ProcessInfo.processInfo.activeProcessorCount
 
     public func release(slot: Int) {
         context.removeSequence(slot)

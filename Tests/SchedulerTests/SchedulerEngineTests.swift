@@ -25,7 +25,7 @@ struct SchedulerEngineTests {
         let context = try LlamaContext(model: model, options: .init(
             contextLength: kv, batchCapacity: batch, maxSequences: sequences * (reuse ? 2 : 1), threads: 2,
             flashAttention: model.metadata.architecture == "deci" ? true : nil))
-        let s = BatchScheduler(executor: LlamaExecutor(context: context),
+        let s = BatchScheduler(executor: LlamaExecutor(context: context, samplingThreads: 2),
                                config: SchedulerConfig(maxBatchTokens: batch, maxRunningSequences: sequences,
                                                        prefixCaching: reuse))
         if start { s.start() }
