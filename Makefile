@@ -27,8 +27,10 @@ help:
 	@echo "make run    serve SmolLM2-135M-Instruct on http://$(HOST):$(PORT) (CPU)"
 	@echo "make test   build everything and run all tests"
 
-engine: $(ENGINE)/.complete
-$(ENGINE)/.complete:
+# llama-common.pc is the last thing the bootstrap writes, and newer than .complete: an
+# engine cached before libllama-common was added is brought up to date.
+engine: $(ENGINE)/lib/pkgconfig/llama-common.pc
+$(ENGINE)/lib/pkgconfig/llama-common.pc:
 	scripts/bootstrap-engine.sh
 
 # llama-server and llama-batched-bench from the same source, for peer benchmarks.

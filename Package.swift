@@ -9,6 +9,12 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// SwiftPM hands pkg-config's flags to Swift targets only, not to C++ ones, so the C++
+/// shim finds llama.cpp's common headers through the same PKG_CONFIG_PATH the Makefile
+/// exports (`$prefix/lib/pkgconfig` → `$prefix/include/llama-common`).
+let commonHeaders: [String] = (Context.environment["PKG_CONFIG_PATH"] ?? "")
+    .split(separator: ":").map { "-I\($0)/../../include/llama-common" }
+
 let package = Package(
     name: "corral",
     platforms: [.macOS(.v15)],
@@ -30,11 +36,19 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-openapi-hummingbird", from: "2.1.0"),
     ],
     targets: [
-        // The engine, built by scripts/bootstrap-engine.sh and found through pkg-config.
-        .systemLibrary(name: "CLlama", pkgConfig: "llama"),
+        // The engine, built by scripts/bootstrap-engine.sh and found through pkg-config
+        // (llama-common.pc pulls in llama.pc).
+        .systemLibrary(name: "CLlama", pkgConfig: "llama-common"),
+        // A C face for llama.cpp's C++ common library (the JSON-schema-to-grammar
+        // converter), so no C++ type reaches Swift. Only LlamaEngine imports it.
+        .target(
+            name: "CLlamaCommon",
+            dependencies: ["CLlama"],
+            cxxSettings: [.unsafeFlags(commonHeaders)]
+        ),
         .target(
             name: "LlamaEngine",
-            dependencies: ["CLlama"],
+            dependencies: ["CLlama", "CLlamaCommon"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -111,5 +125,6 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-    ]
+    ],
+    cxxLanguageStandard: .cxx17
 )

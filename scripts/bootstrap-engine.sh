@@ -40,7 +40,10 @@ log() { echo "bootstrap-engine: $*" >&2; }
 
 # Done already? The stamp is written last, so a half-finished build never counts.
 have_tools() { [ -x "$prefix/bin/llama-server" ] && [ -x "$prefix/bin/llama-batched-bench" ]; }
-if [ $source_only = 0 ] && [ -f "$prefix/.complete" ] && { [ $tools = 0 ] || have_tools; }; then
+# libllama-common (grammars, the JSON-schema converter) came later: a prefix without it is
+# rebuilt, which only compiles the common library.
+have_common() { [ -f "$prefix/lib/pkgconfig/llama-common.pc" ]; }
+if [ $source_only = 0 ] && [ -f "$prefix/.complete" ] && have_common && { [ $tools = 0 ] || have_tools; }; then
   echo "$prefix"; exit 0
 fi
 
@@ -85,7 +88,8 @@ fi
 llama_src=${llama_src:-$src/vendor/llama.cpp}
 if [ $source_only = 1 ]; then echo "$llama_src"; exit 0; fi
 
-# Build: Release, shared libraries, no network features.
+# Build: Release, shared libraries, no network features. libllama-common is always built:
+# Corral's structured output uses its JSON-schema-to-grammar converter.
 build=$cache/build/$PIN_VERSION-$flavor
 cmake_args=(-S "$llama_src" -B "$build" -G Ninja
   -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON
@@ -93,7 +97,7 @@ cmake_args=(-S "$llama_src" -B "$build" -G Ninja
   -DCMAKE_INSTALL_RPATH="$prefix/lib"
   -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_UI=OFF
   -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
-  -DLLAMA_BUILD_COMMON=$([ $tools = 1 ] && echo ON || echo OFF)
+  -DLLAMA_BUILD_COMMON=ON -DLLAMA_SUBPROCESS=OFF
   -DLLAMA_BUILD_TOOLS=$([ $tools = 1 ] && echo ON || echo OFF)
   -DLLAMA_BUILD_SERVER=$([ $tools = 1 ] && echo ON || echo OFF))
 [ $portable = 1 ] && cmake_args+=(-DGGML_NATIVE=OFF)
@@ -102,7 +106,7 @@ if [ $cuda = 1 ]; then
 fi
 log "configuring ($flavor$([ $tools = 1 ] && echo ', with tools'))"
 cmake "${cmake_args[@]}" >&2
-targets=(llama)
+targets=(llama llama-common)
 [ $tools = 1 ] && targets+=(llama-server llama-batched-bench)
 log "building ${targets[*]} with $jobs jobs"
 cmake --build "$build" -j "$jobs" --target "${targets[@]}" >&2
@@ -111,9 +115,28 @@ if [ $tools = 1 ]; then
   cp "$build/bin/llama-server" "$build/bin/llama-batched-bench" "$prefix/bin/"
   # The install rules of tools not built above would stop the install half-way, before
   # llama.pc: install with the tools configured out (nothing is rebuilt).
-  cmake "${cmake_args[@]}" -DLLAMA_BUILD_COMMON=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF >&2
+  cmake "${cmake_args[@]}" -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF >&2
 fi
 cmake --install "$build" >&2 || true
 [ -f "$prefix/lib/pkgconfig/llama.pc" ] || { log "llama.pc missing under $prefix"; exit 1; }
+# llama-common has an install rule for its library only: its headers (and the JSON library
+# they include) go next to it, and a pkg-config file lets SwiftPM's CLlamaCommon find both.
+inc=$prefix/include/llama-common
+rm -rf "$inc"; mkdir -p "$inc/nlohmann"
+cp "$llama_src"/common/*.h "$inc/"
+cp "$llama_src"/vendor/nlohmann/*.hpp "$inc/nlohmann/"
+[ -f "$prefix/lib/libllama-common.so" ] || { log "libllama-common.so missing under $prefix"; exit 1; }
+cat > "$prefix/lib/pkgconfig/llama-common.pc" <<PC
+prefix=$prefix
+libdir=\${prefix}/lib
+includedir=\${prefix}/include/llama-common
+
+Name: llama-common
+Description: llama.cpp common library (grammars, JSON schema to GBNF), pinned for Corral
+Version: $PIN_VERSION
+Requires: llama
+Cflags: -I\${includedir}
+Libs: -L\${libdir} -lllama-common
+PC
 touch "$prefix/.complete"
 echo "$prefix"

@@ -2,7 +2,7 @@
 # Lays out the files of the container image under DEST, NIM style, for the Dockerfile to copy
 # into / (each build stage stages its part):
 #   /opt/nim/bin/corral            the server (--binary)
-#   /opt/nim/lib/lib{llama,ggml*}  the engine's shared libraries (--engine PREFIX)
+#   /opt/nim/lib/lib{llama,llama-common,ggml*}  the engine's shared libraries (--engine PREFIX)
 #   /opt/nim/licenses/             Corral's and the engine's licence files
 #   /opt/nim/.cache/models/        the model cache (a volume in the image)
 #   /etc/ld.so.conf.d/corral.conf  /opt/nim/lib for the dynamic loader (run ldconfig after)
@@ -31,7 +31,7 @@ echo /opt/nim/lib > "$dest/etc/ld.so.conf.d/corral.conf"
 if [ -n "$engine" ]; then
   # Real files and their soname links; no pkg-config or CMake files, no headers.
   found=0
-  for f in "$engine"/lib/libllama.so* "$engine"/lib/libggml*.so*; do
+  for f in "$engine"/lib/libllama.so* "$engine"/lib/libllama-common.so* "$engine"/lib/libggml*.so*; do
     [ -e "$f" ] || continue
     cp -P "$f" "$nim/lib/"; found=1
   done

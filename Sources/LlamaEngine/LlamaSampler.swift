@@ -1,23 +1,34 @@
 import CLlama
 
 /// A per-sequence sampler chain, built from `SamplingParameters` with llama.cpp's own
-/// tested samplers. Each sequence owns one, because penalties and the RNG carry state.
+/// tested samplers. Each sequence owns one, because penalties, the RNG and the grammar
+/// carry state.
 public final class LlamaSampler {
     private let chain: UnsafeMutablePointer<llama_sampler>
+    /// The output constraint's grammar, kept out of the chain: it is checked against the
+    /// chain's pick first, and applied to the whole vocabulary only when it rejects it.
+    private let grammar: UnsafeMutablePointer<llama_sampler>?
     /// Greedy with nothing that reads or changes the logits first: the token is the
     /// argmax, found straight from the logits without building the chain's candidate
     /// array of the whole vocabulary (128k entries for Llama 3) for every sequence and step.
     private let plainGreedy: Bool
     private let vocabSize: Int
+    /// What a grammar that can no longer continue ends the sequence with.
+    private let endToken: Token
+    /// The candidate array for constrained sampling, allocated once per sequence.
+    private var candidates: [llama_token_data] = []
 
     /// Builds the chain: logit bias → penalties → top-k → top-p → min-p → temperature → draw
-    /// (the order llama-server uses), or bias → penalties → argmax when greedy.
+    /// (the order llama-server uses), or bias → penalties → argmax when greedy; and the
+    /// grammar sampler when `p.grammar` is set (already checked with `checkGrammar`).
     public init(model: LlamaModel, parameters p: SamplingParameters) {
         var params = llama_sampler_chain_default_params()
         params.no_perf = true
         chain = llama_sampler_chain_init(params)
+        grammar = p.grammar.flatMap { llama_sampler_init_grammar(model.vocab, $0, "root") }
         let vocabSize = Int32(model.vocabSize)
         self.vocabSize = model.vocabSize
+        self.endToken = llama_vocab_eos(model.vocab)
         self.plainGreedy = p.isGreedy && p.logitBias.isEmpty && !p.hasPenalties
         if !p.logitBias.isEmpty {
             let biases = p.logitBias.map { llama_logit_bias(token: $0.key, bias: $0.value) }
@@ -38,15 +49,63 @@ public final class LlamaSampler {
         llama_sampler_chain_add(chain, llama_sampler_init_dist(p.seed ?? UInt32.random(in: 0..<UInt32.max)))
     }
 
-    deinit { llama_sampler_free(chain) }
+    deinit {
+        llama_sampler_free(chain)
+        if let grammar { llama_sampler_free(grammar) }
+    }
 
     /// Picks a token from the logits at `batchIndex` of the context's last decode, and
-    /// records it for the penalties.
+    /// records it for the penalties and the grammar.
     public func sample(_ context: LlamaContext, batchIndex: Int) -> Token {
-        if plainGreedy, let logits = llama_get_logits_ith(context.pointer, Int32(batchIndex)) {
-            return Self.argmax(UnsafeBufferPointer(start: logits, count: vocabSize))
+        guard let logits = llama_get_logits_ith(context.pointer, Int32(batchIndex)) else {
+            return llama_sampler_sample(chain, context.pointer, Int32(batchIndex))
         }
-        return llama_sampler_sample(chain, context.pointer, Int32(batchIndex))
+        let row = UnsafeBufferPointer(start: logits, count: vocabSize)
+        guard let grammar else {
+            return plainGreedy ? Self.argmax(row) : llama_sampler_sample(chain, context.pointer, Int32(batchIndex))
+        }
+        // llama.cpp's common sampler does the same: most picks already fit the grammar,
+        // and checking one token is far cheaper than checking the whole vocabulary.
+        var token = plainGreedy ? Self.argmax(row) : pick(row, constrained: nil)
+        if token == nil || !allows(token!) {
+            token = pick(row, constrained: grammar)
+        }
+        // Accepting a token the grammar forbids aborts the engine, so a dead end (no token
+        // can continue the grammar) ends the sequence instead.
+        guard let token, allows(token) else { return endToken }
+        llama_sampler_accept(chain, token)
+        llama_sampler_accept(grammar, token)
+        return token
+    }
+
+    /// Runs the chain over the whole row, after `constrained` when it is given. `nil` when
+    /// no candidate survives.
+    private func pick(_ row: UnsafeBufferPointer<Float>, constrained: UnsafeMutablePointer<llama_sampler>?) -> Token? {
+        if candidates.count != vocabSize {
+            candidates = [llama_token_data](repeating: llama_token_data(id: 0, logit: 0, p: 0), count: vocabSize)
+        }
+        return candidates.withUnsafeMutableBufferPointer { buffer -> Token? in
+            for i in 0..<vocabSize { buffer[i] = llama_token_data(id: Token(i), logit: row[i], p: 0) }
+            var array = llama_token_data_array(data: buffer.baseAddress, size: vocabSize, selected: -1, sorted: false)
+            if let constrained {
+                llama_sampler_apply(constrained, &array)
+                guard (0..<array.size).contains(where: { array.data[$0].logit != -.infinity }) else { return nil }
+            }
+            llama_sampler_apply(chain, &array)
+            guard array.selected >= 0, array.selected < array.size else { return nil }
+            return array.data[Int(array.selected)].id
+        }
+    }
+
+    /// Whether the grammar lets `token` come next.
+    private func allows(_ token: Token) -> Bool {
+        guard let grammar else { return true }
+        var one = llama_token_data(id: token, logit: 1, p: 0)
+        return withUnsafeMutablePointer(to: &one) { pointer in
+            var array = llama_token_data_array(data: pointer, size: 1, selected: -1, sorted: false)
+            llama_sampler_apply(grammar, &array)
+            return array.data[0].logit != -.infinity
+        }
     }
 
     /// The first index of the largest value, as llama.cpp's greedy sampler picks it.
@@ -60,9 +119,13 @@ public final class LlamaSampler {
         return Token(best)
     }
 
-    /// Records tokens the sequence already holds (a prompt, or output kept across a
-    /// preemption) so penalties see them.
+    /// Records output tokens the sequence already holds (kept across a preemption), so
+    /// penalties see them and the grammar resumes where it was. Prompt tokens never go in:
+    /// the grammar constrains the output only.
     public func accept(_ tokens: some Sequence<Token>) {
-        for token in tokens { llama_sampler_accept(chain, token) }
+        for token in tokens {
+            llama_sampler_accept(chain, token)
+            if let grammar, allows(token) { llama_sampler_accept(grammar, token) }
+        }
     }
 }

@@ -21,11 +21,14 @@ public struct SamplingParameters: Sendable, Equatable {
     public var logitBias: [Token: Float] = [:]
     /// Random seed; `nil` draws one.
     public var seed: UInt32?
+    /// A GBNF grammar (start rule `root`) every output token must keep valid, from an
+    /// `OutputConstraint`; `nil` for unconstrained output.
+    public var grammar: String?
 
     /// Creates parameters; see each property for its default.
     public init(temperature: Float = 1, topK: Int = 0, topP: Float = 1, minP: Float = 0,
                 repetitionPenalty: Float = 1, presencePenalty: Float = 0, frequencyPenalty: Float = 0,
-                logitBias: [Token: Float] = [:], seed: UInt32? = nil) {
+                logitBias: [Token: Float] = [:], seed: UInt32? = nil, grammar: String? = nil) {
         self.temperature = temperature
         self.topK = topK
         self.topP = topP
@@ -35,6 +38,7 @@ public struct SamplingParameters: Sendable, Equatable {
         self.frequencyPenalty = frequencyPenalty
         self.logitBias = logitBias
         self.seed = seed
+        self.grammar = grammar
     }
 
     /// Greedy decoding: always the most likely token.

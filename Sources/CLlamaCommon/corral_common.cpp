@@ -1,0 +1,99 @@
+// The C shim over llama.cpp's common library; see include/corral_common.h.
+#include "corral_common.h"
+
+#include <json-schema-to-grammar.h>
+#include <json.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+
+namespace {
+
+// Hands a std::string to C as a malloc'd copy and reports success or failure.
+int give(char **out, const std::string &text, int status) {
+    *out = static_cast<char *>(std::malloc(text.size() + 1));
+    if (*out == nullptr) return 2;
+    std::memcpy(*out, text.c_str(), text.size() + 1);
+    return status;
+}
+
+// The converter's own first line is "JSON schema conversion failed:"; the detail follows.
+std::string reason(const std::exception &error) {
+    std::string what = error.what();
+    const std::string header = "JSON schema conversion failed:\n";
+    if (what.rfind(header, 0) == 0) what = what.substr(header.size());
+    for (auto &c : what) if (c == '\n') c = ';';
+    return what;
+}
+
+}  // namespace
+
+extern "C" int corral_json_schema_to_gbnf(const char *schema_json, char **out) {
+    try {
+        auto schema = common_json::parse(schema_json);
+        return give(out, json_schema_to_grammar(schema, /* force_gbnf = */ true), 0);
+    } catch (const std::exception &error) {
+        return give(out, reason(error), 1);
+    } catch (...) {
+        return give(out, "unknown error in the JSON schema converter", 1);
+    }
+}
+
+extern "C" int corral_regex_to_gbnf(const char *pattern, char **out) {
+    // The converter translates regexes only as a string schema's `pattern`, and then
+    // wraps the match in JSON quotes: `root ::= "\"" (MATCH) "\""`. We convert
+    // that schema and unwrap the root, so the grammar matches the bare text. When the
+    // converter cannot express the regex it falls back to "any JSON string" (only a
+    // warning), and the unwrap then fails: we refuse instead of accepting anything.
+    std::string p = pattern;
+    if (!p.empty() && p.front() == '^') p.erase(0, 1);
+    if (!p.empty() && p.back() == '$' && (p.size() < 2 || p[p.size() - 2] != '\\')) p.pop_back();
+    try {
+        auto schema = common_json::object();
+        schema["type"] = "string";
+        schema["pattern"] = "^(" + p + ")$";
+        std::string grammar = "\n" + json_schema_to_grammar(schema, /* force_gbnf = */ true);
+        const std::string head = "\nroot ::= \"\\\"\" (";
+        auto start = grammar.find(head);
+        auto end = start == std::string::npos ? std::string::npos : grammar.find('\n', start + 1);
+        std::string line = end == std::string::npos ? "" : grammar.substr(start + 1, end - start - 1);
+        std::string body;
+        for (std::string tail : {") \"\\\"\"", ") \"\\\"\" space"}) {
+            const std::string open = head.substr(1);
+            if (line.size() > open.size() + tail.size()
+                && line.compare(line.size() - tail.size(), tail.size(), tail) == 0) {
+                body = line.substr(open.size(), line.size() - open.size() - tail.size());
+            }
+        }
+        if (body.empty()) {
+            return give(out, "the regex uses syntax that cannot be turned into a grammar "
+                             "(supported: literals, classes, groups, alternation, ?, *, +, {m,n})", 1);
+        }
+        grammar.replace(start + 1, end - start - 1, "root ::= (" + body + ")");
+        grammar.erase(0, 1);
+        return give(out, grammar, 0);
+    } catch (const std::exception &error) {
+        return give(out, reason(error), 1);
+    } catch (...) {
+        return give(out, "unknown error in the regex converter", 1);
+    }
+}
+
+extern "C" int corral_choice_to_gbnf(const char *const *choices, size_t count, char **out) {
+    try {
+        std::string rule = "root ::= ";
+        for (size_t i = 0; i < count; i++) {
+            if (i > 0) rule += " | ";
+            rule += gbnf_format_literal(choices[i]);
+        }
+        return give(out, rule + "\n", 0);
+    } catch (const std::exception &error) {
+        return give(out, error.what(), 1);
+    } catch (...) {
+        return give(out, "unknown error quoting the choices", 1);
+    }
+}
+
+extern "C" void corral_common_free(char *text) { std::free(text); }

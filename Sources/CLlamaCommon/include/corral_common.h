@@ -1,0 +1,29 @@
+// A C face for the parts of llama.cpp's C++ common library that Corral uses: the
+// JSON-schema-to-GBNF converter and GBNF literal quoting. Only LlamaEngine imports it.
+//
+// Every function returns 0 on success with *out set to a malloc'd GBNF grammar, or
+// nonzero with *out set to a malloc'd one-line reason. Free *out with corral_common_free.
+// No C++ exception ever crosses this boundary.
+#pragma once
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// A grammar for JSON documents valid under `schema_json` (a JSON Schema, as text).
+int corral_json_schema_to_gbnf(const char *schema_json, char **out);
+
+/// A grammar for exactly the strings that fully match `pattern` (an ECMAScript-style
+/// regex, anchors optional). Fails on syntax the converter cannot express as a grammar.
+int corral_regex_to_gbnf(const char *pattern, char **out);
+
+/// A grammar for exactly one of `count` literal strings.
+int corral_choice_to_gbnf(const char *const *choices, size_t count, char **out);
+
+/// Frees a string returned through `out`.
+void corral_common_free(char *text);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,99 @@
+import CLlama
+import CLlamaCommon
+import Foundation
+
+/// A limit on what a generation may output, enforced token by token by a GBNF grammar in
+/// the sampler. Each kind becomes a grammar through llama.cpp's own tested converter.
+public enum OutputConstraint: Sendable, Equatable {
+    /// Any JSON object (OpenAI's `json_object`).
+    case jsonObject
+    /// A JSON document valid under this JSON Schema, given as JSON text.
+    case jsonSchema(String)
+    /// Text that fully matches this regex.
+    case regex(String)
+    /// Exactly one of these strings.
+    case choice([String])
+    /// A GBNF grammar, as llama.cpp's grammar sampler reads it (its start rule is `root`).
+    case grammar(String)
+
+    /// The constraint as GBNF.
+    /// - Throws: `ConstraintError` with the converter's reason when the schema, regex or
+    ///   choice list cannot become a grammar. A GBNF grammar is only parsed later, by
+    ///   `LlamaModel.checkGrammar`, which needs the vocabulary.
+    public func gbnf() throws(ConstraintError) -> String {
+        switch self {
+        case .jsonObject:
+            return try Self.convert { corral_json_schema_to_gbnf(#"{"type":"object"}"#, &$0) }
+        case .jsonSchema(let schema):
+            try Self.checkPatterns(inSchema: schema)
+            return try Self.convert { corral_json_schema_to_gbnf(schema, &$0) }
+        case .regex(let pattern):
+            return try Self.convert { corral_regex_to_gbnf(pattern, &$0) }
+        case .choice(let choices):
+            guard !choices.isEmpty else { throw ConstraintError("needs at least one choice") }
+            let cStrings = choices.map { strdup($0) }
+            defer { cStrings.forEach { free($0) } }
+            let pointers = cStrings.map { UnsafePointer<CChar>($0) }
+            return try Self.convert { out in pointers.withUnsafeBufferPointer { corral_choice_to_gbnf($0.baseAddress, $0.count, &out) } }
+        case .grammar(let text):
+            guard !text.allSatisfy(\.isWhitespace) else { throw ConstraintError("the grammar is empty") }
+            return text
+        }
+    }
+
+    /// Calls one shim function and turns its status and text into a result.
+    private static func convert(_ call: (inout UnsafeMutablePointer<CChar>?) -> Int32) throws(ConstraintError) -> String {
+        var out: UnsafeMutablePointer<CChar>?
+        let status = call(&out)
+        defer { corral_common_free(out) }
+        let text = out.map { String(cString: $0) } ?? "out of memory"
+        guard status == 0 else { throw ConstraintError(text) }
+        return text
+    }
+
+    /// The converter turns a `pattern` it cannot express into "any string" with only a
+    /// warning on stderr, which would accept output the schema forbids. Every pattern in
+    /// the schema is therefore converted on its own first, and one that fails is an error.
+    private static func checkPatterns(inSchema schema: String) throws(ConstraintError) {
+        guard let root = try? JSONSerialization.jsonObject(with: Data(schema.utf8), options: [.fragmentsAllowed]) else {
+            throw ConstraintError("the schema is not valid JSON")
+        }
+        var pending: [Any] = [root]
+        while let node = pending.popLast() {
+            if let object = node as? [String: Any] {
+                if let pattern = object["pattern"] as? String {
+                    do { _ = try convert { corral_regex_to_gbnf(pattern, &$0) } } catch {
+                        throw ConstraintError("pattern \(pattern) is not supported: \(error.message)")
+                    }
+                }
+                pending.append(contentsOf: object.values)
+            } else if let array = node as? [Any] {
+                pending.append(contentsOf: array)
+            }
+        }
+    }
+}
+
+/// Why a constraint cannot be enforced: the converter's or the grammar parser's reason.
+public struct ConstraintError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// One line, fit for a 400 response.
+    public var message: String
+
+    /// Wraps a reason.
+    public init(_ message: String) { self.message = message }
+
+    public var description: String { message }
+}
+
+extension LlamaModel {
+    /// Parses `gbnf` against this model's vocabulary, as the sampler will.
+    /// - Throws: `ConstraintError` with the parser's reason when llama.cpp rejects it.
+    public func checkGrammar(_ gbnf: String) throws(ConstraintError) {
+        _ = EngineLog.takeLastError()
+        guard let sampler = llama_sampler_init_grammar(vocab, gbnf, "root") else {
+            let detail = EngineLog.takeLastError()
+            throw ConstraintError("not a valid GBNF grammar" + (detail.isEmpty ? "" : ": \(detail)"))
+        }
+        llama_sampler_free(sampler)
+    }
+}
