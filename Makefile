@@ -21,7 +21,7 @@ BIN := .build/$(CONFIG)/corral
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help engine engine-tools model deci-model pyenv test-tools build run test bench-scheduler bench-compare clean
+.PHONY: help engine engine-tools model deci-model pyenv test-tools build run test bench-scheduler bench-compare bench-structured clean
 
 help:
 	@echo "make run    serve SmolLM2-135M-Instruct on http://$(HOST):$(PORT) (CPU)"
@@ -81,6 +81,11 @@ bench-scheduler: build model
 # sequences), written to docs/benchmarks/.
 bench-compare: build model engine-tools
 	scripts/bench-compare.sh
+
+# A benchmark, not a test: output throughput with a nested json_schema ÷ the same requests
+# unconstrained (equal output lengths), at c=8.
+bench-structured: build model pyenv
+	$(PYENV)/bin/python scripts/bench-structured.py --bin $(BIN) --model $(MODEL) --concurrency 8
 
 clean:
 	rm -rf .build

@@ -6,7 +6,7 @@ import Scheduler
 extension CompletionHandler {
     /// `POST /v1/chat/completions`.
     func chat(_ request: Request, context: some RequestContext) async throws -> Response {
-        let body = try await decodeJSONBody(ChatCompletionRequest.self, from: request, limit: config.maxBodyBytes)
+        let (body, bytes) = try await decodeJSONBodyAndBytes(ChatCompletionRequest.self, from: request, limit: config.maxBodyBytes)
         let engine = try engine()
         try checkModel(body.options.model, engine)
         guard !body.messages.isEmpty else { throw APIError.badRequest("messages must not be empty", param: "messages") }
@@ -25,9 +25,10 @@ extension CompletionHandler {
         let n = try body.options.choiceCount()
         let logprobs = body.logprobs == true ? (body.top_logprobs ?? 0) : nil
         let remaining = max(engine.scheduler.maxModelLength - prompt.count, 1)
+        let grammar = try body.options.grammar(for: model, body: bytes)
         let requests = try (0..<n).map { choice throws(APIError) in
             try body.options.request(prompt: prompt, logprobs: logprobs, defaultMaxTokens: remaining, model: model,
-                                     choice: choice, queueTimeout: config.queueTimeoutIfSet)
+                                     choice: choice, queueTimeout: config.queueTimeoutIfSet, grammar: grammar)
         }
         let events = try submit([requests], to: engine)
         let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()

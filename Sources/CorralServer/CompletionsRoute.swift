@@ -8,7 +8,7 @@ extension CompletionHandler {
     /// `POST /v1/completions`. Choice `p * n + c` is choice `c` of prompt `p`, as OpenAI
     /// numbers them.
     func completions(_ request: Request, context: some RequestContext) async throws -> Response {
-        let body = try await decodeJSONBody(CompletionRequest.self, from: request, limit: config.maxBodyBytes)
+        let (body, bytes) = try await decodeJSONBodyAndBytes(CompletionRequest.self, from: request, limit: config.maxBodyBytes)
         let engine = try engine()
         try checkModel(body.options.model, engine)
         let model = engine.model
@@ -20,10 +20,11 @@ extension CompletionHandler {
         let prompts = try body.prompt.values.map { try model.tokenize($0, addSpecial: true, parseSpecial: false) }
         if prompts.contains(where: { $0.isEmpty }) { throw APIError.badRequest("prompt must not be empty", param: "prompt") }
         let n = try body.options.choiceCount()
+        let grammar = try body.options.grammar(for: model, body: bytes)
         let groups = try prompts.map { prompt throws(APIError) in
             try (0..<n).map { choice throws(APIError) in
                 try body.options.request(prompt: prompt, logprobs: body.logprobs, defaultMaxTokens: 16, model: model,
-                                         choice: choice, queueTimeout: config.queueTimeoutIfSet)
+                                         choice: choice, queueTimeout: config.queueTimeoutIfSet, grammar: grammar)
             }
         }
         let requests = Array(groups.joined())

@@ -11,8 +11,9 @@ extension GenerationOptions {
 
     /// Checks ranges the way OpenAI and vLLM do, and builds a scheduler request for
     /// `prompt`. Every violation is a 400 naming the parameter.
+    /// - Parameter grammar: the checked output constraint, from `grammar(for:body:)`.
     func request(prompt: [Token], logprobs: Int?, defaultMaxTokens: Int, model: LlamaModel,
-                 choice: Int, queueTimeout: Double? = nil) throws(APIError) -> GenerationRequest {
+                 choice: Int, queueTimeout: Double? = nil, grammar: String? = nil) throws(APIError) -> GenerationRequest {
         if let t = temperature, !(0...2).contains(t) { throw .badRequest("temperature must be between 0 and 2", param: "temperature") }
         if let p = top_p, !(p > 0 && p <= 1) { throw .badRequest("top_p must be in (0, 1]", param: "top_p") }
         if let k = top_k, k < -1 { throw .badRequest("top_k must be -1 (off) or at least 0", param: "top_k") }
@@ -38,7 +39,7 @@ extension GenerationOptions {
             temperature: Float(temperature ?? 1), topK: max(top_k ?? 0, 0), topP: Float(top_p ?? 1),
             minP: Float(min_p ?? 0), repetitionPenalty: Float(repetition_penalty ?? 1),
             presencePenalty: Float(presence_penalty ?? 0), frequencyPenalty: Float(frequency_penalty ?? 0),
-            logitBias: bias)
+            logitBias: bias, grammar: grammar)
         // Each of n choices gets its own seed, derived from the request's, so they differ
         // but the whole response is reproducible.
         if let seed { sampling.seed = UInt32(truncatingIfNeeded: seed &+ choice) }

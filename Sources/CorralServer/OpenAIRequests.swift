@@ -1,3 +1,5 @@
+import OpenAPIRuntime
+
 /// A string, or an array of strings (OpenAI's `stop` and `prompt`).
 struct StringOrArray: Decodable, Sendable {
     var values: [String]
@@ -19,6 +21,9 @@ struct ChatMessageBody: Decodable, Sendable {
     private struct Part: Decodable { var type: String; var text: String? }
 
     init(from decoder: any Decoder) throws {
+        // `name` labels a participant and templates do not render it; tool-call history
+        // (`tool_calls`, `tool_call_id`) is refused until tool calling exists.
+        try rejectUnknownFields(decoder, allowed: ["role", "content", "name"])
         let c = try decoder.container(keyedBy: Keys.self)
         role = try c.decode(String.self, forKey: .role)
         guard Self.roles.contains(role) else {
@@ -62,8 +67,25 @@ struct GenerationOptions: Decodable, Sendable {
     var min_tokens: Int?
     var priority: Int?
     var user: String?
+    var response_format: ResponseFormat?
+    var nvext: NVExt?
+    /// llama-server's top-level schema and GBNF grammar.
+    var json_schema: OpenAPIObjectContainer?
+    var grammar: String?
 
     struct StreamOptions: Decodable, Sendable { var include_usage: Bool? }
+
+    /// Every field decoded above.
+    static let fields: Set<String> = [
+        "model", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "min_p", "seed", "stop", "n",
+        "presence_penalty", "frequency_penalty", "repetition_penalty", "logit_bias", "stream", "stream_options",
+        "ignore_eos", "min_tokens", "priority", "user", "response_format", "nvext", "json_schema", "grammar",
+    ]
+    /// Accepted and not used: they label or route a request and cannot change its output.
+    /// `parallel_tool_calls` only matters with `tools`, which is refused.
+    static let informational: Set<String> = [
+        "metadata", "store", "service_tier", "prompt_cache_key", "safety_identifier", "parallel_tool_calls",
+    ]
 }
 
 /// `POST /v1/chat/completions`.
@@ -76,6 +98,8 @@ struct ChatCompletionRequest: Decodable, Sendable {
     private enum Keys: String, CodingKey { case messages, logprobs, top_logprobs }
 
     init(from decoder: any Decoder) throws {
+        try rejectUnknownFields(decoder, allowed: GenerationOptions.fields.union(GenerationOptions.informational)
+            .union(["messages", "logprobs", "top_logprobs"]))
         let c = try decoder.container(keyedBy: Keys.self)
         messages = try c.decode([ChatMessageBody].self, forKey: .messages)
         logprobs = try c.decodeIfPresent(Bool.self, forKey: .logprobs)
@@ -94,6 +118,8 @@ struct CompletionRequest: Decodable, Sendable {
     private enum Keys: String, CodingKey { case prompt, echo, logprobs }
 
     init(from decoder: any Decoder) throws {
+        try rejectUnknownFields(decoder, allowed: GenerationOptions.fields.union(GenerationOptions.informational)
+            .union(["prompt", "echo", "logprobs"]))
         let c = try decoder.container(keyedBy: Keys.self)
         prompt = try c.decode(StringOrArray.self, forKey: .prompt)
         echo = try c.decodeIfPresent(Bool.self, forKey: .echo)

@@ -1,6 +1,6 @@
 import CLlama
 import CLlamaCommon
-import Foundation
+public import Foundation
 
 /// A limit on what a generation may output, enforced token by token by a GBNF grammar in
 /// the sampler. Each kind becomes a grammar through llama.cpp's own tested converter.
@@ -41,6 +41,17 @@ public enum OutputConstraint: Sendable, Equatable {
         }
     }
 
+    /// The JSON text of the member at `path` of the JSON document `body`, with object keys
+    /// in the document's own order: the converter lays properties out in that order, and
+    /// Foundation's JSON types do not keep it.
+    public static func jsonText(at path: [String], in body: Data) throws(ConstraintError) -> String {
+        let document = String(decoding: body, as: UTF8.self)
+        let cStrings = path.map { strdup($0) }
+        defer { cStrings.forEach { free($0) } }
+        let pointers = cStrings.map { UnsafePointer<CChar>($0) }
+        return try convert { out in pointers.withUnsafeBufferPointer { corral_json_value_at(document, $0.baseAddress, $0.count, &out) } }
+    }
+
     /// Calls one shim function and turns its status and text into a result.
     private static func convert(_ call: (inout UnsafeMutablePointer<CChar>?) -> Int32) throws(ConstraintError) -> String {
         var out: UnsafeMutablePointer<CChar>?
@@ -74,6 +85,44 @@ public enum OutputConstraint: Sendable, Equatable {
     }
 }
 
+extension OutputConstraint {
+    /// The largest `{m,n}` bound a grammar may use.
+    public static let maxRepetition = 4096
+
+    /// llama.cpp's grammar parser expands `x{m,n}` into n copies of `x`, so one schema
+    /// with `"maxLength": 1000000000` would exhaust memory. Bounds past `maxRepetition`
+    /// are refused; no output that long fits a context anyway.
+    static func checkRepetitions(_ gbnf: String) throws(ConstraintError) {
+        // Skips "literals", [classes] and # comments, where braces and digits are text.
+        enum State { case rules, literal, characterClass, comment }
+        var state = State.rules, escaped = false, inBraces = false, number = 0
+        for byte in gbnf.utf8 {
+            switch state {
+            case .literal, .characterClass:
+                let close = state == .literal ? UInt8(ascii: "\"") : UInt8(ascii: "]")
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == close { state = .rules }
+            case .comment:
+                if byte == UInt8(ascii: "\n") { state = .rules }
+            case .rules:
+                switch byte {
+                case UInt8(ascii: "\""): state = .literal
+                case UInt8(ascii: "["): state = .characterClass
+                case UInt8(ascii: "#"): state = .comment
+                case UInt8(ascii: "{"): inBraces = true; number = 0
+                case UInt8(ascii: "}"): inBraces = false
+                case UInt8(ascii: ","): number = 0
+                case UInt8(ascii: "0")...UInt8(ascii: "9") where inBraces:
+                    number = number * 10 + Int(byte - UInt8(ascii: "0"))
+                    if number > maxRepetition {
+                        throw ConstraintError("a repetition bound exceeds \(maxRepetition) (from maxLength, maxItems or {m,n})")
+                    }
+                default: break
+                }
+            }
+        }
+    }
+}
+
 /// Why a constraint cannot be enforced: the converter's or the grammar parser's reason.
 public struct ConstraintError: Error, Sendable, Equatable, CustomStringConvertible {
     /// One line, fit for a 400 response.
@@ -89,6 +138,7 @@ extension LlamaModel {
     /// Parses `gbnf` against this model's vocabulary, as the sampler will.
     /// - Throws: `ConstraintError` with the parser's reason when llama.cpp rejects it.
     public func checkGrammar(_ gbnf: String) throws(ConstraintError) {
+        try OutputConstraint.checkRepetitions(gbnf)
         _ = EngineLog.takeLastError()
         guard let sampler = llama_sampler_init_grammar(vocab, gbnf, "root") else {
             let detail = EngineLog.takeLastError()

@@ -21,6 +21,11 @@ int corral_regex_to_gbnf(const char *pattern, char **out);
 /// A grammar for exactly one of `count` literal strings.
 int corral_choice_to_gbnf(const char *const *choices, size_t count, char **out);
 
+/// The JSON text of the value at `path` (object keys, outermost first) inside the JSON
+/// document `json`, with every object's keys in the order the document has them (which
+/// is the order the converter lays properties out in). Fails when a key is missing.
+int corral_json_value_at(const char *json, const char *const *path, size_t count, char **out);
+
 /// Frees a string returned through `out`.
 void corral_common_free(char *text);
 

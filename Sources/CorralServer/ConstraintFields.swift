@@ -1,0 +1,109 @@
+import OpenAPIRuntime
+
+/// OpenAI's `response_format`: `text`, `json_object` (with llama-server's optional
+/// `schema`), or `json_schema` with `{name, description, schema, strict}`.
+struct ResponseFormat: Decodable, Sendable {
+    var type: String
+    var json_schema: JSONSchemaFormat?
+    var schema: OpenAPIObjectContainer?
+
+    /// The types this server enforces.
+    static let types: Set<String> = ["text", "json_object", "json_schema"]
+
+    struct JSONSchemaFormat: Decodable, Sendable {
+        var name: String?
+        var description: String?
+        var schema: OpenAPIObjectContainer?
+        /// Corral always enforces the schema, so strict or not gives the same output.
+        var strict: Bool?
+
+        init(from decoder: any Decoder) throws {
+            try rejectUnknownFields(decoder, allowed: ["name", "description", "schema", "strict"])
+            let c = try decoder.container(keyedBy: FieldKey.self)
+            name = try c.decodeIfPresent(String.self, forKey: FieldKey("name"))
+            description = try c.decodeIfPresent(String.self, forKey: FieldKey("description"))
+            schema = try c.decodeIfPresent(OpenAPIObjectContainer.self, forKey: FieldKey("schema"))
+            strict = try c.decodeIfPresent(Bool.self, forKey: FieldKey("strict"))
+        }
+    }
+
+    init(from decoder: any Decoder) throws {
+        try rejectUnknownFields(decoder, allowed: ["type", "json_schema", "schema"])
+        let c = try decoder.container(keyedBy: FieldKey.self)
+        type = try c.decode(String.self, forKey: FieldKey("type"))
+        guard Self.types.contains(type) else {
+            throw DecodingError.dataCorruptedError(forKey: FieldKey("type"), in: c,
+                debugDescription: "must be one of \(Self.types.sorted().joined(separator: ", ")), not '\(type)'")
+        }
+        json_schema = try c.decodeIfPresent(JSONSchemaFormat.self, forKey: FieldKey("json_schema"))
+        schema = try c.decodeIfPresent(OpenAPIObjectContainer.self, forKey: FieldKey("schema"))
+    }
+}
+
+/// NIM's `nvext` extension object: the guided-decoding fields.
+struct NVExt: Decodable, Sendable {
+    var guided_json: SchemaOrString?
+    var guided_regex: String?
+    var guided_choice: [String]?
+    var guided_grammar: String?
+    /// Names a backend; Corral has one (llama.cpp's grammars), and the set of valid
+    /// outputs does not depend on it, so it is accepted and not used.
+    var guided_decoding_backend: String?
+
+    init(from decoder: any Decoder) throws {
+        try rejectUnknownFields(decoder, allowed: ["guided_json", "guided_regex", "guided_choice", "guided_grammar",
+                                                   "guided_decoding_backend"])
+        let c = try decoder.container(keyedBy: FieldKey.self)
+        guided_json = try c.decodeIfPresent(SchemaOrString.self, forKey: FieldKey("guided_json"))
+        guided_regex = try c.decodeIfPresent(String.self, forKey: FieldKey("guided_regex"))
+        guided_choice = try c.decodeIfPresent([String].self, forKey: FieldKey("guided_choice"))
+        guided_grammar = try c.decodeIfPresent(String.self, forKey: FieldKey("guided_grammar"))
+        guided_decoding_backend = try c.decodeIfPresent(String.self, forKey: FieldKey("guided_decoding_backend"))
+    }
+}
+
+/// A JSON schema given as an object, or as JSON text in a string (NIM's `guided_json`).
+enum SchemaOrString: Decodable, Sendable {
+    case object
+    case text(String)
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if let text = try? c.decode(String.self) {
+            self = .text(text)
+        } else {
+            _ = try c.decode(OpenAPIObjectContainer.self)
+            self = .object
+        }
+    }
+}
+
+/// Any member name, for reading which fields a JSON object has.
+struct FieldKey: CodingKey {
+    var stringValue: String
+    var intValue: Int? { nil }
+    init(_ name: String) { stringValue = name }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+/// Fields that would change the output and that Corral does not implement yet. Each is a
+/// 400 naming it, never silently dropped.
+let notYetImplementedFields: [String: String] = [
+    "tools": "tool calling is not implemented yet",
+    "tool_choice": "tool calling is not implemented yet",
+    "functions": "function calling is not implemented yet",
+    "function_call": "function calling is not implemented yet",
+]
+
+/// Throws a decoding error naming the first member of the object at `decoder` that is not
+/// in `allowed`. JSONDecoder would otherwise drop it, and a request that asked for
+/// something we do not do would get 200 and output that ignores it.
+func rejectUnknownFields(_ decoder: any Decoder, allowed: Set<String>) throws {
+    let c = try decoder.container(keyedBy: FieldKey.self)
+    for key in c.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) where !allowed.contains(key.stringValue) {
+        let why = notYetImplementedFields[key.stringValue]
+            ?? "unknown field: Corral does not implement it, and does not ignore a field that could change the output"
+        throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [key], debugDescription: why))
+    }
+}
