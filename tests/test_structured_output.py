@@ -273,3 +273,23 @@ def test_informational_fields_are_accepted(client):
                                        max_tokens=4, user="u1", metadata={"team": "a"}, store=False,
                                        response_format={"type": "text"})
     assert r.choices[0].message.content is not None
+
+
+def test_a_bad_grammar_is_explained_in_the_400_and_kept_out_of_the_log():
+    # llama.cpp prints grammar parse errors, with the whole grammar, to stderr; Corral
+    # captures that for the 400 so JSON logs stay JSON and hold no request content.
+    s = Server(env={"NIM_JSONL_LOGGING": "1", "NIM_LOG_LEVEL": "info"})
+    try:
+        client = OpenAI(base_url=s.url + "/v1", api_key="unused", max_retries=0)
+        with pytest.raises(BadRequestError) as e:
+            client.completions.create(model="smollm2", prompt="x", max_tokens=2,
+                                      extra_body={"grammar": 'root ::= "secret-grammar-text" missing-rule'})
+        assert "missing-rule" in e.value.body["message"], e.value.body
+        with pytest.raises(BadRequestError):
+            client.completions.create(model="smollm2", prompt="x", max_tokens=2,
+                                      extra_body={"json_schema": {"type": "string", "pattern": "^(?!secret-pattern)$"}})
+    finally:
+        assert s.stop() == 0
+    lines = s.proc.stderr.read().decode().splitlines()
+    assert all(json.loads(line) for line in lines if line.strip())
+    assert not any("secret-grammar-text" in line or "secret-pattern" in line for line in lines)

@@ -4,6 +4,10 @@
 #include <json-schema-to-grammar.h>
 #include <json.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
@@ -112,6 +116,42 @@ extern "C" int corral_json_value_at(const char *json, const char *const *path, s
     } catch (...) {
         return give(out, "unknown error reading the JSON document", 1);
     }
+}
+
+namespace {
+int captured_fd = -1;  // the in-memory file stderr points at while capturing
+int saved_fd = -1;     // the real stderr
+}  // namespace
+
+extern "C" int corral_stderr_capture_begin(void) {
+    std::fflush(stderr);
+    captured_fd = memfd_create("corral-stderr", MFD_CLOEXEC);
+    if (captured_fd < 0) return -1;
+    saved_fd = dup(2);
+    if (saved_fd < 0 || dup2(captured_fd, 2) < 0) {
+        if (saved_fd >= 0) close(saved_fd);
+        close(captured_fd);
+        captured_fd = saved_fd = -1;
+        return -1;
+    }
+    return 0;
+}
+
+extern "C" char *corral_stderr_capture_end(size_t limit) {
+    std::fflush(stderr);
+    std::string text;
+    if (captured_fd >= 0) {
+        dup2(saved_fd, 2);
+        close(saved_fd);
+        text.resize(limit);
+        ssize_t n = pread(captured_fd, text.data(), limit, 0);
+        text.resize(n > 0 ? static_cast<size_t>(n) : 0);
+        close(captured_fd);
+        captured_fd = saved_fd = -1;
+    }
+    char *out = nullptr;
+    give(&out, text, 0);
+    return out;
 }
 
 extern "C" void corral_common_free(char *text) { std::free(text); }

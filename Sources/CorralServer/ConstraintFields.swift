@@ -94,6 +94,8 @@ let notYetImplementedFields: [String: String] = [
     "tool_choice": "tool calling is not implemented yet",
     "functions": "function calling is not implemented yet",
     "function_call": "function calling is not implemented yet",
+    "tool_calls": "tool calling is not implemented yet, so neither is tool-call history",
+    "tool_call_id": "tool calling is not implemented yet, so neither is tool-call history",
 ]
 
 /// Throws a decoding error naming the first member of the object at `decoder` that is not

@@ -52,10 +52,11 @@ public enum OutputConstraint: Sendable, Equatable {
         return try convert { out in pointers.withUnsafeBufferPointer { corral_json_value_at(document, $0.baseAddress, $0.count, &out) } }
     }
 
-    /// Calls one shim function and turns its status and text into a result.
+    /// Calls one shim function and turns its status and text into a result. The converter
+    /// prints warnings that quote the schema, so stderr is captured meanwhile.
     private static func convert(_ call: (inout UnsafeMutablePointer<CChar>?) -> Int32) throws(ConstraintError) -> String {
         var out: UnsafeMutablePointer<CChar>?
-        let status = call(&out)
+        let status = EngineStderr.capturing { call(&out) }.value
         defer { corral_common_free(out) }
         let text = out.map { String(cString: $0) } ?? "out of memory"
         guard status == 0 else { throw ConstraintError(text) }
@@ -140,8 +141,10 @@ extension LlamaModel {
     public func checkGrammar(_ gbnf: String) throws(ConstraintError) {
         try OutputConstraint.checkRepetitions(gbnf)
         _ = EngineLog.takeLastError()
-        guard let sampler = llama_sampler_init_grammar(vocab, gbnf, "root") else {
-            let detail = EngineLog.takeLastError()
+        let (sampler, printed) = EngineStderr.capturing(dropping: gbnf) { llama_sampler_init_grammar(vocab, gbnf, "root") }
+        guard let sampler else {
+            let logged = EngineLog.takeLastError()
+            let detail = printed.isEmpty ? logged : printed
             throw ConstraintError("not a valid GBNF grammar" + (detail.isEmpty ? "" : ": \(detail)"))
         }
         llama_sampler_free(sampler)

@@ -26,6 +26,16 @@ int corral_choice_to_gbnf(const char *const *choices, size_t count, char **out);
 /// is the order the converter lays properties out in). Fails when a key is missing.
 int corral_json_value_at(const char *json, const char *const *path, size_t count, char **out);
 
+/// Starts sending standard error (fd 2) to a private in-memory file, so that what
+/// llama.cpp prints there (a grammar parse error, with the grammar) can be read back
+/// instead of landing in the server's log. Not reentrant: the caller serializes.
+/// Returns 0, or -1 when capturing is not possible (stderr is then left alone).
+int corral_stderr_capture_begin(void);
+
+/// Restores standard error and returns (malloc'd) at most `limit` bytes of what was
+/// written to it since corral_stderr_capture_begin.
+char *corral_stderr_capture_end(size_t limit);
+
 /// Frees a string returned through `out`.
 void corral_common_free(char *text);
 
