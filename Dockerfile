@@ -21,11 +21,11 @@ ARG DEBIAN_IMAGE=debian:bookworm
 # OCI labels of both runtime images. VERSION is Corral's release, the chart's appVersion;
 # REVISION (the commit) and SOURCE (the repository's URL) come from the build, e.g.
 #   --build-arg REVISION=$(git rev-parse HEAD) --build-arg SOURCE=https://example.com/corral
-# LICENSES is an SPDX expression; NOASSERTION until the repository carries a licence.
+# LICENSES is an SPDX expression: Corral's own licence and the engine's (llama.cpp, MIT).
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG SOURCE=unknown
-ARG LICENSES=NOASSERTION
+ARG LICENSES="Apache-2.0 AND MIT"
 
 # ---- engine, CPU: also the engine the Swift build links against ----
 FROM ${DEBIAN_IMAGE} AS engine-cpu

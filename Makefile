@@ -21,7 +21,7 @@ BIN := .build/$(CONFIG)/corral
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help engine engine-tools model deci-model pyenv test-tools build run test bench-scheduler bench-compare bench-structured clean
+.PHONY: help engine engine-tools model deci-model pyenv test-tools build run test bench-scheduler bench-compare bench-structured image-test clean
 
 help:
 	@echo "make run    serve SmolLM2-135M-Instruct on http://$(HOST):$(PORT) (CPU)"
@@ -86,6 +86,12 @@ bench-compare: build model engine-tools
 # unconstrained (equal output lengths), at c=8.
 bench-structured: build model pyenv
 	$(PYENV)/bin/python scripts/bench-structured.py --bin $(BIN) --model $(MODEL) --concurrency 8
+
+# Not part of `make test` (a cold run takes about half an hour): builds the Dockerfile's cpu
+# target with buildah from locally assembled base images, runs it, and checks readiness and
+# one completion. Run as root.
+image-test: model
+	scripts/image-test.sh
 
 clean:
 	rm -rf .build

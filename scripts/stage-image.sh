@@ -3,7 +3,8 @@
 # into / (each build stage stages its part):
 #   /opt/nim/bin/corral            the server (--binary)
 #   /opt/nim/lib/lib{llama,llama-common,ggml*}  the engine's shared libraries (--engine PREFIX)
-#   /opt/nim/licenses/             Corral's and the engine's licence files
+#   /opt/nim/licenses/             Corral's and the engine's licence files, and the
+#                                  Package.resolved the binary was built from
 #   /opt/nim/.cache/models/        the model cache (a volume in the image)
 #   /etc/ld.so.conf.d/corral.conf  /opt/nim/lib for the dynamic loader (run ldconfig after)
 #
@@ -52,5 +53,7 @@ if [ -n "$binary" ]; then
   for f in LICENSE LICENSE.md LICENSE.txt NOTICE; do
     [ -f "$here/$f" ] && cp "$here/$f" "$nim/licenses/corral-$f"
   done
+  # The exact Swift packages the binary was built from, transitive ones included.
+  [ -f "$here/Package.resolved" ] && cp "$here/Package.resolved" "$nim/licenses/corral-Package.resolved"
 fi
 echo "$dest"

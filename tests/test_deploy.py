@@ -715,12 +715,16 @@ def test_stage_image_lays_out_a_runnable_nim_tree(tmp_path):
     assert os.access(nim / "bin" / "corral", os.X_OK)
     assert (nim / "lib" / "libllama.so.0").exists() and (nim / "lib" / "libggml.so.0").exists()
     assert (nim / "licenses" / "llama.cpp-LICENSE").read_text().startswith("MIT License")
+    assert "Apache License" in (nim / "licenses" / "corral-LICENSE").read_text()
+    assert (nim / "licenses" / "corral-NOTICE").exists()
+    pins = json.loads((nim / "licenses" / "corral-Package.resolved").read_text())["pins"]
+    assert any(p["identity"] == "hummingbird" for p in pins)
     assert (nim / ".cache" / "models").is_dir()
     assert (stage / "etc" / "ld.so.conf.d" / "corral.conf").read_text().strip() == "/opt/nim/lib"
     # In the image ldconfig puts /opt/nim/lib on the loader's path; LD_LIBRARY_PATH stands in.
     env = {**os.environ, "LD_LIBRARY_PATH": str(nim / "lib")}
     ldd = subprocess.run(["ldd", str(nim / "bin" / "corral")], capture_output=True, text=True, env=env, check=True)
-    for lib in ("libllama.so.0", "libggml.so.0", "libggml-base.so.0"):
+    for lib in ("libllama.so.0", "libllama-common.so.0", "libggml.so.0", "libggml-base.so.0"):
         line = next(x for x in ldd.stdout.splitlines() if lib in x)
         assert str(nim / "lib") in line, line
     out = subprocess.run([str(nim / "bin" / "corral"), "serve", "--help"], capture_output=True, text=True,

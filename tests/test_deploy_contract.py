@@ -513,6 +513,31 @@ def test_runtime_images_carry_oci_labels():
     assert re.search(rf"^ARG VERSION={re.escape(version)}$", text, re.M), "the image's version is the chart's appVersion"
 
 
+def test_the_image_declares_a_licence_and_the_repository_has_it():
+    text = open(DOCKERFILE).read()
+    licences = re.search(r'^ARG LICENSES="?([^"\n]+)"?$', text, re.M).group(1)
+    assert "NOASSERTION" not in licences and "Apache-2.0" in licences
+    assert "Apache License" in open(os.path.join(ROOT, "LICENSE")).read()
+
+
+def test_every_swift_dependency_is_pinned_exactly():
+    """Package.resolved is not committed, so the manifest pins each direct dependency."""
+    manifest = open(os.path.join(ROOT, "Package.swift")).read()
+    packages = re.findall(r"\.package\(url: \"([^\"]+)\", (\w+): \"([^\"]+)\"\)", manifest)
+    assert len(packages) >= 10
+    loose = [url for url, how, _ in packages if how != "exact"]
+    assert not loose, f"not pinned: {loose}"
+
+
+def test_image_test_passes_the_base_images_the_dockerfile_names():
+    text = open(DOCKERFILE).read()
+    script = open(os.path.join(ROOT, "scripts", "image-test.sh")).read()
+    for arg in ("DEBIAN_IMAGE", "SWIFT_IMAGE"):
+        assert re.search(rf"^ARG {arg}=", text, re.M)
+        assert f"--build-arg {arg}=" in script
+    assert "--target cpu" in script
+
+
 def make_run(tmp_path, env=None, args=()):
     """`make run` with a stand-in binary that prints what it was given; nothing is built."""
     fake = tmp_path / "corral"

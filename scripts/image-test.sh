@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Builds the Dockerfile's `cpu` target with buildah, runs the image, and checks
+# /v1/health/ready and one completion from the model cache. A benchmark-style command
+# (`make image-test`, run as root), not part of `make test`: a cold run builds the engine and
+# Corral from scratch inside the image build, about half an hour on 2 cores.
+#
+# No registry is reachable, so the base images the Dockerfile names are assembled here and
+# passed as build args:
+#   debian   debootstrap of bookworm from this machine's apt sources, with its CA
+#            certificates and pip settings (so apt-get and pip inside the build reach the
+#            same mirrors); tagged as both DEBIAN_IMAGE and DEBIAN_IMAGE-slim
+#   swift    that rootfs plus this machine's Swift toolchain (/opt/swift) and its package
+#            mirror (/opt/swift-packages, reached through git's insteadOf, as here)
+# The image then runs with podman when podman can run containers here, and otherwise by
+# starting its entrypoint in a chroot of the image's root filesystem as its user, 1000.
+#
+# Environment: CORRAL_CACHE (base rootfs and logs under $CORRAL_CACHE/image-test),
+# MODEL (default: the SmolLM2 GGUF that make model fetches).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "image-test: run as root (buildah --isolation chroot)" >&2; exit 2; }
+cache=${CORRAL_CACHE:-$HOME/.cache/corral}
+work=$cache/image-test
+model=${MODEL:-$cache/models/SmolLM2-135M-Instruct.Q4_1.gguf}
+base=localhost/corral-base
+image=localhost/corral:image-test-cpu
+mkdir -p "$work"
+t0=$(date +%s)
+step() { echo "image-test: [$(( $(date +%s) - t0 )) s] $*" >&2; }
+
+need=()
+command -v buildah >/dev/null || need+=(buildah)
+command -v podman >/dev/null || need+=(podman)
+command -v debootstrap >/dev/null || need+=(debootstrap)
+if [ ${#need[@]} -gt 0 ]; then
+  step "installing ${need[*]} with apt-get"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >&2
+fi
+[ -f "$model" ] || { echo "image-test: no model at $model (make model)" >&2; exit 1; }
+
+# ---- base images ----
+mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
+mirror=${mirror:-$(awk '/^deb / {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)}
+rootfs=$work/rootfs-bookworm
+if [ ! -f "$rootfs/.complete" ]; then
+  step "debootstrap bookworm from $mirror"
+  rm -rf "$rootfs"
+  debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1
+  # This machine's apt sources, CA certificates (kept by update-ca-certificates in the
+  # build's own apt-get runs) and pip settings, so the build reaches the same mirrors.
+  cp -a /etc/apt/sources.list.d/debian.sources "$rootfs/etc/apt/sources.list.d/" 2>/dev/null || true
+  [ -f /etc/apt/sources.list ] && cp /etc/apt/sources.list "$rootfs/etc/apt/"
+  mkdir -p "$rootfs/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$rootfs/usr/local/share/ca-certificates/" 2>/dev/null || true
+  cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
+  [ -f /etc/pip.conf ] && cp /etc/pip.conf "$rootfs/etc/pip.conf"
+  rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/archives/*.deb
+  touch "$rootfs/.complete"
+fi
+import_rootfs() {  # DIR TAG...: a FROM-scratch image holding DIR
+  local ctr mnt; ctr=$(buildah from scratch); mnt=$(buildah mount "$ctr")
+  tar -C "$1" --exclude=./.complete -cf - . | tar -C "$mnt" -xf -
+  buildah umount "$ctr" >/dev/null
+  buildah config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$ctr"
+  buildah commit -q "$ctr" "$2" >/dev/null; buildah rm "$ctr" >/dev/null
+  shift 2; for t in "$@"; do buildah tag "$base/debian:bookworm" "$t"; done
+}
+if ! buildah inspect "$base/debian:bookworm" >/dev/null 2>&1; then
+  step "importing the rootfs as $base/debian:bookworm and :bookworm-slim"
+  import_rootfs "$rootfs" "$base/debian:bookworm" "$base/debian:bookworm-slim"
+fi
+if ! buildah inspect "$base/swift:6.3-bookworm" >/dev/null 2>&1; then
+  step "assembling $base/swift:6.3-bookworm from /opt/swift"
+  ctr=$(buildah from "$base/debian:bookworm")
+  # What the Swift toolchain needs at build time on Debian, as the official image installs.
+  buildah run --isolation chroot "$ctr" -- bash -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends binutils ca-certificates git gnupg2 libc6-dev libcurl4 \
+      libedit2 libgcc-12-dev libpython3.11 libsqlite3-0 libstdc++-12-dev libxml2 libz3-dev pkg-config tzdata \
+      unzip zlib1g-dev >/dev/null && rm -rf /var/lib/apt/lists/*' >&2
+  mnt=$(buildah mount "$ctr")
+  mkdir -p "$mnt/opt"
+  cp -a /opt/swift "$mnt/opt/swift"
+  cp -a /opt/swift-packages "$mnt/opt/swift-packages"
+  git config --system --list >/dev/null 2>&1 && cp /etc/gitconfig "$mnt/etc/gitconfig"
+  buildah umount "$ctr" >/dev/null
+  buildah config --env PATH=/opt/swift/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$ctr"
+  buildah commit -q "$ctr" "$base/swift:6.3-bookworm" >/dev/null; buildah rm "$ctr" >/dev/null
+fi
+
+# ---- the real Dockerfile's cpu target ----
+step "buildah build --target cpu (log: $work/build.log)"
+build_start=$(date +%s)
+if ! buildah build --isolation chroot --layers --target cpu \
+    --build-arg DEBIAN_IMAGE="$base/debian:bookworm" --build-arg SWIFT_IMAGE="$base/swift:6.3-bookworm" \
+    --build-arg REVISION="$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
+    -t "$image" . >"$work/build.log" 2>&1; then
+  tail -40 "$work/build.log" >&2; echo "image-test: the image build failed" >&2; exit 1
+fi
+step "built $image in $(( $(date +%s) - build_start )) s"
+buildah inspect --format '{{range $k, $v := .OCIv1.Config.Labels}}{{$k}}={{$v}}{{"\n"}}{{end}}' "$image" >&2
+
+# ---- run it ----
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cachedir=$work/nim-cache; rm -rf "$cachedir"; mkdir -p "$cachedir"
+cp "$model" "$cachedir/model.gguf"; chown -R 1000:1000 "$cachedir"
+env_args=(NIM_MODEL_NAME=/opt/nim/.cache/model.gguf NIM_SERVED_MODEL_NAME=smollm2 NIM_SERVER_PORT="$port")
+stop=()
+if podman run -d --rm --name corral-image-test --network host -v "$cachedir:/opt/nim/.cache" \
+     $(printf -- '-e %s ' "${env_args[@]}") "$image" >"$work/run.log" 2>&1; then
+  how="podman run"; stop=(podman stop -t 5 corral-image-test)
+else
+  step "podman could not run it here ($(tail -1 "$work/run.log")); running the entrypoint in a chroot instead"
+  ctr=$(buildah from "$image"); mnt=$(buildah mount "$ctr")
+  mount --bind "$cachedir" "$mnt/opt/nim/.cache"
+  mount -t proc proc "$mnt/proc"
+  # The image's own environment, user and entrypoint.
+  mapfile -t image_env < <(buildah inspect --format '{{range .OCIv1.Config.Env}}{{.}}{{"\n"}}{{end}}' "$image")
+  user=$(buildah inspect --format '{{.OCIv1.Config.User}}' "$image")
+  entry=$(buildah inspect --format '{{range .OCIv1.Config.Entrypoint}}{{.}} {{end}}' "$image")
+  env -i "${image_env[@]}" "${env_args[@]}" HOME=/opt/nim \
+    chroot --userspec="$user" "$mnt" /bin/bash -c "cd /opt/nim && exec $entry" >"$work/run.log" 2>&1 &
+  pid=$!
+  how="chroot as $user"
+  cleanup_chroot() { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+    umount "$mnt/proc" "$mnt/opt/nim/.cache" 2>/dev/null || true; buildah umount "$ctr" >/dev/null; buildah rm "$ctr" >/dev/null; }
+  stop=(cleanup_chroot)
+fi
+trap '"${stop[@]}" >/dev/null 2>&1 || true' EXIT
+step "started with $how on port $port"
+url=http://127.0.0.1:$port
+for _ in $(seq 1 300); do
+  curl -fs "$url/v1/health/ready" >/dev/null 2>&1 && break
+  sleep 1
+done
+curl -fs "$url/v1/health/ready" >/dev/null || { tail -20 "$work/run.log" >&2; echo "image-test: never ready" >&2; exit 1; }
+step "ready"
+reply=$(curl -fs "$url/v1/completions" -H 'content-type: application/json' \
+  -d '{"model": "smollm2", "prompt": "The capital of France is", "max_tokens": 8, "temperature": 0}')
+echo "$reply" | python3 -c 'import json, sys; r = json.load(sys.stdin); t = r["choices"][0]["text"]; \
+  assert r["usage"]["completion_tokens"] > 0 and t, r; print("image-test: completion:", repr(t))'
+step "done: $image built with buildah and served a completion ($how)"
