@@ -48,10 +48,14 @@ if [ ! -f "$rootfs/.complete" ]; then
   debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1
   # This machine's apt sources, CA certificates (kept by update-ca-certificates in the
   # build's own apt-get runs) and pip settings, so the build reaches the same mirrors.
-  cp -a /etc/apt/sources.list.d/debian.sources "$rootfs/etc/apt/sources.list.d/" 2>/dev/null || true
+  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    cp /etc/apt/sources.list.d/debian.sources "$rootfs/etc/apt/sources.list.d/"
+    rm -f "$rootfs/etc/apt/sources.list"
+  fi
   [ -f /etc/apt/sources.list ] && cp /etc/apt/sources.list "$rootfs/etc/apt/"
   mkdir -p "$rootfs/usr/local/share/ca-certificates"
   cp /usr/local/share/ca-certificates/*.crt "$rootfs/usr/local/share/ca-certificates/" 2>/dev/null || true
+  mkdir -p "$rootfs/etc/ssl/certs"
   cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
   [ -f /etc/pip.conf ] && cp /etc/pip.conf "$rootfs/etc/pip.conf"
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/archives/*.deb
@@ -74,9 +78,9 @@ if ! buildah inspect "$base/swift:6.3-bookworm" >/dev/null 2>&1; then
   ctr=$(buildah from "$base/debian:bookworm")
   # What the Swift toolchain needs at build time on Debian, as the official image installs.
   buildah run --isolation chroot "$ctr" -- bash -c 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -qq --no-install-recommends binutils ca-certificates git gnupg2 libc6-dev libcurl4 \
-      libedit2 libgcc-12-dev libpython3.11 libsqlite3-0 libstdc++-12-dev libxml2 libz3-dev pkg-config tzdata \
-      unzip zlib1g-dev >/dev/null && rm -rf /var/lib/apt/lists/*' >&2
+    apt-get install -y -qq --no-install-recommends binutils ca-certificates git gnupg2 libc6-dev \
+      libcurl4-openssl-dev libedit2 libgcc-12-dev libncurses-dev libncurses6 libpython3.11 libsqlite3-0 \
+      libstdc++-12-dev libxml2-dev libz3-dev pkg-config tzdata unzip zlib1g-dev >/dev/null && rm -rf /var/lib/apt/lists/*' >&2
   mnt=$(buildah mount "$ctr")
   mkdir -p "$mnt/opt"
   cp -a /opt/swift "$mnt/opt/swift"
@@ -90,7 +94,9 @@ fi
 # ---- the real Dockerfile's cpu target ----
 step "buildah build --target cpu (log: $work/build.log)"
 build_start=$(date +%s)
-if ! buildah build --isolation chroot --layers --target cpu \
+# Docker's image format: the OCI format has no SHELL, and the Dockerfile's RUN steps rely on
+# its `bash -o pipefail`.
+if ! buildah build --isolation chroot --format docker --layers --target cpu \
     --build-arg DEBIAN_IMAGE="$base/debian:bookworm" --build-arg SWIFT_IMAGE="$base/swift:6.3-bookworm" \
     --build-arg REVISION="$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
     -t "$image" . >"$work/build.log" 2>&1; then
