@@ -49,19 +49,26 @@ let package = Package(
             dependencies: ["CLlama"],
             cxxSettings: [.unsafeFlags(commonHeaders)]
         ),
+        // Pure Swift, no dependencies: tokens, sampling parameters, logprobs, the
+        // detokenizer, and the executor protocol the scheduler drives.
+        .target(
+            name: "CorralCore",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "LlamaEngine",
-            dependencies: ["CLlama", "CLlamaCommon"],
+            dependencies: ["CorralCore", "CLlama", "CLlamaCommon"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "Scheduler",
-            dependencies: ["LlamaEngine"],
+            dependencies: ["CorralCore"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "CorralBench",
             dependencies: [
+                "CorralCore",
                 "LlamaEngine",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
@@ -70,6 +77,7 @@ let package = Package(
         .target(
             name: "CorralServer",
             dependencies: [
+                "CorralCore",
                 "LlamaEngine",
                 "Scheduler",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -89,6 +97,7 @@ let package = Package(
             name: "corral",
             dependencies: [
                 "CorralBench",
+                "CorralCore",
                 "LlamaEngine",
                 "Scheduler",
                 "CorralServer",
@@ -105,23 +114,31 @@ let package = Package(
         ),
         .testTarget(
             name: "LlamaEngineTests",
-            dependencies: ["LlamaEngine"],
+            dependencies: ["LlamaEngine", "CorralCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CorralBenchTests",
-            dependencies: ["CorralBench", "LlamaEngine"],
+            dependencies: ["CorralBench", "LlamaEngine", "CorralCore"],
             swiftSettings: swiftSettings
         ),
+        // The scheduler alone, on the simulated executor: no libllama on the link line.
         .testTarget(
             name: "SchedulerTests",
-            dependencies: ["Scheduler", "LlamaEngine"],
+            dependencies: ["Scheduler", "CorralCore"],
+            swiftSettings: swiftSettings
+        ),
+        // The scheduler driving the real engine.
+        .testTarget(
+            name: "EngineSchedulingTests",
+            dependencies: ["Scheduler", "LlamaEngine", "CorralCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CorralServerTests",
             dependencies: [
                 "CorralServer",
+                "CorralCore",
                 "LlamaEngine",
                 "Scheduler",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -600,3 +600,10 @@ def test_the_server_accepts_every_rendered_configuration(rendered, values_set): 
 def test_check_config_refuses_what_the_old_chart_rendered():
     run = check_config({"NIM_MAX_QUEUE_TOKENS": "1.048576e+06"})
     assert run.returncode != 0 and "NIM_MAX_QUEUE_TOKENS" in run.stderr, run.stderr
+
+
+@pytest.mark.parametrize("name,value,accepted", [("NIM_KV_LAYOUT", "shared", "auto, unified, partitioned"),
+                                                  ("NIM_SCHEDULER_POLICY", "lifo", "fcfs, priority")])
+def test_check_config_names_the_accepted_values(name, value, accepted):
+    run = check_config({name: value})
+    assert run.returncode != 0 and accepted in run.stdout + run.stderr and value in run.stdout + run.stderr

@@ -99,7 +99,10 @@ def test_bad_parameters_raise_bad_request(client, kwargs):
 def test_context_length_exceeded_has_its_code(client):
     with pytest.raises(openai.BadRequestError) as e:
         client.chat.completions.create(model=MODEL, messages=ASK, max_tokens=10_000_000)
-    assert e.value.code == "context_length_exceeded"
+    assert e.value.code == "context_length_exceeded" and e.value.param == "messages"
+    with pytest.raises(openai.BadRequestError) as e:
+        client.completions.create(model=MODEL, prompt="Hi", max_tokens=10_000_000)
+    assert e.value.code == "context_length_exceeded" and e.value.param == "prompt"
 
 
 def test_unknown_model_raises_not_found(client):

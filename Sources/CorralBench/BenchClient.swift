@@ -159,7 +159,4 @@ public struct BenchClient: Sendable {
     }
 }
 
-extension Duration {
-    /// Seconds as a Double.
-    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
-}
+

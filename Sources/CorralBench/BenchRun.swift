@@ -1,3 +1,4 @@
+import CorralCore
 import Foundation
 
 /// One point of a sweep: a target at one concurrency (or arrival rate), summarized.

@@ -1,3 +1,4 @@
+import CorralCore
 import Foundation
 import Synchronization
 
@@ -43,12 +44,12 @@ public struct BenchRunner: Sendable {
 
     /// Prompts for `count` requests, built before the clock starts.
     func prompts(_ count: Int, offset: Int) async -> (items: [(String, Int, Int)], exact: Bool) {
-        var rng = SeededRandom(seed: seed &+ UInt64(offset))
+        var rng = SplitMix64(seed: seed &+ UInt64(offset))
         let factory = PromptFactory(client: client)
         var items: [(String, Int, Int)] = []
         var exact = true
         for i in 0..<count {
-            let (input, output) = shape.draw { rng.next() }
+            let (input, output) = shape.draw { rng.unit() }
             let p = await factory.prompt(tokens: input, index: offset + i)
             exact = exact && p.exact
             items.append((p.text, input, output))
@@ -112,13 +113,13 @@ public struct BenchRunner: Sendable {
         case .seconds(let s): count = max(1, Int(s * rate))
         }
         let (items, exact) = await prompts(count, offset: 0)
-        var rng = SeededRandom(seed: seed &+ 7)
+        var rng = SplitMix64(seed: seed &+ 7)
         let origin = ContinuousClock.now
         let collected = Shared<[RequestResult]>([])
         await withTaskGroup(of: Void.self) { group in
             var at = 0.0
             for i in 0..<count {
-                at += -log(1 - rng.next()) / rate
+                at += -log(1 - rng.unit()) / rate
                 let wait = origin + .milliseconds(Int(at * 1000)) - ContinuousClock.now
                 if wait > .zero { try? await Task.sleep(for: wait) }
                 let (prompt, input, output) = items[i]
@@ -141,16 +142,3 @@ final class Shared<Value: Sendable>: Sendable {
     func withLock<R: Sendable>(_ body: (inout sending Value) -> sending R) -> R { value.withLock(body) }
 }
 
-/// SplitMix64: a small deterministic generator for spreads and arrivals.
-struct SeededRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    /// A value in 0..<1.
-    mutating func next() -> Double {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Double((z ^ (z >> 31)) >> 11) / Double(1 << 53)
-    }
-}

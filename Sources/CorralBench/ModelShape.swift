@@ -1,4 +1,5 @@
 import Foundation
+import CorralCore
 public import LlamaEngine
 
 /// A transformer's shape, layer by layer, as much as capacity planning needs: enough to

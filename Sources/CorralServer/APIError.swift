@@ -1,6 +1,7 @@
 public import Foundation
 public import Hummingbird
 import OpenAPIRuntime
+import CorralCore
 public import Scheduler
 
 /// An error in OpenAI's shape, `{"error": {"message", "type", "param", "code"}}`, with
@@ -48,13 +49,15 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 
     /// Maps a scheduler error to its HTTP form.
-    public init(_ error: SchedulerError) {
+    /// - Parameter promptParam: the field that holds the prompt (`messages` for chat,
+    ///   `prompt` for completions), named by `context_length_exceeded`.
+    public init(_ error: SchedulerError, promptParam: String = "messages") {
         switch error {
         case .overloaded(let seconds):
             self.init(.tooManyRequests, error.description, type: "rate_limit_error", code: "overloaded")
             extraHeaders[.retryAfter] = String(seconds)
         case .contextLengthExceeded:
-            self.init(.badRequest, error.description, param: "messages", code: "context_length_exceeded")
+            self.init(.badRequest, error.description, param: promptParam, code: "context_length_exceeded")
         case .invalidRequest(let message):
             self.init(.badRequest, message)
         case .queueTimeout:

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import CorralCore
 import LlamaEngine
 import Scheduler
 
@@ -30,7 +31,7 @@ extension CompletionHandler {
             try body.options.request(prompt: prompt, logprobs: logprobs, defaultMaxTokens: remaining, model: model,
                                      choice: choice, queueTimeout: config.queueTimeoutIfSet, grammar: grammar)
         }
-        let events = try submit([requests], to: engine)
+        let events = try submit([requests], to: engine, promptParam: "messages")
         let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let created = Int(Date().timeIntervalSince1970)
         let name = engine.servedName

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import CorralCore
 import LlamaEngine
 import Logging
 import Scheduler
@@ -67,15 +68,17 @@ struct CompletionHandler: Sendable {
 
     /// Submits every prompt's choices (sibling choices share their prompt's KV); if one
     /// group is refused, the groups already queued are cancelled with it.
-    func submit(_ groups: [[GenerationRequest]], to engine: ServingEngine) throws(APIError) -> AsyncStream<(Int, GenerationEvent)> {
+    /// - Parameter promptParam: the request field holding the prompt, for error messages.
+    func submit(_ groups: [[GenerationRequest]], to engine: ServingEngine,
+                promptParam: String) throws(APIError) -> AsyncStream<(Int, GenerationEvent)> {
         for request in groups.joined() {
-            do { try engine.scheduler.validate(request) } catch { throw APIError(error) }
+            do { try engine.scheduler.validate(request) } catch { throw APIError(error, promptParam: promptParam) }
         }
         var streams: [AsyncStream<GenerationEvent>] = []
         for group in groups {
             do { streams += try engine.scheduler.submit(choices: group) } catch {
                 streams.removeAll()  // dropping a stream cancels its request
-                throw APIError(error)
+                throw APIError(error, promptParam: promptParam)
             }
         }
         return mergeChoices(streams)

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import CorralCore
 import LlamaEngine
 import Scheduler
 import Synchronization
@@ -28,7 +29,7 @@ extension CompletionHandler {
             }
         }
         let requests = Array(groups.joined())
-        let events = try submit(groups, to: engine)
+        let events = try submit(groups, to: engine, promptParam: "prompt")
         let id = "cmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let created = Int(Date().timeIntervalSince1970)
         let name = engine.servedName

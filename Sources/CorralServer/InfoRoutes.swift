@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import CorralCore
 import LlamaEngine
 
 /// `/v1/metadata`, `/tokenize` and `/detokenize`.

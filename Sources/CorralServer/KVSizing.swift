@@ -1,4 +1,5 @@
 import Foundation
+import CorralCore
 public import LlamaEngine
 
 /// How the KV cache was sized: a fixed token count (`NIM_KV_CACHE_TOKENS`), or a share of

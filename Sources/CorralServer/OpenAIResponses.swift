@@ -1,3 +1,4 @@
+import CorralCore
 import Scheduler
 
 /// Token usage, exact from the scheduler's counts.

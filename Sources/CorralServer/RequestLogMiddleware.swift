@@ -1,3 +1,4 @@
+import CorralCore
 import Hummingbird
 import Logging
 
@@ -11,7 +12,7 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
         let start = ContinuousClock.now
         let response = try await next(request, context)
         let elapsed = ContinuousClock.now - start
-        let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) * 1e-15
+        let ms = elapsed.seconds * 1000
         // Probes arrive every few seconds; keep them out of the info log.
         let level: Logger.Level = request.uri.path.hasPrefix("/v1/health/") ? .debug : .info
         logger.log(level: level, "request", metadata: [

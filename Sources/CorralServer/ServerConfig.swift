@@ -1,3 +1,5 @@
+public import Scheduler
+import CorralCore
 import LlamaEngine
 
 /// Everything `corral serve` needs, after flags and `NIM_*` environment variables have
@@ -35,10 +37,10 @@ public struct ServerConfig: Sendable {
     public var warmUp: Bool
     /// Reuse the KV of finished prompts for requests sharing a prefix (`NIM_ENABLE_KV_CACHE_REUSE`).
     public var prefixCaching: Bool
-    /// Admission order, `priority` or `fcfs` (`NIM_SCHEDULER_POLICY`).
-    public var policy: String
-    /// KV layout: `unified`, `partitioned`, or `auto` (unified only with prefix reuse).
-    public var kvLayout: String
+    /// Admission order (`NIM_SCHEDULER_POLICY`).
+    public var policy: SchedulerConfig.Policy
+    /// KV layout (`NIM_KV_LAYOUT`).
+    public var kvLayout: KVLayout
     /// Seconds a request may wait in the queue before it fails with 503; 0 waits as long
     /// as it takes (`NIM_QUEUE_TIMEOUT_SECONDS`).
     public var queueTimeout: Double
@@ -72,7 +74,7 @@ public struct ServerConfig: Sendable {
                 maxModelLength: Int = 0, maxBatchTokens: Int = 512, maxRunningSequences: Int = 16,
                 maxWaitingRequests: Int = 256, maxWaitingTokens: Int = 262_144, threads: Int = 0,
                 gpuLayers: Int = -1, maxBodyBytes: Int = 4 << 20, warmUp: Bool = true,
-                prefixCaching: Bool = false, policy: String = "priority", kvLayout: String = "auto",
+                prefixCaching: Bool = false, policy: SchedulerConfig.Policy = .priority, kvLayout: KVLayout = .auto,
                 queueTimeout: Double = 0) {
         self.host = host
         self.port = port
@@ -102,5 +104,15 @@ public struct ServerConfig: Sendable {
     public var servedName: String { servedModelName ?? ModelLocator.servedName(forPath: model) }
 
     /// Whether the engine gets one shared KV pool.
-    public var unifiedKV: Bool { kvLayout == "unified" || (kvLayout == "auto" && prefixCaching) }
+    public var unifiedKV: Bool { kvLayout == .unified || (kvLayout == .auto && prefixCaching) }
+}
+
+/// How the KV cache is laid out for the engine's sequences.
+public enum KVLayout: String, Sendable, CaseIterable {
+    /// Unified only with prefix reuse (which needs sequences to share cells).
+    case auto
+    /// One pool every sequence draws from.
+    case unified
+    /// A fixed partition per sequence (one KV stream each).
+    case partitioned
 }

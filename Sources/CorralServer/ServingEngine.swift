@@ -1,4 +1,5 @@
 import Foundation
+import CorralCore
 public import LlamaEngine
 public import Scheduler
 
@@ -61,7 +62,7 @@ public final class ServingEngine: Sendable {
                                     maxWaitingRequests: config.maxWaitingRequests,
                                     maxWaitingTokens: config.maxWaitingTokens,
                                     maxModelLength: config.maxModelLength,
-                                    policy: SchedulerConfig.Policy(rawValue: config.policy) ?? .priority,
+                                    policy: config.policy,
                                     prefixCaching: config.prefixCaching),
             observer: observer)
         scheduler.start()

@@ -1,3 +1,5 @@
+public import CorralCore
+
 /// A simple, blocking generation loop for one or more sequences decoded together.
 ///
 /// The server uses the scheduler instead; this loop serves `corral generate`, warm-up and

@@ -1,3 +1,4 @@
+public import CorralCore
 import CLlama
 
 /// An inference context: the KV cache and the compute buffers for one model.

@@ -5,7 +5,7 @@ public struct LlamaError: Error, CustomStringConvertible, Sendable {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case fileNotFound, notGGUF, corruptModel, contextCreationFailed
-            case decodeFailed, batchOverflow, chatTemplate, tokenization, invalidArgument
+            case decodeFailed, noKVSpace, batchOverflow, chatTemplate, tokenization, invalidArgument
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -20,6 +20,9 @@ public struct LlamaError: Error, CustomStringConvertible, Sendable {
         public static let contextCreationFailed = Code(.contextCreationFailed)
         /// `llama_decode` returned an error.
         public static let decodeFailed = Code(.decodeFailed)
+        /// `llama_decode` found no KV cache room for the batch (its status 1): the caller
+        /// can free some and retry.
+        public static let noKVSpace = Code(.noKVSpace)
         /// A batch holds more tokens than the context's batch capacity.
         public static let batchOverflow = Code(.batchOverflow)
         /// The chat template is missing or could not be applied.
@@ -67,7 +70,8 @@ public struct LlamaError: Error, CustomStringConvertible, Sendable {
 
     static func decodeFailed(_ status: Int32, file: String = #fileID, line: Int = #line) -> LlamaError {
         let why = status == 1 ? "no KV cache slot for the batch" : status == 2 ? "aborted" : "engine error"
-        return LlamaError(.decodeFailed, "llama_decode returned \(status) (\(why))", file: file, line: line)
+        return LlamaError(status == 1 ? .noKVSpace : .decodeFailed, "llama_decode returned \(status) (\(why))",
+                          file: file, line: line)
     }
 
     static func batchOverflow(_ count: Int, capacity: Int, file: String = #fileID, line: Int = #line) -> LlamaError {

@@ -1,8 +1,6 @@
 import CLlama
+public import CorralCore
 import Foundation
-
-/// A token id in the model's vocabulary.
-public typealias Token = Int32
 
 /// A loaded GGUF model: weights, vocabulary and metadata. Immutable after loading.
 ///

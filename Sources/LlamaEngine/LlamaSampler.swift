@@ -1,3 +1,4 @@
+public import CorralCore
 import CLlama
 
 /// A per-sequence sampler chain, built from `SamplingParameters` with llama.cpp's own

@@ -1,5 +1,5 @@
 import Foundation
-import LlamaEngine
+public import CorralCore
 
 /// The continuous-batching scheduler: a dedicated engine thread runs plan → execute →
 /// commit while there is work, and sleeps on a condition variable when there is none.
@@ -112,16 +112,7 @@ public final class BatchScheduler: @unchecked Sendable {
                 continue
             }
 
-            let began = ContinuousClock.now
-            let result: Result<[SampledToken?], ExecutorError>
-            do {
-                result = .success(try core.executor.execute(plan.work))
-            } catch let error as ExecutorError {
-                result = .failure(error)
-            } catch {
-                result = .failure(.failed("\(error)"))
-            }
-            let seconds = (ContinuousClock.now - began).seconds
+            let (result, seconds) = core.run(plan)
 
             condition.lock()
             core.commit(plan, result, seconds: seconds, sampleSeconds: core.executor.lastSampleSeconds,
@@ -146,7 +137,4 @@ extension BatchScheduler {
     }
 }
 
-extension Duration {
-    /// The duration in seconds.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
-}
+

@@ -1,4 +1,4 @@
-public import LlamaEngine
+public import CorralCore
 
 /// One generation request, already tokenized, as the HTTP layer hands it to the scheduler.
 public struct GenerationRequest: Sendable {

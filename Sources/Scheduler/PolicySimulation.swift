@@ -1,5 +1,5 @@
 import Foundation
-import LlamaEngine
+import CorralCore
 
 /// Runs a synthetic workload through the scheduler on the simulated engine's virtual
 /// clock, to compare policies at scale without a model. Deterministic for a given seed.
@@ -54,7 +54,7 @@ public struct PolicySimulation: Sendable {
         let executor = SimulatedExecutor(kvCapacity: kvCapacity, slotCount: config.maxRunningSequences,
                                          maxBatchTokens: config.maxBatchTokens)
         let core = SchedulerCore(executor: executor, config: config, clock: { executor.now })
-        var rng = SplitMix(seed: workload.seed)
+        var rng = SplitMix64(seed: workload.seed)
         var arrival = 0.0
         var pending: [(time: Double, request: GenerationRequest)] = (0..<workload.requests).map { _ in
             arrival += -log(max(rng.unit(), 1e-12)) / workload.arrivalRate
@@ -64,7 +64,7 @@ public struct PolicySimulation: Sendable {
             return (arrival, GenerationRequest(prompt: prompt, maxTokens: rng.int(in: workload.outputTokens), ignoreEOS: true))
         }
         pending.reverse()
-        var lastToken: [ObjectIdentifier: Double] = [:]
+        var lastToken: [UInt64: Double] = [:], seen: [UInt64: Int] = [:]
         var itl: [Double] = [], ttft: [Double] = []
         var generated = 0
         while !pending.isEmpty || core.hasWork {
@@ -74,46 +74,30 @@ public struct PolicySimulation: Sendable {
                 let (_, continuation) = AsyncStream.makeStream(of: GenerationEvent.self)
                 _ = try? core.enqueue(next.request, continuation: continuation)
             }
-            let plan = core.plan()
+            let (plan, _) = core.step(recording: 0)
             if plan.isEmpty {
                 // Nothing can move until the next arrival.
                 guard let next = pending.last else { break }
                 executor.advance(to: next.time)
                 continue
             }
-            let before = plan.items.map { $0.sequence.generatedCount }
-            let result = Swift.Result { try executor.execute(plan.work) }.mapError { $0 as? ExecutorError ?? .failed("\($0)") }
-            core.commit(plan, result, seconds: 0)
-            for ((seq, _), count) in zip(plan.items, before) where seq.generatedCount > count {
-                let key = ObjectIdentifier(seq)
-                if let last = lastToken[key] { itl.append(executor.now - last) } else { ttft.append(executor.now - seq.arrival) }
-                lastToken[key] = executor.now
+            for (seq, _) in plan.items {
+                // Tokens kept across a preemption were counted when they were made.
+                let count = seen[seq.id] ?? 0
+                guard seq.generatedCount > count else { continue }
+                if let last = lastToken[seq.id] { itl.append(executor.now - last) } else { ttft.append(executor.now - seq.arrival) }
+                lastToken[seq.id] = executor.now
+                seen[seq.id] = seq.generatedCount
                 generated += seq.generatedCount - count
             }
         }
         func percentiles(_ values: [Double]) -> (Double, Double, Double) {
             let sorted = values.sorted()
-            guard !sorted.isEmpty else { return (0, 0, 0) }
-            func at(_ q: Double) -> Double { sorted[min(Int(q * Double(sorted.count)), sorted.count - 1)] }
-            return (at(0.5), at(0.9), at(0.99))
+            func at(_ p: Double) -> Double { Percentile.of(sorted, p) ?? 0 }
+            return (at(50), at(90), at(99))
         }
         return Result(outputTokensPerSecond: Double(generated) / max(executor.now, 1e-9),
                       interTokenLatency: percentiles(itl), timeToFirstToken: percentiles(ttft),
                       completed: core.counters.succeeded, preemptions: core.counters.preemptions)
     }
-}
-
-/// SplitMix64, so workloads replay exactly on every platform (tests use it too).
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    mutating func int(in range: ClosedRange<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
 }

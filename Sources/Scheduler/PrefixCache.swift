@@ -1,4 +1,4 @@
-import LlamaEngine
+import CorralCore
 
 /// Keeps the KV of recently finished sequences resident so a new request that starts with
 /// the same tokens copies it instead of recomputing it (`llama_memory_seq_cp` shares the

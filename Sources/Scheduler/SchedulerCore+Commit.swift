@@ -1,4 +1,4 @@
-import LlamaEngine
+import CorralCore
 
 extension SchedulerCore {
     /// Applies a step's results: advances computed counts, turns sampled tokens into text,

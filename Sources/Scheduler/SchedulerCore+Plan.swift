@@ -1,3 +1,5 @@
+import CorralCore
+
 /// One planned step: which sequence gets which tokens.
 struct StepPlan {
     var items: [(sequence: SequenceState, work: SequenceWork)] = []

@@ -1,4 +1,4 @@
-import LlamaEngine
+import CorralCore
 
 /// The scheduler's state and policy, with no threads: `plan()` decides a step, the
 /// caller runs it on the executor, and `commit(_:_:)` applies the results. Tests drive
@@ -227,7 +227,6 @@ final class SchedulerCore {
         seq.computed = 0
         seq.preemptions += 1
         counters.preemptions += 1
-        observer?.preempted()
         insertWaiting(seq)
     }
 

@@ -7,8 +7,6 @@ public protocol SchedulerObserver: AnyObject, Sendable {
     func requestFinished(_ summary: GenerationSummary)
     /// A request ended with an error.
     func requestFailed(_ error: SchedulerError)
-    /// A running sequence was preempted.
-    func preempted()
 }
 
 /// One step's figures.

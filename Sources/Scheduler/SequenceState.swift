@@ -1,4 +1,4 @@
-import LlamaEngine
+import CorralCore
 
 /// One request's life inside the scheduler: waiting → prefilling → decoding → finished,
 /// or preempted back to waiting. Like vLLM's `Request`, it counts `computed` tokens, so

@@ -1,4 +1,4 @@
-public import LlamaEngine
+public import CorralCore
 
 /// A deterministic stand-in for the engine, for scheduler tests and policy simulations.
 ///
@@ -74,7 +74,7 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
 
     public func open(slot: Int, sampling: SamplingParameters, history: [Token]) {}
 
-    public func execute(_ work: [SequenceWork]) throws -> [SampledToken?] {
+    public func execute(_ work: [SequenceWork]) throws(ExecutorError) -> [SampledToken?] {
         let total = work.reduce(0) { $0 + $1.tokens.count }
         guard total <= maxBatchTokens else { throw ExecutorError.failed("batch of \(total) over \(maxBatchTokens)") }
         guard total <= freeCells.count else { throw ExecutorError.outOfKV }

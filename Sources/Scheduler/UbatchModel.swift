@@ -1,3 +1,5 @@
+public import CorralCore
+
 /// How llama.cpp cuts one `llama_decode` batch into ubatches, each a full pass over the
 /// weights: a port of `llama_batch_allocr::split_equal(n_ubatch, sequential: true)` (one
 /// KV stream per sequence) and `split_simple` (one shared stream) from the pinned

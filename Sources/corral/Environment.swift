@@ -28,6 +28,17 @@ enum Environment {
 }
 
 /// A configuration value that cannot be used; the message is the whole explanation.
+extension Environment {
+    /// `raw` as one of an enum's cases, or an error listing the accepted values.
+    static func choice<E: RawRepresentable & CaseIterable>(_ raw: String, as: E.Type, what: String) throws(ConfigError) -> E
+        where E.RawValue == String {
+        guard let value = E(rawValue: raw) else {
+            throw ConfigError("\(what) must be one of \(E.allCases.map(\.rawValue).joined(separator: ", ")), not \(raw)")
+        }
+        return value
+    }
+}
+
 struct ConfigError: Error, CustomStringConvertible {
     let description: String
     init(_ message: String) { description = message }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import CorralCore
 import LlamaEngine
 
 /// `corral generate`: one prompt in, text out, straight through the engine.
@@ -59,6 +60,6 @@ struct GenerateCommand: ParsableCommand {
     }
 
     private func seconds(_ d: Duration) -> Double {
-        Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        d.seconds
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import CorralCore
 import LlamaEngine
 
 /// `corral list-model-profiles`: which engine backends this build has and which one

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CorralBench
 import Foundation
+import CorralCore
 import LlamaEngine
 
 /// `corral plan`: what a model needs and what fits, from metadata alone.

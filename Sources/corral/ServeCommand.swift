@@ -5,6 +5,7 @@ import Hummingbird
 import Logging
 import Metrics
 import Prometheus
+import Scheduler
 import ServiceLifecycle
 
 /// `corral serve`: load a model and serve the OpenAI-compatible API.
@@ -105,8 +106,10 @@ struct ServeCommand: AsyncParsableCommand {
             gpuLayers: try Environment.int("NIM_GPU_LAYERS", flag: gpuLayers, default: -1),
             maxBodyBytes: try Environment.int("NIM_MAX_REQUEST_BYTES", flag: maxRequestBytes, default: 4 << 20),
             prefixCaching: try Environment.bool("NIM_ENABLE_KV_CACHE_REUSE", flag: enableKvCacheReuse, default: false),
-            policy: schedulerPolicy ?? Environment.string("NIM_SCHEDULER_POLICY") ?? "priority",
-            kvLayout: kvLayout ?? Environment.string("NIM_KV_LAYOUT") ?? "auto",
+            policy: try Environment.choice(schedulerPolicy ?? Environment.string("NIM_SCHEDULER_POLICY") ?? "priority",
+                                           as: SchedulerConfig.Policy.self, what: "scheduler policy"),
+            kvLayout: try Environment.choice(kvLayout ?? Environment.string("NIM_KV_LAYOUT") ?? "auto",
+                                             as: KVLayout.self, what: "KV layout"),
             queueTimeout: Double(try Environment.int("NIM_QUEUE_TIMEOUT_SECONDS", flag: queueTimeoutSeconds, default: 0)))
         c.drainGrace = Double(try Environment.int("NIM_DRAIN_GRACE_SECONDS", flag: drainGraceSeconds, default: 30))
         guard c.drainGrace >= 0 else { throw ConfigError("the drain grace must not be negative") }
@@ -151,10 +154,6 @@ struct ServeCommand: AsyncParsableCommand {
         guard c.idleTimeout >= 0 else { throw ConfigError("the idle timeout must not be negative") }
         c.logPrompts = !(try Environment.bool("NIM_DISABLE_LOG_REQUESTS", flag: disableLogRequests, default: true))
         guard c.queueTimeout >= 0 else { throw ConfigError("the queue timeout must not be negative") }
-        guard ["auto", "unified", "partitioned"].contains(c.kvLayout) else {
-            throw ConfigError("KV layout must be auto, unified or partitioned, not \(c.kvLayout)")
-        }
-        guard ["priority", "fcfs"].contains(c.policy) else { throw ConfigError("scheduler policy must be priority or fcfs, not \(c.policy)") }
         guard (1...65535).contains(c.port) else { throw ConfigError("port \(c.port) is outside 1...65535") }
         guard c.kvCapacity >= 16 else { throw ConfigError("the KV cache needs at least 16 tokens, not \(c.kvCapacity)") }
         guard c.maxBatchTokens >= 1, c.maxRunningSequences >= 1 else { throw ConfigError("batch tokens and sequences must be at least 1") }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import CorralCore
 import Scheduler
 
 /// `corral simulate`: compares step policies on the simulated engine (a benchmark that

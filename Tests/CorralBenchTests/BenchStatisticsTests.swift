@@ -1,3 +1,4 @@
+import CorralCore
 import CorralBench
 import Testing
 
@@ -7,11 +8,11 @@ struct BenchStatisticsTests {
     @Test("percentiles interpolate between ranks, as numpy does")
     func percentiles() {
         let data = (1...100).map(Double.init)
-        #expect(BenchStatistics.percentile(data, 50) == 50.5)
-        #expect(abs(BenchStatistics.percentile(data, 90)! - 90.1) < 1e-9)
-        #expect(abs(BenchStatistics.percentile(data, 99)! - 99.01) < 1e-9)
-        #expect(BenchStatistics.percentile([7], 99) == 7)
-        #expect(BenchStatistics.percentile([], 50) == nil)
+        #expect(Percentile.of(data, 50) == 50.5)
+        #expect(abs(Percentile.of(data, 90)! - 90.1) < 1e-9)
+        #expect(abs(Percentile.of(data, 99)! - 99.01) < 1e-9)
+        #expect(Percentile.of([7], 99) == 7)
+        #expect(Percentile.of([], 50) == nil)
         let s = BenchStatistics.summary([4, 1, 3, 2])!
         #expect(s.p50 == 2.5 && s.mean == 2.5 && abs(s.p99 - 3.97) < 1e-9)
     }

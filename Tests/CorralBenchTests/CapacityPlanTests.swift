@@ -1,5 +1,6 @@
 import CorralBench
 import Foundation
+import CorralCore
 import LlamaEngine
 import Testing
 

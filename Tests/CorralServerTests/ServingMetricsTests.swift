@@ -1,4 +1,5 @@
 import CorralServer
+import CorralCore
 @testable import Scheduler
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import CorralCore
 import LlamaEngine
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import CorralCore
 import LlamaEngine
 
 /// Paths to the real models the tests run against. `make test` fetches and generates

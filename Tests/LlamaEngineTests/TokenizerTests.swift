@@ -1,3 +1,4 @@
+import CorralCore
 import LlamaEngine
 import Testing
 

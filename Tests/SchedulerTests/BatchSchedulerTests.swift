@@ -1,5 +1,5 @@
 import Foundation
-import LlamaEngine
+import CorralCore
 import Scheduler
 import Synchronization
 import Testing

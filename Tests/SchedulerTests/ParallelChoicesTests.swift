@@ -1,4 +1,4 @@
-import LlamaEngine
+import CorralCore
 @testable import Scheduler
 import Testing
 
@@ -8,12 +8,7 @@ struct ParallelChoicesTests {
         var violations: [String] = []
         var steps = 0
         while core.hasWork && steps < 10_000 {
-            let plan = core.plan()
-            if !plan.isEmpty {
-                let result = Result { try executor.execute(plan.work) }.mapError { $0 as? ExecutorError ?? .failed("\($0)") }
-                if case .failure(let e) = result { violations.append("executor: \(e)") }
-                core.commit(plan, result, seconds: 0.01)
-            }
+            if case .failure(let e)? = core.step(recording: 0.01).result { violations.append("executor: \(e)") }
             if executor.usedCells != executor.kvCapacity - core.kvFree {
                 violations.append("step \(steps): executor \(executor.usedCells) cells, scheduler \(executor.kvCapacity - core.kvFree)")
             }

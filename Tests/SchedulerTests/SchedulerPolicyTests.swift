@@ -1,4 +1,4 @@
-import LlamaEngine
+import CorralCore
 @testable import Scheduler
 import Testing
 

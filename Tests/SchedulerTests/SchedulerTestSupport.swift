@@ -1,9 +1,8 @@
-import LlamaEngine
+import CorralCore
 @testable import Scheduler
 import Testing
 
 /// The scheduler's seeded generator, so random workloads replay exactly.
-typealias SplitMix64 = SplitMix
 
 /// Everything one request's stream delivered, in order.
 struct Outcome {
@@ -119,27 +118,16 @@ final class Harness {
     /// One plan → execute → commit round. Returns the plan that ran.
     @discardableResult
     func step() -> StepPlan {
-        let plan = core.plan()
+        // The core's own step, checked before and after: the plan is read back from it.
         observe()
+        let (plan, result) = core.step(recording: 0.01)
+        if case .failure(let error)? = result { executorErrors.append(error) }
         let fed = plan.work.reduce(0) { $0 + $1.tokens.count }
         if fed > config.maxBatchTokens { violations.append("step \(stepsRun): \(fed) tokens > maxBatchTokens") }
         if core.running.count > config.maxRunningSequences {
             violations.append("step \(stepsRun): \(core.running.count) running > maxRunningSequences")
         }
         if Set(plan.work.map(\.slot)).count != plan.work.count { violations.append("step \(stepsRun): slot used twice") }
-        if !plan.isEmpty {
-            let result: Result<[SampledToken?], ExecutorError>
-            do {
-                result = .success(try executor.execute(plan.work))
-            } catch let error as ExecutorError {
-                executorErrors.append(error)
-                result = .failure(error)
-            } catch {
-                executorErrors.append(.failed("\(error)"))
-                result = .failure(.failed("\(error)"))
-            }
-            core.commit(plan, result, seconds: 0.01)
-        }
         stepsRun += 1
         observe()
         // Physical cells, shared ones once: running sequences' own cells plus cached prefixes.

@@ -1,4 +1,4 @@
-import LlamaEngine
+import CorralCore
 @testable import Scheduler
 import Testing
 
@@ -111,9 +111,7 @@ struct StopMatcherTests {
         _ = try core.enqueue(GenerationRequest(prompt: start, maxTokens: 10, stop: ["ab"]), continuation: continuation)
         var steps = 0
         while core.hasWork && steps < 100 {
-            let plan = core.plan()
-            core.commit(plan, Result { try executor.execute(plan.work) }.mapError { $0 as? ExecutorError ?? .failed("\($0)") },
-                        seconds: 0.01)
+            core.step(recording: 0.01)
             steps += 1
         }
         let outcome = await collect(stream)
@@ -138,7 +136,7 @@ final class RespelledExecutor: BatchExecutor {
     var slotCount: Int { base.slotCount }
     var maxBatchTokens: Int { base.maxBatchTokens }
     func open(slot: Int, sampling: SamplingParameters, history: [Token]) {}
-    func execute(_ work: [SequenceWork]) throws -> [SampledToken?] { try base.execute(work) }
+    func execute(_ work: [SequenceWork]) throws(ExecutorError) -> [SampledToken?] { try base.execute(work) }
     func release(slot: Int) { base.release(slot: slot) }
     func copy(from source: Int, to destination: Int, length: Int) { base.copy(from: source, to: destination, length: length) }
     func isEndOfGeneration(_ token: Token) -> Bool { token == endOfGeneration || base.isEndOfGeneration(token) }

@@ -1,3 +1,4 @@
+import CorralCore
 import Foundation
 import Hummingbird
 import Prometheus
@@ -42,7 +43,7 @@ struct HTTPMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
         metrics.inFlight.increment()
         @Sendable func done(_ route: String, _ status: Int) {
             let elapsed = ContinuousClock.now - start
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            let seconds = elapsed.seconds
             metrics.record(route: route, method: method, status: status, seconds: seconds)
             metrics.inFlight.decrement()
         }

@@ -1,3 +1,4 @@
+import CorralCore
 import Foundation
 
 /// Histogram bucket bounds for the latency metrics. The defaults reach far below vLLM's

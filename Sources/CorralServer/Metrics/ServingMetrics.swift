@@ -1,5 +1,6 @@
 import Foundation
 public import Prometheus
+import CorralCore
 public import Scheduler
 import Synchronization
 
@@ -196,7 +197,7 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
     }
 
     /// Preemptions are counted from the snapshot's totals.
-    public func preempted() {}
+
 
     /// The failure label for a scheduler error.
     public static func reason(_ error: SchedulerError) -> FailureReason {

@@ -1,5 +1,3 @@
-public import LlamaEngine
-
 /// One sequence's share of an engine step: tokens to feed at consecutive positions.
 public struct SequenceWork: Sendable, Equatable {
     /// The KV sequence id (slot) the tokens belong to.
@@ -12,6 +10,15 @@ public struct SequenceWork: Sendable, Equatable {
     public var sample: Bool
     /// Top alternatives to report with the sample; `nil` for none.
     public var logprobs: Int?
+
+    /// Creates a value.
+    public init(slot: Int, startPosition: Int, tokens: ArraySlice<Token>, sample: Bool, logprobs: Int? = nil) {
+        self.slot = slot
+        self.startPosition = startPosition
+        self.tokens = tokens
+        self.sample = sample
+        self.logprobs = logprobs
+    }
 }
 
 /// The result of one sampled position.
@@ -48,7 +55,7 @@ public protocol BatchExecutor: AnyObject {
     /// Runs one step. Returns one entry per work item, `nil` where `sample` was false.
     /// - Throws: `ExecutorError.outOfKV` when the cache has no room (the scheduler
     ///   preempts and retries), or another error that fails the step's sequences.
-    func execute(_ work: [SequenceWork]) throws -> [SampledToken?]
+    func execute(_ work: [SequenceWork]) throws(ExecutorError) -> [SampledToken?]
     /// Frees every KV cell of `slot` (cells shared with another slot stay with it).
     func release(slot: Int)
     /// Makes `destination` share the first `length` KV cells of `source` (unified cache:

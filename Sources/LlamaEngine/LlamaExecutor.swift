@@ -1,5 +1,5 @@
+public import CorralCore
 import Dispatch
-public import LlamaEngine
 
 /// Runs scheduler steps on the real engine: one `llama_batch` per step holding every
 /// sequence's tokens, one sampler chain per slot. Used only from the engine thread.
@@ -33,7 +33,7 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
         samplers[slot] = sampler
     }
 
-    public func execute(_ work: [SequenceWork]) throws -> [SampledToken?] {
+    public func execute(_ work: [SequenceWork]) throws(ExecutorError) -> [SampledToken?] {
         context.clearBatch()
         var sampleAt: [Int?] = []
         sampleAt.reserveCapacity(work.count)
@@ -50,7 +50,7 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
             }
             try context.decode()
             context.synchronize()  // so the compute is timed as compute, not as sampling
-        } catch where error.code == .decodeFailed && error.message.contains("returned 1") {
+        } catch where error.code == .noKVSpace {
             throw ExecutorError.outOfKV
         } catch {
             throw ExecutorError.failed(error.description)

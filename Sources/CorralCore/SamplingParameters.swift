@@ -48,5 +48,5 @@ public struct SamplingParameters: Sendable, Equatable {
     public var isGreedy: Bool { temperature <= 0 }
 
     /// True when any penalty is active.
-    var hasPenalties: Bool { repetitionPenalty != 1 || presencePenalty != 0 || frequencyPenalty != 0 }
+    public var hasPenalties: Bool { repetitionPenalty != 1 || presencePenalty != 0 || frequencyPenalty != 0 }
 }

@@ -1,0 +1,50 @@
+"""The module graph stays as docs/architecture.md draws it: a pure core, a scheduler that
+needs no engine, and C/C++ reached from the engine module alone. Read from SwiftPM's own
+description of the package and from the sources' imports."""
+import glob
+import json
+import os
+import re
+import subprocess
+
+from conftest import ROOT
+
+C_MODULES = {"CLlama", "CLlamaCommon"}
+
+
+def targets():
+    out = subprocess.run(["swift", "package", "describe", "--type", "json"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300, check=True).stdout
+    described = json.loads(out[out.index("{"):])
+    return {t["name"]: t for t in described["targets"]}
+
+
+def closure(graph, name):
+    seen, todo = set(), [name]
+    while todo:
+        for dep in graph[todo.pop()].get("target_dependencies", []):
+            if dep not in seen:
+                seen.add(dep)
+                todo.append(dep)
+    return seen
+
+
+def test_core_is_pure_and_the_scheduler_needs_no_engine():
+    graph = targets()
+    assert not graph["CorralCore"].get("target_dependencies") and not graph["CorralCore"].get("product_dependencies")
+    for name in ("Scheduler", "SchedulerTests"):
+        reach = closure(graph, name)
+        assert "CorralCore" in reach
+        assert not reach & ({"LlamaEngine"} | C_MODULES), f"{name} reaches {sorted(reach & ({'LlamaEngine'} | C_MODULES))}"
+        assert not graph[name].get("product_dependencies"), f"{name} depends on packages"
+
+
+def test_only_the_engine_module_touches_c():
+    graph = targets()
+    direct = {name for name, t in graph.items() if set(t.get("target_dependencies", [])) & C_MODULES}
+    assert direct - C_MODULES == {"LlamaEngine"}
+    for path in glob.glob(os.path.join(ROOT, "Sources", "*", "**", "*.swift"), recursive=True):
+        module = os.path.relpath(path, os.path.join(ROOT, "Sources")).split(os.sep)[0]
+        imports = set(re.findall(r"^\s*(?:@\w+\s+)?(?:public |internal |package )?import (\w+)", open(path).read(), re.M))
+        if module != "LlamaEngine":
+            assert not imports & C_MODULES, f"{path} imports {imports & C_MODULES}"
