@@ -78,7 +78,6 @@ let package = Package(
             name: "CorralServer",
             dependencies: [
                 "CorralCore",
-                "LlamaEngine",
                 "Scheduler",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -93,11 +92,19 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: [.plugin(name: "OpenAPIGenerator", package: "swift-openapi-generator")]
         ),
+        // The serving assembly on llama.cpp: loading, KV sizing from free memory, wiring
+        // the engine to the scheduler behind the routes.
+        .target(
+            name: "CorralEngine",
+            dependencies: ["CorralCore", "CorralServer", "LlamaEngine", "Scheduler"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "corral",
             dependencies: [
                 "CorralBench",
                 "CorralCore",
+                "CorralEngine",
                 "LlamaEngine",
                 "Scheduler",
                 "CorralServer",
@@ -139,7 +146,19 @@ let package = Package(
             dependencies: [
                 "CorralServer",
                 "CorralCore",
+                "CorralEngine",
                 "LlamaEngine",
+                "Scheduler",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The routes on a fake model and the simulated executor: no GGUF, no libllama.
+        .testTarget(
+            name: "RouteTests",
+            dependencies: [
+                "CorralServer",
+                "CorralCore",
                 "Scheduler",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

@@ -100,24 +100,6 @@ extern "C" int corral_choice_to_gbnf(const char *const *choices, size_t count, c
     }
 }
 
-extern "C" int corral_json_value_at(const char *json, const char *const *path, size_t count, char **out) {
-    try {
-        auto document = common_json::parse(json);
-        const common_json *node = &document;
-        for (size_t i = 0; i < count; i++) {
-            if (!node->is_object() || !node->contains(path[i])) {
-                return give(out, std::string("no member ") + path[i], 1);
-            }
-            node = &node->at(path[i]);
-        }
-        return give(out, node->dump(), 0);
-    } catch (const std::exception &error) {
-        return give(out, error.what(), 1);
-    } catch (...) {
-        return give(out, "unknown error reading the JSON document", 1);
-    }
-}
-
 namespace {
 int captured_fd = -1;  // the in-memory file stderr points at while capturing
 int saved_fd = -1;     // the real stderr

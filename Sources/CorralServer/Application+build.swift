@@ -11,8 +11,9 @@ public import Logging
 ///   - metrics: what `/v1/metrics` exports; the loader attaches the same object to the
 ///     scheduler. Nil makes a fresh one.
 /// - Throws: `TLSSettings.Problem` when TLS is on and its files cannot be used.
+///   - engine: the engine this binary runs, for `/v1/version`.
 public func buildApplication(config: ServerConfig, state: ModelState, metrics: ServingMetrics? = nil,
-                             logger: Logger) throws -> some ApplicationProtocol {
+                             engine: EngineIdentity = .unknown, logger: Logger) throws -> some ApplicationProtocol {
     let metrics = metrics ?? ServingMetrics(config: config)
     let router = Router()
     // Outermost first: the log line sees the final status and the request id, and the
@@ -28,7 +29,7 @@ public func buildApplication(config: ServerConfig, state: ModelState, metrics: S
     let completions = CompletionHandler(state: state, config: config, metrics: metrics, logger: logger)
     let scrape = MetricsRoute(state: state, metrics: metrics)
     // Probes, model list and version: generated from openapi.yaml.
-    try GeneratedAPI(state: state).registerHandlers(on: router)
+    try GeneratedAPI(state: state, engine: engine).registerHandlers(on: router)
     router.get("/v1/metrics", use: scrape.scrape)
     router.get("/metrics", use: scrape.scrape)
     router.post("/v1/chat/completions") { request, context in

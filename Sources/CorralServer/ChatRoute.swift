@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import CorralCore
-import LlamaEngine
 import Scheduler
 
 extension CompletionHandler {
@@ -17,9 +16,9 @@ extension CompletionHandler {
         let model = engine.model
         let text: String
         do {
-            text = try model.applyChatTemplate(body.messages.map { ChatMessage(role: $0.role, content: $0.content) })
+            text = try model.prompt(for: body.messages.map { ChatMessage(role: $0.role, content: $0.content) })
         } catch {
-            throw APIError.badRequest("could not apply the chat template: \(error.message)", param: "messages")
+            throw APIError.badRequest("could not apply the chat template: \(error)", param: "messages")
         }
         logText("prompt", text, request)
         let prompt = try model.tokenize(text, addSpecial: true, parseSpecial: true)
@@ -74,9 +73,9 @@ extension CompletionHandler {
 }
 
 /// Chat-style logprobs for one token.
-func chatLogprob(_ lp: TokenLogprobs, _ model: LlamaModel) -> ChatTokenLogprob {
+func chatLogprob(_ lp: TokenLogprobs, _ model: any ServedModel) -> ChatTokenLogprob {
     func entry(_ token: Token) -> (String, [UInt8]) {
-        let bytes = model.tokenBytes(token)
+        let bytes = model.tokenBytes(token, special: false)
         return (String(decoding: bytes, as: UTF8.self), bytes)
     }
     let (text, bytes) = entry(lp.token)

@@ -1,5 +1,4 @@
 import CorralCore
-import LlamaEngine
 import Scheduler
 
 /// Merges the event streams of several choices (n > 1, or several prompts) into one

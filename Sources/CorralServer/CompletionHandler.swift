@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import CorralCore
-import LlamaEngine
 import Logging
 import Scheduler
 

@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import CorralCore
-import LlamaEngine
 import Scheduler
 import Synchronization
 
@@ -77,14 +76,14 @@ extension CompletionHandler {
 }
 
 /// Legacy completions logprobs: parallel arrays, top alternatives as a token → logprob map.
-func completionLogprobs(_ lps: [TokenLogprobs], _ model: LlamaModel, offset: Int) -> CompletionLogprobs {
+func completionLogprobs(_ lps: [TokenLogprobs], _ model: any ServedModel, offset: Int) -> CompletionLogprobs {
     var out = CompletionLogprobs()
     var position = offset
     for lp in lps {
-        let text = String(decoding: model.tokenBytes(lp.token), as: UTF8.self)
+        let text = String(decoding: model.tokenBytes(lp.token, special: false), as: UTF8.self)
         out.tokens.append(text)
         out.token_logprobs.append(lp.logprob)
-        out.top_logprobs.append(Dictionary(lp.top.map { (String(decoding: model.tokenBytes($0.token), as: UTF8.self), $0.logprob) },
+        out.top_logprobs.append(Dictionary(lp.top.map { (String(decoding: model.tokenBytes($0.token, special: false), as: UTF8.self), $0.logprob) },
                                            uniquingKeysWith: max))
         out.text_offset.append(position)
         position += text.utf8.count

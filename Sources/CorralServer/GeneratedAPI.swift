@@ -1,12 +1,13 @@
 import Foundation
 import CorralCore
-import LlamaEngine
 import OpenAPIRuntime
 
 /// The operations served from swift-openapi-generator's stubs (see
 /// `openapi-generator-config.yaml`): health probes, the model list and the version.
 struct GeneratedAPI: APIProtocol {
     let state: ModelState
+    /// The engine this binary runs, for `/v1/version` (answered before the model loads).
+    let engine: EngineIdentity
 
     /// `GET /v1/health/live`: 200 whenever the process serves HTTP.
     func live(_ input: Operations.live.Input) async throws -> Operations.live.Output {
@@ -40,7 +41,7 @@ struct GeneratedAPI: APIProtocol {
 
     /// `GET /v1/version`.
     func version(_ input: Operations.version.Input) async throws -> Operations.version.Output {
-        .ok(.init(body: .json(.init(release: Self.release, api: "v1", engine: LlamaModel.engineVersion))))
+        .ok(.init(body: .json(.init(release: Self.release, api: "v1", engine: engine.version))))
     }
 
     /// The release of this server.

@@ -1,6 +1,5 @@
 import Foundation
 import CorralCore
-import LlamaEngine
 
 extension GenerationOptions {
     /// The request's output constraint as a checked GBNF grammar, or nil when it has none.
@@ -8,7 +7,7 @@ extension GenerationOptions {
     /// llama-server's `json_schema` and `grammar` may be given. Every failure is a 400 naming
     /// the field, with the converter's or the grammar parser's reason.
     /// - Parameter body: the request's bytes, to read schemas with their keys in order.
-    func grammar(for model: LlamaModel, body: Data) throws(APIError) -> String? {
+    func grammar(for model: any ServedModel, body: Data) throws(APIError) -> String? {
         let found = try constraints(body: body)
         guard let (param, constraint) = found.first else { return nil }
         guard found.count == 1 else {
@@ -20,9 +19,7 @@ extension GenerationOptions {
                               param: "ignore_eos")
         }
         do {
-            let gbnf = try constraint.gbnf()
-            try model.checkGrammar(gbnf)
-            return gbnf
+            return try model.grammar(for: constraint)
         } catch {
             throw .badRequest("\(param): \(error.message)", param: param)
         }
@@ -31,13 +28,11 @@ extension GenerationOptions {
     /// Every constraint the request names, with the field it came from.
     private func constraints(body: Data) throws(APIError) -> [(param: String, constraint: OutputConstraint)] {
         func schema(at path: [String]) throws(APIError) -> OutputConstraint {
-            do {
-                let text = try OutputConstraint.jsonText(at: path, in: body)
-                // An empty schema means any JSON object, as llama-server reads it.
-                return text == "{}" ? .jsonObject : .jsonSchema(text)
-            } catch {
-                throw .badRequest("\(path.joined(separator: ".")): \(error.message)", param: path.joined(separator: "."))
+            guard let text = RawJSON.member(at: path, in: body) else {
+                throw .badRequest("\(path.joined(separator: ".")): not found in the body", param: path.joined(separator: "."))
             }
+            // An empty schema means any JSON object, as llama-server reads it.
+            return text.filter { !$0.isWhitespace } == "{}" ? .jsonObject : .jsonSchema(text)
         }
         var found: [(String, OutputConstraint)] = []
         if let format = response_format {

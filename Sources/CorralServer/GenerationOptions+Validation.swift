@@ -1,5 +1,4 @@
 import CorralCore
-import LlamaEngine
 import Scheduler
 
 extension GenerationOptions {
@@ -13,7 +12,7 @@ extension GenerationOptions {
     /// Checks ranges the way OpenAI and vLLM do, and builds a scheduler request for
     /// `prompt`. Every violation is a 400 naming the parameter.
     /// - Parameter grammar: the checked output constraint, from `grammar(for:body:)`.
-    func request(prompt: [Token], logprobs: Int?, defaultMaxTokens: Int, model: LlamaModel,
+    func request(prompt: [Token], logprobs: Int?, defaultMaxTokens: Int, model: any ServedModel,
                  choice: Int, queueTimeout: Double? = nil, grammar: String? = nil) throws(APIError) -> GenerationRequest {
         if let t = temperature, !(0...2).contains(t) { throw .badRequest("temperature must be between 0 and 2", param: "temperature") }
         if let p = top_p, !(p > 0 && p <= 1) { throw .badRequest("top_p must be in (0, 1]", param: "top_p") }

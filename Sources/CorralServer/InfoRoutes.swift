@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import CorralCore
-import LlamaEngine
 
 /// `/v1/metadata`, `/tokenize` and `/detokenize`.
 struct InfoRoutes: Sendable {
@@ -41,7 +40,7 @@ struct InfoRoutes: Sendable {
             kv_bytes_per_token_f16: m.kvElementsPerToken * 2, kv_capacity_tokens: engine.scheduler.snapshot.kvCapacity,
             kv_layout: config.unifiedKV ? "unified" : "partitioned", kv_sizing: engine.kvSizing,
             engine_threads: engine.threads, max_model_len: engine.scheduler.maxModelLength,
-            engine: LlamaModel.engineVersion, gpu_offload: LlamaModel.supportsGPUOffload))
+            engine: engine.identity.version, gpu_offload: engine.identity.gpuOffload))
     }
 
     struct TokenizeRequest: Decodable {
@@ -58,7 +57,7 @@ struct InfoRoutes: Sendable {
         if let name = body.model, name != engine.servedName { throw APIError.modelNotFound(name) }
         let tokens: [Token]
         if let messages = body.messages {
-            let text = try engine.model.applyChatTemplate(messages.map { ChatMessage(role: $0.role, content: $0.content) })
+            let text = try engine.model.prompt(for: messages.map { ChatMessage(role: $0.role, content: $0.content) })
             tokens = try engine.model.tokenize(text, addSpecial: true, parseSpecial: true)
         } else if let prompt = body.prompt {
             tokens = try engine.model.tokenize(prompt, addSpecial: body.add_special_tokens ?? true, parseSpecial: false)
@@ -83,6 +82,6 @@ struct InfoRoutes: Sendable {
             }
             return t
         }
-        return try CompletionHandler.json(["prompt": engine.model.detokenize(tokens)])
+        return try CompletionHandler.json(["prompt": engine.model.detokenize(tokens, special: false)])
     }
 }

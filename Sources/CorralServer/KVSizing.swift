@@ -1,6 +1,5 @@
 import Foundation
-import CorralCore
-public import LlamaEngine
+public import CorralCore
 
 /// How the KV cache was sized: a fixed token count (`NIM_KV_CACHE_TOKENS`), or a share of
 /// the memory left after the weights (`NIM_KV_CACHE_PERCENT`), counted per layer so that a
@@ -19,6 +18,17 @@ public struct KVSizing: Sendable, Equatable, Codable {
     /// Where that figure came from: `gpu`, `cgroup` or `system`.
     public var memorySource: String?
 
+    /// Creates a value; see each property.
+    public init(mode: String, tokens: Int, bytesPerToken: Int, percent: Double? = nil, freeBytes: Int? = nil,
+                memorySource: String? = nil) {
+        self.mode = mode
+        self.tokens = tokens
+        self.bytesPerToken = bytesPerToken
+        self.percent = percent
+        self.freeBytes = freeBytes
+        self.memorySource = memorySource
+    }
+
     enum CodingKeys: String, CodingKey {
         case mode, tokens, percent
         case bytesPerToken = "bytes_per_token"
@@ -27,78 +37,16 @@ public struct KVSizing: Sendable, Equatable, Codable {
     }
 
     /// A fixed size.
-    public static func fixed(_ tokens: Int, model: LlamaModel) -> KVSizing {
+    public static func fixed(_ tokens: Int, model: any ServedModel) -> KVSizing {
         KVSizing(mode: "fixed", tokens: tokens, bytesPerToken: model.metadata.kvElementsPerToken * 2)
-    }
-
-    /// Sizes the cache to `percent` of the memory the loaded `model` leaves free: the GPUs'
-    /// free memory when layers are offloaded, else the smaller of the system's available
-    /// memory and the cgroup's remaining limit, less the weights (mapped, so not yet counted).
-    /// The result is a multiple of 256 per sequence and at most `sequences` full training
-    /// contexts.
-    /// - Throws: when that share holds fewer than 256 tokens per sequence.
-    public static func percent(_ percent: Double, model: LlamaModel, gpuLayers: Int, sequences: Int) throws -> KVSizing {
-        let perToken = max(model.metadata.kvElementsPerToken * 2, 1)
-        let gpus = EngineDevice.all().filter { $0.kind == .gpu || $0.kind == .integratedGPU }
-        let free: Int, source: String
-        if LlamaModel.supportsGPUOffload, gpuLayers != 0, !gpus.isEmpty {
-            (free, source) = (gpus.reduce(0) { $0 + $1.freeBytes }, "gpu")
-        } else {
-            let host = HostMemory.available()
-            (free, source) = (max(host.bytes - Int(model.sizeBytes), 0), host.source)
-        }
-        // Whole 256-cell blocks per sequence, as llama.cpp pads each partition to them.
-        let block = 256 * max(sequences, 1)
-        var tokens = Int(Double(free) * percent) / perToken / block * block
-        let context = model.metadata.trainingContextLength
-        if context > 0 { tokens = min(tokens, sequences * context) }
-        guard tokens >= 256 * sequences else {
-            throw KVSizingError(description: "NIM_KV_CACHE_PERCENT=\(percent): \(free >> 20) MiB free (\(source)) holds "
-                                + "\(tokens) KV tokens at \(perToken) bytes each, under 256 per sequence for \(sequences)")
-        }
-        return KVSizing(mode: "percent", tokens: tokens, bytesPerToken: perToken, percent: percent, freeBytes: free,
-                        memorySource: source)
     }
 
     /// Not enough memory for the share asked.
     public struct KVSizingError: Error, CustomStringConvertible {
         /// One line for the operator.
         public let description: String
-    }
-}
 
-/// Available host memory: `/proc/meminfo`'s MemAvailable, capped by the cgroup's limit
-/// less its usage when the process runs in a container with a memory limit.
-enum HostMemory {
-    static func available() -> (bytes: Int, source: String) {
-        let system = meminfo("MemAvailable") ?? Int(ProcessInfo.processInfo.physicalMemory)
-        if let limit = cgroupRemaining(), limit < system { return (limit, "cgroup") }
-        return (system, "system")
-    }
-
-    /// A `/proc/meminfo` field in bytes.
-    static func meminfo(_ field: String) -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix(field + ":") {
-            let kb = line.dropFirst(field.count + 1).split(separator: " ").first.flatMap { Int($0) }
-            return kb.map { $0 * 1024 }
-        }
-        return nil
-    }
-
-    /// cgroup v2 `memory.max - memory.current`, or v1 `limit_in_bytes - usage_in_bytes`.
-    static func cgroupRemaining() -> Int? {
-        func read(_ path: String) -> Int? {
-            (try? String(contentsOfFile: path, encoding: .utf8))
-                .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        }
-        if let max = read("/sys/fs/cgroup/memory.max"), let current = read("/sys/fs/cgroup/memory.current") {
-            return max - current
-        }
-        if let limit = read("/sys/fs/cgroup/memory/memory.limit_in_bytes"),
-           let usage = read("/sys/fs/cgroup/memory/memory.usage_in_bytes"), limit < (1 << 60) {
-            return limit - usage
-        }
-        return nil
+        /// Wraps a reason.
+        public init(_ description: String) { self.description = description }
     }
 }

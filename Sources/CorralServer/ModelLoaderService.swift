@@ -1,3 +1,4 @@
+public import Scheduler
 public import Logging
 public import ServiceLifecycle
 
@@ -5,18 +6,24 @@ public import ServiceLifecycle
 /// the server ready. A model that cannot load ends the process with an error, so an
 /// orchestrator sees the failure instead of a pod that never turns ready.
 public struct ModelLoaderService: Service {
+    /// Builds the engine from the configuration, with the scheduler reporting to the metrics.
+    public typealias Loader = @Sendable (ServerConfig, (any SchedulerObserver)?) async throws -> ServingEngine
+
     let config: ServerConfig
     let state: ModelState
     let metrics: ServingMetrics?
     let logger: Logger
+    let load: Loader
 
     /// Creates the service. `metrics` observes the scheduler, and starts counting once
-    /// warm-up is over.
-    public init(config: ServerConfig, state: ModelState, metrics: ServingMetrics? = nil, logger: Logger) {
+    /// warm-up is over; `load` builds the engine (`EngineLoader.load` for llama.cpp).
+    public init(config: ServerConfig, state: ModelState, metrics: ServingMetrics? = nil, logger: Logger,
+                load: @escaping Loader) {
         self.config = config
         self.state = state
         self.metrics = metrics
         self.logger = logger
+        self.load = load
     }
 
     /// Loads, then waits for shutdown and stops the scheduler.
@@ -24,7 +31,7 @@ public struct ModelLoaderService: Service {
         let engine: ServingEngine
         do {
             logger.info("loading model", metadata: ["model": "\(config.model)"])
-            engine = try await ServingEngine.load(config, observer: metrics)
+            engine = try await load(config, metrics)
             if config.warmUp { try await engine.warmUp() }
             metrics?.activate(baseline: engine.scheduler.snapshot)
         } catch {

@@ -1,6 +1,5 @@
 public import Scheduler
 import CorralCore
-import LlamaEngine
 
 /// Everything `corral serve` needs, after flags and `NIM_*` environment variables have
 /// been merged. Tests build one directly.
@@ -101,7 +100,7 @@ public struct ServerConfig: Sendable {
     var queueTimeoutIfSet: Double? { queueTimeout > 0 ? queueTimeout : nil }
 
     /// The model's name in the API: `servedModelName`, or the model file's name.
-    public var servedName: String { servedModelName ?? ModelLocator.servedName(forPath: model) }
+    public var servedName: String { servedModelName ?? ServedName.forPath(model) }
 
     /// Whether the engine gets one shared KV pool.
     public var unifiedKV: Bool { kvLayout == .unified || (kvLayout == .auto && prefixCaching) }

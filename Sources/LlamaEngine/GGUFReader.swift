@@ -1,3 +1,4 @@
+public import CorralCore
 import CLlama
 import Foundation
 

@@ -33,15 +33,4 @@ public enum ModelLocator {
 
     /// Where cached models live.
     public static func modelsDirectory(_ cacheDirectory: String) -> String { cacheDirectory + "/models" }
-
-    /// A friendly API name for a model file: the file name without `.gguf` or a
-    /// quantization suffix such as `.Q4_1`.
-    public static func servedName(forPath path: String) -> String {
-        var base = (path as NSString).lastPathComponent
-        if base.hasSuffix(".gguf") { base.removeLast(5) }
-        if let dot = base.lastIndex(of: "."), base[base.index(after: dot)...].first?.isUppercase == true {
-            base = String(base[..<dot])
-        }
-        return base
-    }
 }

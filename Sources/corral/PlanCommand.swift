@@ -81,7 +81,7 @@ struct PlanCommand: ParsableCommand {
         do {
             let metadata = try GGUFReader.metadata(path: path)
             let totals = try GGUFReader.tensorTotals(path: path)
-            var shape = ModelShape(gguf: metadata, name: metadata.name ?? ModelLocator.servedName(forPath: path))
+            var shape = ModelShape(gguf: metadata, name: metadata.name ?? ServedName.forPath(path))
             shape.tiedEmbeddings = !totals.hasOutputTensor
             return (shape, totals)
         } catch {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CorralEngine
 import CorralServer
 import Foundation
 import Hummingbird
@@ -198,8 +199,11 @@ struct ServeCommand: AsyncParsableCommand {
              [modelLabel] + labels.map { ($0.0.replacingOccurrences(of: ".", with: "_"), $0.1) })
         }
         MetricsSystem.bootstrap(factory)
-        let app = try buildApplication(config: config, state: state, metrics: metrics, logger: logger)
-        let loader = ModelLoaderService(config: config, state: state, metrics: metrics, logger: logger)
+        let app = try buildApplication(config: config, state: state, metrics: metrics, engine: EngineLoader.identity,
+                                       logger: logger)
+        let loader = ModelLoaderService(config: config, state: state, metrics: metrics, logger: logger) {
+            try await EngineLoader.load($0, observer: $1)
+        }
         let drain = DrainService(state: state, grace: config.drainGrace, logger: logger)
         // Shutdown runs in reverse: drain first (readiness 503, in-flight requests finish),
         // then HTTP stops, then the loader.

@@ -1,3 +1,4 @@
+import CorralEngine
 import CorralServer
 import Foundation
 import Logging
@@ -34,7 +35,7 @@ actor SharedModel {
         let config = ServerFixture.config()
         let state = ModelState()
         do {
-            let engine = try await ServingEngine.load(config)
+            let engine = try await EngineLoader.load(config)
             try await engine.warmUp()
             state.set(.ready(engine))
         } catch {

@@ -21,11 +21,6 @@ int corral_regex_to_gbnf(const char *pattern, char **out);
 /// A grammar for exactly one of `count` literal strings.
 int corral_choice_to_gbnf(const char *const *choices, size_t count, char **out);
 
-/// The JSON text of the value at `path` (object keys, outermost first) inside the JSON
-/// document `json`, with every object's keys in the order the document has them (which
-/// is the order the converter lays properties out in). Fails when a key is missing.
-int corral_json_value_at(const char *json, const char *const *path, size_t count, char **out);
-
 /// Starts sending standard error (fd 2) to a private in-memory file, so that what
 /// llama.cpp prints there (a grammar parse error, with the grammar) can be read back
 /// instead of landing in the server's log. Not reentrant: the caller serializes.

@@ -1,21 +1,9 @@
 import CLlama
 import CLlamaCommon
-public import Foundation
+public import CorralCore
+import Foundation
 
-/// A limit on what a generation may output, enforced token by token by a GBNF grammar in
-/// the sampler. Each kind becomes a grammar through llama.cpp's own tested converter.
-public enum OutputConstraint: Sendable, Equatable {
-    /// Any JSON object (OpenAI's `json_object`).
-    case jsonObject
-    /// A JSON document valid under this JSON Schema, given as JSON text.
-    case jsonSchema(String)
-    /// Text that fully matches this regex.
-    case regex(String)
-    /// Exactly one of these strings.
-    case choice([String])
-    /// A GBNF grammar, as llama.cpp's grammar sampler reads it (its start rule is `root`).
-    case grammar(String)
-
+extension OutputConstraint {
     /// The constraint as GBNF.
     /// - Throws: `ConstraintError` with the converter's reason when the schema, regex or
     ///   choice list cannot become a grammar. A GBNF grammar is only parsed later, by
@@ -39,17 +27,6 @@ public enum OutputConstraint: Sendable, Equatable {
             guard !text.allSatisfy(\.isWhitespace) else { throw ConstraintError("the grammar is empty") }
             return text
         }
-    }
-
-    /// The JSON text of the member at `path` of the JSON document `body`, with object keys
-    /// in the document's own order: the converter lays properties out in that order, and
-    /// Foundation's JSON types do not keep it.
-    public static func jsonText(at path: [String], in body: Data) throws(ConstraintError) -> String {
-        let document = String(decoding: body, as: UTF8.self)
-        let cStrings = path.map { strdup($0) }
-        defer { cStrings.forEach { free($0) } }
-        let pointers = cStrings.map { UnsafePointer<CChar>($0) }
-        return try convert { out in pointers.withUnsafeBufferPointer { corral_json_value_at(document, $0.baseAddress, $0.count, &out) } }
     }
 
     /// Calls one shim function and turns its status and text into a result. The converter
@@ -122,17 +99,6 @@ extension OutputConstraint {
             }
         }
     }
-}
-
-/// Why a constraint cannot be enforced: the converter's or the grammar parser's reason.
-public struct ConstraintError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// One line, fit for a 400 response.
-    public var message: String
-
-    /// Wraps a reason.
-    public init(_ message: String) { self.message = message }
-
-    public var description: String { message }
 }
 
 extension LlamaModel {

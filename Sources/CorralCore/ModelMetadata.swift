@@ -29,6 +29,24 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
     /// The chat template stored in the file, if any.
     public var chatTemplate: String?
 
+    /// Creates a value; see each property.
+    public init(architecture: String, name: String?, trainingContextLength: Int, embeddingLength: Int, layerCount: Int,
+                vocabSize: Int, headCount: [Int], headCountKV: [Int], feedForwardLength: [Int], keyLength: Int,
+                valueLength: Int, chatTemplate: String?) {
+        self.architecture = architecture
+        self.name = name
+        self.trainingContextLength = trainingContextLength
+        self.embeddingLength = embeddingLength
+        self.layerCount = layerCount
+        self.vocabSize = vocabSize
+        self.headCount = headCount
+        self.headCountKV = headCountKV
+        self.feedForwardLength = feedForwardLength
+        self.keyLength = keyLength
+        self.valueLength = valueLength
+        self.chatTemplate = chatTemplate
+    }
+
     /// The number of layers that keep KV (full attention).
     public var kvLayerCount: Int { headCountKV.filter { $0 > 0 }.count }
 

@@ -1,0 +1,29 @@
+/// What the HTTP layer needs from a loaded model: its tokenizer and chat template, turning
+/// output constraints into grammars, and what it says about itself. `LlamaModel` is the
+/// real one; route tests use a fake, so they need no weights and no engine.
+public protocol ServedModel: AnyObject, Sendable {
+    /// Where the weights came from.
+    var path: String { get }
+    /// The engine's one-line description (architecture, size, quantization).
+    var description: String { get }
+    /// Parameters in all.
+    var parameterCount: UInt64 { get }
+    /// Bytes of weights.
+    var sizeBytes: UInt64 { get }
+    /// What the model file declares (layers, heads, context, template).
+    var metadata: ModelMetadata { get }
+    /// Prompt text to tokens.
+    func tokenize(_ text: String, addSpecial: Bool, parseSpecial: Bool) throws -> [Token]
+    /// Tokens to text; `special` renders control tokens too.
+    func detokenize(_ tokens: [Token], special: Bool) -> String
+    /// The bytes one token stands for; `special` renders control tokens too.
+    func tokenBytes(_ token: Token, special: Bool) -> [UInt8]
+    /// Whether `token` is in the vocabulary.
+    func isValidToken(_ token: Token) -> Bool
+    /// A conversation as prompt text, through the model's chat template, ending with the
+    /// assistant's turn opened.
+    func prompt(for messages: [ChatMessage]) throws -> String
+    /// `constraint` as a grammar the sampler enforces, checked against this vocabulary.
+    /// - Throws: `ConstraintError` with the reason it cannot be enforced.
+    func grammar(for constraint: OutputConstraint) throws(ConstraintError) -> String
+}

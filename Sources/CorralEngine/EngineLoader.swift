@@ -1,0 +1,57 @@
+public import CorralServer
+import CorralCore
+import Foundation
+import LlamaEngine
+public import Scheduler
+
+/// Builds a serving engine on llama.cpp: resolves and loads the model, sizes the KV cache,
+/// creates the context and the executor, and starts the scheduler. The HTTP layer only
+/// sees the result, through `ServedModel` and `BatchScheduler`.
+public enum EngineLoader {
+    /// The engine this binary links.
+    public static let identity = EngineIdentity(version: LlamaModel.engineVersion, gpuOffload: LlamaModel.supportsGPUOffload)
+
+    /// Resolves, loads and starts the model described by `config`. Blocking: it runs on a
+    /// thread of its own so the cooperative pool stays free while weights load.
+    /// - Parameter observer: receives the scheduler's metric events.
+    public static func load(_ config: ServerConfig, observer: (any SchedulerObserver)? = nil) async throws -> ServingEngine {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try loadBlocking(config, observer: observer) })
+            }
+        }
+    }
+
+    private static func loadBlocking(_ config: ServerConfig, observer: (any SchedulerObserver)?) throws -> ServingEngine {
+        let path = try ModelLocator.resolve(config.model, cacheDirectory: config.cachePath)
+        let model = try LlamaModel(path: path, options: .init(gpuLayers: Int32(config.gpuLayers)))
+        let isDeci = model.metadata.architecture == "deci"
+        // Unified: sequence ids past the running ones hold cached prefixes and the shared
+        // prompts of n > 1 choices (llama.cpp allows 256 ids in all). Partitioned: one
+        // partition per running sequence, attention over its own cells only.
+        let unified = config.unifiedKV
+        let running = config.maxRunningSequences
+        let sizing = try config.kvCachePercent.map {
+            try KVSizing.percent($0, model: model, gpuLayers: config.gpuLayers, sequences: config.maxRunningSequences)
+        } ?? .fixed(config.kvCapacity, model: model)
+        let threads = CPUBudget.resolve(configured: config.threads)
+        let context = try LlamaContext(model: model, options: .init(
+            contextLength: sizing.tokens, batchCapacity: config.maxBatchTokens,
+            maxSequences: unified ? min(running * 2, max(running, 256)) : running, threads: threads.threads,
+            // deci: without flash attention llama.cpp pads V to the widest layer.
+            flashAttention: isDeci ? true : nil, unifiedKV: unified))
+        let scheduler = BatchScheduler(
+            executor: LlamaExecutor(context: context, samplingThreads: threads.threads),
+            config: SchedulerConfig(maxBatchTokens: config.maxBatchTokens,
+                                    maxRunningSequences: config.maxRunningSequences,
+                                    maxWaitingRequests: config.maxWaitingRequests,
+                                    maxWaitingTokens: config.maxWaitingTokens,
+                                    maxModelLength: config.maxModelLength,
+                                    policy: config.policy,
+                                    prefixCaching: config.prefixCaching),
+            observer: observer)
+        scheduler.start()
+        return ServingEngine(model: model, scheduler: scheduler, servedName: config.servedName, kvSizing: sizing,
+                             threads: threads, identity: identity)
+    }
+}

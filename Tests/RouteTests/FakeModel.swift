@@ -1,0 +1,70 @@
+import CorralCore
+import CorralServer
+import Logging
+import Scheduler
+
+/// A model with no weights: one token per word, spelled the way `SimulatedExecutor` spells
+/// its tokens ("w17 "), a plain-text chat template, and only GBNF as a constraint.
+final class FakeModel: ServedModel {
+    let path = "/models/fake.gguf"
+    let description = "fake 1k-token model"
+    let parameterCount: UInt64 = 1000
+    let sizeBytes: UInt64 = 4000
+    let metadata = ModelMetadata(architecture: "fake", name: "fake", trainingContextLength: 512, embeddingLength: 8,
+                                 layerCount: 2, vocabSize: 1000, headCount: [2, 2], headCountKV: [1, 1],
+                                 feedForwardLength: [16, 16], keyLength: 4, valueLength: 4, chatTemplate: nil)
+
+    struct TemplateError: Error, CustomStringConvertible { let description: String }
+
+    func tokenize(_ text: String, addSpecial: Bool, parseSpecial: Bool) throws -> [Token] {
+        text.split(whereSeparator: \.isWhitespace).map { word -> Token in
+            var hash = 0
+            for byte in word.utf8 { hash = (hash &* 31 &+ Int(byte)) % 9973 }
+            return Token(1 + hash % 999)
+        }
+    }
+
+    func detokenize(_ tokens: [Token], special: Bool) -> String {
+        tokens.map { String(decoding: tokenBytes($0, special: special), as: UTF8.self) }.joined()
+    }
+
+    func tokenBytes(_ token: Token, special: Bool) -> [UInt8] { Array("w\(token) ".utf8) }
+
+    func isValidToken(_ token: Token) -> Bool { (0..<1000).contains(token) }
+
+    func prompt(for messages: [ChatMessage]) throws -> String {
+        guard !messages.contains(where: { $0.role == "tool" }) else { throw TemplateError(description: "no tool role") }
+        return messages.map { "\($0.role): \($0.content)" }.joined(separator: "\n") + "\nassistant:"
+    }
+
+    func grammar(for constraint: OutputConstraint) throws(ConstraintError) -> String {
+        guard case .grammar(let text) = constraint else { throw ConstraintError("the fake model only takes GBNF") }
+        return text
+    }
+}
+
+/// A ready server over the fake model and the simulated executor.
+enum FakeServer {
+    static func config(maxModelLength: Int = 256) -> ServerConfig {
+        ServerConfig(host: "127.0.0.1", port: 0, model: "/models/fake.gguf", cachePath: "/nonexistent", kvCapacity: 2048,
+                     maxModelLength: maxModelLength, maxBatchTokens: 128, maxRunningSequences: 4, threads: 1, gpuLayers: 0)
+    }
+
+    static func ready(_ config: ServerConfig = config()) -> (ServerConfig, ModelState, BatchScheduler) {
+        let executor = SimulatedExecutor(kvCapacity: config.kvCapacity, slotCount: config.maxRunningSequences,
+                                         maxBatchTokens: config.maxBatchTokens)
+        let scheduler = BatchScheduler(executor: executor, config: SchedulerConfig(
+            maxBatchTokens: config.maxBatchTokens, maxRunningSequences: config.maxRunningSequences,
+            maxModelLength: config.maxModelLength))
+        scheduler.start()
+        let state = ModelState()
+        state.set(.ready(ServingEngine(model: FakeModel(), scheduler: scheduler, servedName: "fake")))
+        return (config, state, scheduler)
+    }
+
+    static var logger: Logger {
+        var logger = Logger(label: "route-test")
+        logger.logLevel = .critical
+        return logger
+    }
+}
