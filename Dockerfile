@@ -46,6 +46,10 @@ RUN engine=$(scripts/bootstrap-engine.sh --portable) \
       --engine-src "$(scripts/bootstrap-engine.sh --source)"
 
 # ---- engine, CUDA ----
+# Not buildable on the development machines (no CUDA toolchain; `make image-test` builds the
+# cpu target). The recipe is the one scripts/gpu-check.sh runs on a GPU machine:
+# scripts/bootstrap-engine.sh --cuda, the same script and engine flags; --tools there adds
+# only the peer binaries, and --portable here only drops -march=native.
 FROM nvidia/cuda:${CUDA_VERSION}-devel-${CUDA_UBUNTU} AS engine-cuda
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # DL3008: as in engine-cpu, the archive's current versions.

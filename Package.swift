@@ -71,6 +71,7 @@ let package = Package(
                 "CorralCore",
                 "LlamaEngine",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import OpenAPIRuntime
 
 /// One request's measurements. Times are seconds.
 public struct RequestResult: Sendable, Codable {
@@ -96,34 +97,30 @@ public struct BenchClient: Sendable {
                 result.endToEnd = (ContinuousClock.now - sent).seconds
                 return result
             }
-            var pending = ""
-            for try await buffer in response.body {
-                pending += String(buffer: buffer)
-                while let newline = pending.firstIndex(of: "\n") {
-                    let line = pending[..<newline].trimmingCharacters(in: .whitespaces)
-                    pending = String(pending[pending.index(after: newline)...])
-                    guard line.hasPrefix("data:") else { continue }
-                    let payload = line.dropFirst(5).trimmingCharacters(in: .whitespaces)
-                    guard payload != "[DONE]", let data = payload.data(using: .utf8),
-                          let event = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { continue }
-                    if let error = event["error"] as? [String: Any] {
-                        result.error = "stream error: \((error["code"] as? String) ?? (error["message"] as? String) ?? "unknown")"
+            // swift-openapi-runtime's SSE decoder: it splits events on bytes, so a character
+            // cut across two network chunks is reassembled before it is decoded.
+            let events = response.body.map { ArraySlice($0.readableBytesView) }
+                .asDecodedServerSentEvents(while: { $0 != ArraySlice("[DONE]".utf8) })
+            for try await sse in events {
+                guard let payload = sse.data,
+                      let event = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any] else { continue }
+                if let error = event["error"] as? [String: Any] {
+                    result.error = "stream error: \((error["code"] as? String) ?? (error["message"] as? String) ?? "unknown")"
+                }
+                if let usage = event["usage"] as? [String: Any] {
+                    if let c = usage["completion_tokens"] as? Int { result.outputTokens = c }
+                    if let p = usage["prompt_tokens"] as? Int { result.inputTokens = p }
+                }
+                let choices = event["choices"] as? [[String: Any]] ?? []
+                if let text = choices.first?["text"] as? String, !text.isEmpty {
+                    let now = ContinuousClock.now
+                    if result.timeToFirstToken == nil {
+                        result.timeToFirstToken = (now - sent).seconds
+                    } else {
+                        result.gaps.append((now - last).seconds)
                     }
-                    if let usage = event["usage"] as? [String: Any] {
-                        if let c = usage["completion_tokens"] as? Int { result.outputTokens = c }
-                        if let p = usage["prompt_tokens"] as? Int { result.inputTokens = p }
-                    }
-                    let choices = event["choices"] as? [[String: Any]] ?? []
-                    if let text = choices.first?["text"] as? String, !text.isEmpty {
-                        let now = ContinuousClock.now
-                        if result.timeToFirstToken == nil {
-                            result.timeToFirstToken = (now - sent).seconds
-                        } else {
-                            result.gaps.append((now - last).seconds)
-                        }
-                        last = now
-                        chunks += 1
-                    }
+                    last = now
+                    chunks += 1
                 }
             }
         } catch {
