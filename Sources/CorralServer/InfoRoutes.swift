@@ -26,6 +26,8 @@ struct InfoRoutes: Sendable {
         var max_model_len: Int
         var engine: String
         var gpu_offload: Bool
+        /// The effective value of each setting that has a default in `ServeDefaults`.
+        var settings: [String: String]
     }
 
     /// `GET /v1/metadata`.
@@ -40,7 +42,7 @@ struct InfoRoutes: Sendable {
             kv_bytes_per_token_f16: m.kvElementsPerToken * 2, kv_capacity_tokens: engine.scheduler.snapshot.kvCapacity,
             kv_layout: config.unifiedKV ? "unified" : "partitioned", kv_sizing: engine.kvSizing,
             engine_threads: engine.threads, max_model_len: engine.scheduler.maxModelLength,
-            engine: engine.identity.version, gpu_offload: engine.identity.gpuOffload))
+            engine: engine.identity.version, gpu_offload: engine.identity.gpuOffload, settings: config.settings))
     }
 
     struct TokenizeRequest: Decodable {

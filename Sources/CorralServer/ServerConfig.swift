@@ -46,13 +46,13 @@ public struct ServerConfig: Sendable {
     /// API keys; empty means no authentication (`NIM_API_KEYS_FILE` names a file of them).
     public var apiKeys: [String] = []
     /// Seconds in-flight requests get to finish after SIGTERM (`NIM_DRAIN_GRACE_SECONDS`).
-    public var drainGrace: Double = 30
+    public var drainGrace = Double(ServeDefaults.drainGraceSeconds)
     /// Latency histogram bounds (`NIM_METRICS_*_BUCKETS`).
     public var metricsBuckets: MetricBuckets = .default
     /// Whether `/v1/metrics` needs an API key too, when keys are set (`NIM_METRICS_REQUIRE_AUTH`).
-    public var metricsRequireAuth = false
+    public var metricsRequireAuth = ServeDefaults.metricsRequireAuth
     /// Whether responses carry a `stats` object (`NIM_PER_REQ_METRICS_ENABLE`).
-    public var perRequestStats = false
+    public var perRequestStats = ServeDefaults.perReqMetrics
     /// When set, the KV cache gets this share (0 to 1) of the memory left after the weights
     /// instead of `kvCapacity` tokens (`NIM_KV_CACHE_PERCENT`).
     public var kvCachePercent: Double?
@@ -60,21 +60,23 @@ public struct ServerConfig: Sendable {
     public var tls = TLSSettings()
     /// Largest request head (request line and headers) in bytes; larger ones are refused
     /// with 431 (`NIM_MAX_HEADER_BYTES`).
-    public var maxHeaderBytes = 32 * 1024
+    public var maxHeaderBytes = ServeDefaults.maxHeaderBytes
     /// Seconds a connection may sit idle, between requests or mid-upload, before it is
     /// closed; a response being written never counts as idle (`NIM_HTTP_IDLE_TIMEOUT_SECONDS`).
-    public var idleTimeout: Double = 75
+    public var idleTimeout = Double(ServeDefaults.httpIdleTimeoutSeconds)
     /// Log prompts and completions too (`NIM_DISABLE_LOG_REQUESTS=0`); off by default.
-    public var logPrompts = false
+    public var logPrompts = !ServeDefaults.disableLogRequests
 
     /// Creates a configuration with the documented defaults.
-    public init(host: String = "0.0.0.0", port: Int = 8000, model: String = "SmolLM2-135M-Instruct",
-                cachePath: String = "/opt/nim/.cache", servedModelName: String? = nil, kvCapacity: Int = 32768,
-                maxModelLength: Int = 0, maxBatchTokens: Int = 512, maxRunningSequences: Int = 16,
-                maxWaitingRequests: Int = 256, maxWaitingTokens: Int = 262_144, threads: Int = 0,
-                gpuLayers: Int = -1, maxBodyBytes: Int = 4 << 20, warmUp: Bool = true,
-                prefixCaching: Bool = false, policy: SchedulerConfig.Policy = .priority, kvLayout: KVLayout = .auto,
-                queueTimeout: Double = 0) {
+    public init(host: String = "0.0.0.0", port: Int = ServeDefaults.port, model: String = ServeDefaults.model,
+                cachePath: String = ServeDefaults.cachePath, servedModelName: String? = nil,
+                kvCapacity: Int = ServeDefaults.kvCacheTokens, maxModelLength: Int = 0,
+                maxBatchTokens: Int = ServeDefaults.maxBatchTokens, maxRunningSequences: Int = ServeDefaults.maxNumSeqs,
+                maxWaitingRequests: Int = ServeDefaults.maxQueueRequests,
+                maxWaitingTokens: Int = ServeDefaults.maxQueueTokens, threads: Int = 0,
+                gpuLayers: Int = ServeDefaults.gpuLayers, maxBodyBytes: Int = ServeDefaults.maxRequestBytes,
+                warmUp: Bool = true, prefixCaching: Bool = ServeDefaults.enableKvCacheReuse, policy: SchedulerConfig.Policy = ServeDefaults.schedulerPolicy,
+                kvLayout: KVLayout = ServeDefaults.kvLayout, queueTimeout: Double = Double(ServeDefaults.queueTimeoutSeconds)) {
         self.host = host
         self.port = port
         self.model = model
@@ -114,4 +116,50 @@ public enum KVLayout: String, Sendable, CaseIterable {
     case unified
     /// A fixed partition per sequence (one KV stream each).
     case partitioned
+}
+
+extension ServerConfig {
+    /// Why a configuration cannot serve.
+    public struct Invalid: Error, Sendable, CustomStringConvertible {
+        /// One line naming the setting.
+        public let description: String
+    }
+
+    /// Refuses values no server could run with, naming the setting.
+    public func validate() throws(Invalid) {
+        func check(_ ok: Bool, _ why: @autoclosure () -> String) throws(Invalid) {
+            if !ok { throw Invalid(description: why()) }
+        }
+        try check((1...65535).contains(port), "NIM_SERVER_PORT=\(port) is outside 1...65535")
+        try check(kvCapacity >= 16, "NIM_KV_CACHE_TOKENS=\(kvCapacity): the KV cache needs at least 16 tokens")
+        try check(maxBatchTokens >= 1, "NIM_MAX_BATCH_TOKENS must be at least 1, not \(maxBatchTokens)")
+        try check(maxRunningSequences >= 1, "NIM_MAX_NUM_SEQS must be at least 1, not \(maxRunningSequences)")
+        try check(maxModelLength >= 0, "NIM_MAX_MODEL_LEN must not be negative")
+        try check(maxWaitingRequests >= 1, "NIM_MAX_QUEUE_REQUESTS must be at least 1")
+        try check(maxWaitingTokens >= 1, "NIM_MAX_QUEUE_TOKENS must be at least 1")
+        try check(maxBodyBytes >= 1024, "NIM_MAX_REQUEST_BYTES must be at least 1024")
+        try check(maxHeaderBytes >= 1024, "NIM_MAX_HEADER_BYTES must be at least 1024")
+        try check(queueTimeout >= 0, "NIM_QUEUE_TIMEOUT_SECONDS must not be negative")
+        try check(drainGrace >= 0, "NIM_DRAIN_GRACE_SECONDS must not be negative")
+        try check(idleTimeout >= 0, "NIM_HTTP_IDLE_TIMEOUT_SECONDS must not be negative")
+        if let share = kvCachePercent { try check(share > 0 && share <= 1, "NIM_KV_CACHE_PERCENT must be in (0, 1]") }
+    }
+}
+
+extension ServerConfig {
+    /// The effective value of every setting `ServeDefaults` has a default for, by its
+    /// `NIM_*` name, as `--help` and the README write them (for `/v1/metadata`).
+    public var settings: [String: String] {
+        ["NIM_SERVER_PORT": "\(port)", "NIM_MODEL_NAME": model, "NIM_CACHE_PATH": cachePath,
+         "NIM_KV_CACHE_TOKENS": "\(kvCapacity)", "NIM_MAX_BATCH_TOKENS": "\(maxBatchTokens)",
+         "NIM_MAX_NUM_SEQS": "\(maxRunningSequences)", "NIM_MAX_QUEUE_REQUESTS": "\(maxWaitingRequests)",
+         "NIM_MAX_QUEUE_TOKENS": "\(maxWaitingTokens)", "NIM_GPU_LAYERS": "\(gpuLayers)",
+         "NIM_MAX_REQUEST_BYTES": "\(maxBodyBytes)", "NIM_QUEUE_TIMEOUT_SECONDS": "\(Int(queueTimeout))",
+         "NIM_DRAIN_GRACE_SECONDS": "\(Int(drainGrace))", "NIM_MAX_HEADER_BYTES": "\(maxHeaderBytes)",
+         "NIM_HTTP_IDLE_TIMEOUT_SECONDS": "\(Int(idleTimeout))", "NIM_SCHEDULER_POLICY": policy.rawValue,
+         "NIM_KV_LAYOUT": kvLayout.rawValue, "NIM_ENABLE_KV_CACHE_REUSE": ServeDefaults.flag(prefixCaching),
+         "NIM_METRICS_REQUIRE_AUTH": ServeDefaults.flag(metricsRequireAuth),
+         "NIM_PER_REQ_METRICS_ENABLE": ServeDefaults.flag(perRequestStats),
+         "NIM_DISABLE_LOG_REQUESTS": ServeDefaults.flag(!logPrompts)]
+    }
 }

@@ -27,7 +27,6 @@ enum Environment {
     }
 }
 
-/// A configuration value that cannot be used; the message is the whole explanation.
 extension Environment {
     /// `raw` as one of an enum's cases, or an error listing the accepted values.
     static func choice<E: RawRepresentable & CaseIterable>(_ raw: String, as: E.Type, what: String) throws(ConfigError) -> E
@@ -39,6 +38,7 @@ extension Environment {
     }
 }
 
+/// A configuration value that cannot be used; the message is the whole explanation.
 struct ConfigError: Error, CustomStringConvertible {
     let description: String
     init(_ message: String) { description = message }

@@ -18,53 +18,53 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Address to bind.")
     var host: String = "0.0.0.0"
-    @Option(help: "Port (NIM_SERVER_PORT; default 8000).")
+    @Option(help: "Port (NIM_SERVER_PORT; default \(ServeDefaults.port)).")
     var port: Int?
-    @Option(help: "GGUF path or cached model name (NIM_MODEL_NAME; default SmolLM2-135M-Instruct).")
+    @Option(help: "GGUF path or cached model name (NIM_MODEL_NAME; default \(ServeDefaults.model)).")
     var model: String?
-    @Option(help: "Model cache directory (NIM_CACHE_PATH; default /opt/nim/.cache).")
+    @Option(help: "Model cache directory (NIM_CACHE_PATH; default \(ServeDefaults.cachePath)).")
     var cachePath: String?
     @Option(help: "Model name in the API (NIM_SERVED_MODEL_NAME; default: the file's name).")
     var servedModelName: String?
-    @Option(help: "KV cache cells for all sequences together (NIM_KV_CACHE_TOKENS; default 32768).")
+    @Option(help: "KV cache cells for all sequences together (NIM_KV_CACHE_TOKENS; default \(ServeDefaults.kvCacheTokens)).")
     var kvCacheTokens: Int?
     @Option(help: "Size the KV cache to this share of the memory left after the weights (GPU free memory, or system/cgroup memory on CPU), 0-1 or 1-100; replaces --kv-cache-tokens (NIM_KV_CACHE_PERCENT; default: unset).")
     var kvCachePercent: Double?
     @Option(help: "Longest sequence, prompt plus output (NIM_MAX_MODEL_LEN; default: the KV capacity).")
     var maxModelLen: Int?
-    @Option(help: "Tokens per scheduler step (NIM_MAX_BATCH_TOKENS; default 512).")
+    @Option(help: "Tokens per scheduler step (NIM_MAX_BATCH_TOKENS; default \(ServeDefaults.maxBatchTokens)).")
     var maxBatchTokens: Int?
-    @Option(help: "Sequences running at once (NIM_MAX_NUM_SEQS; default 16).")
+    @Option(help: "Sequences running at once (NIM_MAX_NUM_SEQS; default \(ServeDefaults.maxNumSeqs)).")
     var maxNumSeqs: Int?
-    @Option(help: "Waiting requests before 429 (NIM_MAX_QUEUE_REQUESTS; default 256).")
+    @Option(help: "Waiting requests before 429 (NIM_MAX_QUEUE_REQUESTS; default \(ServeDefaults.maxQueueRequests)).")
     var maxQueueRequests: Int?
-    @Option(help: "Waiting prompt tokens before 429 (NIM_MAX_QUEUE_TOKENS; default 262144).")
+    @Option(help: "Waiting prompt tokens before 429 (NIM_MAX_QUEUE_TOKENS; default \(ServeDefaults.maxQueueTokens)).")
     var maxQueueTokens: Int?
     @Option(help: "Engine CPU threads (NIM_NUM_THREADS; default: the CPUs this process may use, after affinity and the cgroup quota).")
     var threads: Int?
-    @Option(help: "Layers to offload to the GPU, -1 for all (NIM_GPU_LAYERS; default -1).")
+    @Option(help: "Layers to offload to the GPU, -1 for all (NIM_GPU_LAYERS; default \(ServeDefaults.gpuLayers)).")
     var gpuLayers: Int?
-    @Option(help: "Largest request body in bytes (NIM_MAX_REQUEST_BYTES; default 4194304).")
+    @Option(help: "Largest request body in bytes (NIM_MAX_REQUEST_BYTES; default \(ServeDefaults.maxRequestBytes)).")
     var maxRequestBytes: Int?
-    @Option(help: "Reuse KV of finished prompts for shared prefixes, 1 or 0 (NIM_ENABLE_KV_CACHE_REUSE; default 0).")
+    @Option(help: "Reuse KV of finished prompts for shared prefixes, 1 or 0 (NIM_ENABLE_KV_CACHE_REUSE; default \(ServeDefaults.flag(ServeDefaults.enableKvCacheReuse))).")
     var enableKvCacheReuse: Bool?
-    @Option(help: "Admission order: priority or fcfs (NIM_SCHEDULER_POLICY; default priority).")
+    @Option(help: "Admission order: priority or fcfs (NIM_SCHEDULER_POLICY; default \(ServeDefaults.schedulerPolicy.rawValue)).")
     var schedulerPolicy: String?
-    @Option(help: "Seconds a request may wait in the queue before a 503; 0 for no limit (NIM_QUEUE_TIMEOUT_SECONDS; default 0).")
+    @Option(help: "Seconds a request may wait in the queue before a 503; 0 for no limit (NIM_QUEUE_TIMEOUT_SECONDS; default \(ServeDefaults.queueTimeoutSeconds)).")
     var queueTimeoutSeconds: Int?
-    @Option(help: "Seconds in-flight requests get to finish after SIGTERM (NIM_DRAIN_GRACE_SECONDS; default 30).")
+    @Option(help: "Seconds in-flight requests get to finish after SIGTERM (NIM_DRAIN_GRACE_SECONDS; default \(ServeDefaults.drainGraceSeconds)).")
     var drainGraceSeconds: Int?
     @Option(help: "File of API keys, one per line; clients send Authorization: Bearer <key> (NIM_API_KEYS_FILE; default: no auth).")
     var apiKeysFile: String?
-    @Option(help: "KV layout: auto, unified or partitioned (NIM_KV_LAYOUT; default auto: unified only with KV reuse).")
+    @Option(help: "KV layout: auto, unified or partitioned (NIM_KV_LAYOUT; default \(ServeDefaults.kvLayout.rawValue): unified only with KV reuse).")
     var kvLayout: String?
     @Option(help: "JSON-lines logs, 1 or 0 (NIM_JSONL_LOGGING; default 0).")
     var jsonlLogging: Bool?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (NIM_LOG_LEVEL; default info).")
     var logLevel: String?
-    @Option(help: "Require an API key for /v1/metrics too when keys are set, 1 or 0 (NIM_METRICS_REQUIRE_AUTH; default 0).")
+    @Option(help: "Require an API key for /v1/metrics too when keys are set, 1 or 0 (NIM_METRICS_REQUIRE_AUTH; default \(ServeDefaults.flag(ServeDefaults.metricsRequireAuth))).")
     var metricsRequireAuth: Bool?
-    @Option(help: "Add a stats object (queue time, TTFT, ITL, tokens/s) to each response, 1 or 0 (NIM_PER_REQ_METRICS_ENABLE; default 0).")
+    @Option(help: "Add a stats object (queue time, TTFT, ITL, tokens/s) to each response, 1 or 0 (NIM_PER_REQ_METRICS_ENABLE; default \(ServeDefaults.flag(ServeDefaults.perReqMetrics))).")
     var perReqMetrics: Bool?
     @Option(help: "Time-to-first-token and queue-time histogram bounds, seconds, comma-separated (NIM_METRICS_TTFT_BUCKETS; default 0.001 up to 80).")
     var metricsTtftBuckets: String?
@@ -80,11 +80,11 @@ struct ServeCommand: AsyncParsableCommand {
     var sslCertsPath: String?
     @Option(help: "PEM CA certificates that sign client certificates, for MTLS (NIM_SSL_CA_CERTS_PATH).")
     var sslCaCertsPath: String?
-    @Option(help: "Largest request line plus headers, bytes; more gets 431 (NIM_MAX_HEADER_BYTES; default 32768).")
+    @Option(help: "Largest request line plus headers, bytes; more gets 431 (NIM_MAX_HEADER_BYTES; default \(ServeDefaults.maxHeaderBytes)).")
     var maxHeaderBytes: Int?
-    @Option(help: "Seconds an idle connection stays open; 0 for no limit (NIM_HTTP_IDLE_TIMEOUT_SECONDS; default 75).")
+    @Option(help: "Seconds an idle connection stays open; 0 for no limit (NIM_HTTP_IDLE_TIMEOUT_SECONDS; default \(ServeDefaults.httpIdleTimeoutSeconds)).")
     var httpIdleTimeoutSeconds: Int?
-    @Option(help: "1 keeps prompts and completions out of the logs; 0 logs them (NIM_DISABLE_LOG_REQUESTS; default 1).")
+    @Option(help: "1 keeps prompts and completions out of the logs; 0 logs them (NIM_DISABLE_LOG_REQUESTS; default \(ServeDefaults.flag(ServeDefaults.disableLogRequests))).")
     var disableLogRequests: Bool?
 
     @Flag(help: "Check the settings (flags and NIM_* variables) and exit: status 0 when serve would start with them, else the reason on one line.")
@@ -93,27 +93,26 @@ struct ServeCommand: AsyncParsableCommand {
     func config() throws -> ServerConfig {
         var c = ServerConfig(
             host: host,
-            port: try Environment.int("NIM_SERVER_PORT", flag: port, default: 8000),
-            model: model ?? Environment.string("NIM_MODEL_NAME") ?? "SmolLM2-135M-Instruct",
-            cachePath: cachePath ?? Environment.string("NIM_CACHE_PATH") ?? "/opt/nim/.cache",
+            port: try Environment.int("NIM_SERVER_PORT", flag: port, default: ServeDefaults.port),
+            model: model ?? Environment.string("NIM_MODEL_NAME") ?? ServeDefaults.model,
+            cachePath: cachePath ?? Environment.string("NIM_CACHE_PATH") ?? ServeDefaults.cachePath,
             servedModelName: servedModelName ?? Environment.string("NIM_SERVED_MODEL_NAME"),
-            kvCapacity: try Environment.int("NIM_KV_CACHE_TOKENS", flag: kvCacheTokens, default: 32768),
+            kvCapacity: try Environment.int("NIM_KV_CACHE_TOKENS", flag: kvCacheTokens, default: ServeDefaults.kvCacheTokens),
             maxModelLength: try Environment.int("NIM_MAX_MODEL_LEN", flag: maxModelLen, default: 0),
-            maxBatchTokens: try Environment.int("NIM_MAX_BATCH_TOKENS", flag: maxBatchTokens, default: 512),
-            maxRunningSequences: try Environment.int("NIM_MAX_NUM_SEQS", flag: maxNumSeqs, default: 16),
-            maxWaitingRequests: try Environment.int("NIM_MAX_QUEUE_REQUESTS", flag: maxQueueRequests, default: 256),
-            maxWaitingTokens: try Environment.int("NIM_MAX_QUEUE_TOKENS", flag: maxQueueTokens, default: 262_144),
+            maxBatchTokens: try Environment.int("NIM_MAX_BATCH_TOKENS", flag: maxBatchTokens, default: ServeDefaults.maxBatchTokens),
+            maxRunningSequences: try Environment.int("NIM_MAX_NUM_SEQS", flag: maxNumSeqs, default: ServeDefaults.maxNumSeqs),
+            maxWaitingRequests: try Environment.int("NIM_MAX_QUEUE_REQUESTS", flag: maxQueueRequests, default: ServeDefaults.maxQueueRequests),
+            maxWaitingTokens: try Environment.int("NIM_MAX_QUEUE_TOKENS", flag: maxQueueTokens, default: ServeDefaults.maxQueueTokens),
             threads: try Environment.int("NIM_NUM_THREADS", flag: threads, default: 0),
-            gpuLayers: try Environment.int("NIM_GPU_LAYERS", flag: gpuLayers, default: -1),
-            maxBodyBytes: try Environment.int("NIM_MAX_REQUEST_BYTES", flag: maxRequestBytes, default: 4 << 20),
-            prefixCaching: try Environment.bool("NIM_ENABLE_KV_CACHE_REUSE", flag: enableKvCacheReuse, default: false),
-            policy: try Environment.choice(schedulerPolicy ?? Environment.string("NIM_SCHEDULER_POLICY") ?? "priority",
+            gpuLayers: try Environment.int("NIM_GPU_LAYERS", flag: gpuLayers, default: ServeDefaults.gpuLayers),
+            maxBodyBytes: try Environment.int("NIM_MAX_REQUEST_BYTES", flag: maxRequestBytes, default: ServeDefaults.maxRequestBytes),
+            prefixCaching: try Environment.bool("NIM_ENABLE_KV_CACHE_REUSE", flag: enableKvCacheReuse, default: ServeDefaults.enableKvCacheReuse),
+            policy: try Environment.choice(schedulerPolicy ?? Environment.string("NIM_SCHEDULER_POLICY") ?? ServeDefaults.schedulerPolicy.rawValue,
                                            as: SchedulerConfig.Policy.self, what: "scheduler policy"),
-            kvLayout: try Environment.choice(kvLayout ?? Environment.string("NIM_KV_LAYOUT") ?? "auto",
+            kvLayout: try Environment.choice(kvLayout ?? Environment.string("NIM_KV_LAYOUT") ?? ServeDefaults.kvLayout.rawValue,
                                              as: KVLayout.self, what: "KV layout"),
-            queueTimeout: Double(try Environment.int("NIM_QUEUE_TIMEOUT_SECONDS", flag: queueTimeoutSeconds, default: 0)))
-        c.drainGrace = Double(try Environment.int("NIM_DRAIN_GRACE_SECONDS", flag: drainGraceSeconds, default: 30))
-        guard c.drainGrace >= 0 else { throw ConfigError("the drain grace must not be negative") }
+            queueTimeout: Double(try Environment.int("NIM_QUEUE_TIMEOUT_SECONDS", flag: queueTimeoutSeconds, default: ServeDefaults.queueTimeoutSeconds)))
+        c.drainGrace = Double(try Environment.int("NIM_DRAIN_GRACE_SECONDS", flag: drainGraceSeconds, default: ServeDefaults.drainGraceSeconds))
         if let file = apiKeysFile ?? Environment.string("NIM_API_KEYS_FILE") {
             do { c.apiKeys = try APIKeys.load(path: file) } catch { throw ConfigError("cannot use API keys file: \(error)") }
         }
@@ -128,8 +127,8 @@ struct ServeCommand: AsyncParsableCommand {
             }
             c.kvCachePercent = share
         }
-        c.metricsRequireAuth = try Environment.bool("NIM_METRICS_REQUIRE_AUTH", flag: metricsRequireAuth, default: false)
-        c.perRequestStats = try Environment.bool("NIM_PER_REQ_METRICS_ENABLE", flag: perReqMetrics, default: false)
+        c.metricsRequireAuth = try Environment.bool("NIM_METRICS_REQUIRE_AUTH", flag: metricsRequireAuth, default: ServeDefaults.metricsRequireAuth)
+        c.perRequestStats = try Environment.bool("NIM_PER_REQ_METRICS_ENABLE", flag: perReqMetrics, default: ServeDefaults.perReqMetrics)
         do {
             if let text = metricsTtftBuckets ?? Environment.string("NIM_METRICS_TTFT_BUCKETS") {
                 c.metricsBuckets.timeToFirstToken = try MetricBuckets.parse(text, setting: "NIM_METRICS_TTFT_BUCKETS")
@@ -149,18 +148,10 @@ struct ServeCommand: AsyncParsableCommand {
                             certsPath: sslCertsPath ?? Environment.string("NIM_SSL_CERTS_PATH"),
                             caCertsPath: sslCaCertsPath ?? Environment.string("NIM_SSL_CA_CERTS_PATH"))
         do { _ = try c.tls.configuration() } catch { throw ConfigError(error.description) }
-        c.maxHeaderBytes = try Environment.int("NIM_MAX_HEADER_BYTES", flag: maxHeaderBytes, default: 32 * 1024)
-        guard c.maxHeaderBytes >= 1024 else { throw ConfigError("max header bytes must be at least 1024") }
-        c.idleTimeout = Double(try Environment.int("NIM_HTTP_IDLE_TIMEOUT_SECONDS", flag: httpIdleTimeoutSeconds, default: 75))
-        guard c.idleTimeout >= 0 else { throw ConfigError("the idle timeout must not be negative") }
-        c.logPrompts = !(try Environment.bool("NIM_DISABLE_LOG_REQUESTS", flag: disableLogRequests, default: true))
-        guard c.queueTimeout >= 0 else { throw ConfigError("the queue timeout must not be negative") }
-        guard (1...65535).contains(c.port) else { throw ConfigError("port \(c.port) is outside 1...65535") }
-        guard c.kvCapacity >= 16 else { throw ConfigError("the KV cache needs at least 16 tokens, not \(c.kvCapacity)") }
-        guard c.maxBatchTokens >= 1, c.maxRunningSequences >= 1 else { throw ConfigError("batch tokens and sequences must be at least 1") }
-        guard c.maxModelLength >= 0 else { throw ConfigError("max model length must not be negative") }
-        guard c.maxWaitingRequests >= 1, c.maxWaitingTokens >= 1 else { throw ConfigError("queue bounds must be at least 1") }
-        guard c.maxBodyBytes >= 1024 else { throw ConfigError("max request bytes must be at least 1024") }
+        c.maxHeaderBytes = try Environment.int("NIM_MAX_HEADER_BYTES", flag: maxHeaderBytes, default: ServeDefaults.maxHeaderBytes)
+        c.idleTimeout = Double(try Environment.int("NIM_HTTP_IDLE_TIMEOUT_SECONDS", flag: httpIdleTimeoutSeconds, default: ServeDefaults.httpIdleTimeoutSeconds))
+        c.logPrompts = !(try Environment.bool("NIM_DISABLE_LOG_REQUESTS", flag: disableLogRequests, default: ServeDefaults.disableLogRequests))
+        do { try c.validate() } catch { throw ConfigError(error.description) }
         return c
     }
 

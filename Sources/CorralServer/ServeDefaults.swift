@@ -1,0 +1,50 @@
+public import Scheduler
+
+/// The one table of `corral serve`'s defaults. `ServerConfig`'s initializer, the flags'
+/// defaults and their `--help` text use these constants; `tests/test_config_defaults.py`
+/// checks the README's table against `--help`, and `/v1/metadata`'s `settings` against both.
+public enum ServeDefaults {
+    /// `NIM_SERVER_PORT`.
+    public static let port = 8000
+    /// `NIM_MODEL_NAME`.
+    public static let model = "SmolLM2-135M-Instruct"
+    /// `NIM_CACHE_PATH`.
+    public static let cachePath = "/opt/nim/.cache"
+    /// `NIM_KV_CACHE_TOKENS`.
+    public static let kvCacheTokens = 32768
+    /// `NIM_MAX_BATCH_TOKENS`.
+    public static let maxBatchTokens = 512
+    /// `NIM_MAX_NUM_SEQS`.
+    public static let maxNumSeqs = 16
+    /// `NIM_MAX_QUEUE_REQUESTS`.
+    public static let maxQueueRequests = 256
+    /// `NIM_MAX_QUEUE_TOKENS`.
+    public static let maxQueueTokens = 262_144
+    /// `NIM_GPU_LAYERS`: -1 offloads every layer when a GPU exists.
+    public static let gpuLayers = -1
+    /// `NIM_MAX_REQUEST_BYTES`.
+    public static let maxRequestBytes = 4 << 20
+    /// `NIM_QUEUE_TIMEOUT_SECONDS`: 0 waits as long as it takes.
+    public static let queueTimeoutSeconds = 0
+    /// `NIM_DRAIN_GRACE_SECONDS`.
+    public static let drainGraceSeconds = 30
+    /// `NIM_MAX_HEADER_BYTES`.
+    public static let maxHeaderBytes = 32 * 1024
+    /// `NIM_HTTP_IDLE_TIMEOUT_SECONDS`.
+    public static let httpIdleTimeoutSeconds = 75
+    /// `NIM_SCHEDULER_POLICY`.
+    public static let schedulerPolicy = SchedulerConfig.Policy.priority
+    /// `NIM_KV_LAYOUT`.
+    public static let kvLayout = KVLayout.auto
+    /// `NIM_ENABLE_KV_CACHE_REUSE`.
+    public static let enableKvCacheReuse = false
+    /// `NIM_METRICS_REQUIRE_AUTH`.
+    public static let metricsRequireAuth = false
+    /// `NIM_PER_REQ_METRICS_ENABLE`.
+    public static let perReqMetrics = false
+    /// `NIM_DISABLE_LOG_REQUESTS`: prompts stay out of the logs.
+    public static let disableLogRequests = true
+
+    /// A boolean as the settings write it.
+    public static func flag(_ value: Bool) -> String { value ? "1" : "0" }
+}
