@@ -26,10 +26,9 @@ extension CompletionHandler {
         let logprobs = body.logprobs == true ? (body.top_logprobs ?? 0) : nil
         let remaining = max(engine.scheduler.maxModelLength - prompt.count, 1)
         let grammar = try body.options.grammar(for: model, body: bytes)
-        let requests = try (0..<n).map { choice throws(APIError) in
-            try body.options.request(prompt: prompt, logprobs: logprobs, defaultMaxTokens: remaining, model: model,
-                                     choice: choice, queueTimeout: config.queueTimeoutIfSet, grammar: grammar)
-        }
+        let options = try body.options.validated(defaultMaxTokens: remaining, model: model,
+                                                 queueTimeout: config.queueTimeoutIfSet, grammar: grammar)
+        let requests = (0..<n).map { options.request(prompt: prompt, logprobs: logprobs, choice: $0) }
         let events = try submit([requests], to: engine, promptParam: "messages")
         let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let created = Int(Date().timeIntervalSince1970)

@@ -21,11 +21,10 @@ extension CompletionHandler {
         if prompts.contains(where: { $0.isEmpty }) { throw APIError.badRequest("prompt must not be empty", param: "prompt") }
         let n = try body.options.choiceCount()
         let grammar = try body.options.grammar(for: model, body: bytes)
-        let groups = try prompts.map { prompt throws(APIError) in
-            try (0..<n).map { choice throws(APIError) in
-                try body.options.request(prompt: prompt, logprobs: body.logprobs, defaultMaxTokens: 16, model: model,
-                                         choice: choice, queueTimeout: config.queueTimeoutIfSet, grammar: grammar)
-            }
+        let options = try body.options.validated(defaultMaxTokens: 16, model: model,
+                                                 queueTimeout: config.queueTimeoutIfSet, grammar: grammar)
+        let groups = prompts.map { prompt in
+            (0..<n).map { options.request(prompt: prompt, logprobs: body.logprobs, choice: $0) }
         }
         let requests = Array(groups.joined())
         let events = try submit(groups, to: engine, promptParam: "prompt")

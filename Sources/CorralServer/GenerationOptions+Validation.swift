@@ -9,11 +9,11 @@ extension GenerationOptions {
         return n
     }
 
-    /// Checks ranges the way OpenAI and vLLM do, and builds a scheduler request for
-    /// `prompt`. Every violation is a 400 naming the parameter.
+    /// Checks ranges the way OpenAI and vLLM do, once per request, and returns what every
+    /// choice's scheduler request is built from. Every violation is a 400 naming the parameter.
     /// - Parameter grammar: the checked output constraint, from `grammar(for:body:)`.
-    func request(prompt: [Token], logprobs: Int?, defaultMaxTokens: Int, model: any ServedModel,
-                 choice: Int, queueTimeout: Double? = nil, grammar: String? = nil) throws(APIError) -> GenerationRequest {
+    func validated(defaultMaxTokens: Int, model: any ServedModel, queueTimeout: Double? = nil,
+                   grammar: String? = nil) throws(APIError) -> ValidatedOptions {
         if let t = temperature, !(0...2).contains(t) { throw .badRequest("temperature must be between 0 and 2", param: "temperature") }
         if let p = top_p, !(p > 0 && p <= 1) { throw .badRequest("top_p must be in (0, 1]", param: "top_p") }
         if let k = top_k, k < -1 { throw .badRequest("top_k must be -1 (off) or at least 0", param: "top_k") }
@@ -35,16 +35,36 @@ extension GenerationOptions {
             guard (-100...100).contains(value) else { throw .badRequest("logit_bias values must be between -100 and 100", param: "logit_bias") }
             bias[id] = Float(value)
         }
-        var sampling = SamplingParameters(
+        let sampling = SamplingParameters(
             temperature: Float(temperature ?? 1), topK: max(top_k ?? 0, 0), topP: Float(top_p ?? 1),
             minP: Float(min_p ?? 0), repetitionPenalty: Float(repetition_penalty ?? 1),
             presencePenalty: Float(presence_penalty ?? 0), frequencyPenalty: Float(frequency_penalty ?? 0),
             logitBias: bias, grammar: grammar)
+        return ValidatedOptions(maxTokens: maxTokens, sampling: sampling, seed: seed, stops: stops,
+                                ignoreEOS: ignore_eos ?? false, minTokens: min_tokens ?? 0, priority: priority ?? 0,
+                                queueTimeout: queueTimeout)
+    }
+}
+
+/// A request's generation options after validation.
+struct ValidatedOptions {
+    var maxTokens: Int
+    var sampling: SamplingParameters
+    var seed: Int?
+    var stops: [String]
+    var ignoreEOS: Bool
+    var minTokens: Int
+    var priority: Int
+    var queueTimeout: Double?
+
+    /// The scheduler request for choice `choice` of `prompt`.
+    func request(prompt: [Token], logprobs: Int?, choice: Int) -> GenerationRequest {
+        var sampling = sampling
         // Each of n choices gets its own seed, derived from the request's, so they differ
         // but the whole response is reproducible.
         if let seed { sampling.seed = UInt32(truncatingIfNeeded: seed &+ choice) }
         return GenerationRequest(prompt: prompt, maxTokens: maxTokens, sampling: sampling, stop: stops,
-                                 ignoreEOS: ignore_eos ?? false, minTokens: min_tokens ?? 0,
-                                 priority: priority ?? 0, logprobs: logprobs, queueTimeout: queueTimeout)
+                                 ignoreEOS: ignoreEOS, minTokens: minTokens, priority: priority, logprobs: logprobs,
+                                 queueTimeout: queueTimeout)
     }
 }
