@@ -46,7 +46,7 @@ extension SchedulerCore {
     private func accept(_ sampled: SampledToken, for seq: SequenceState) {
         let token = sampled.token
         let request = seq.request
-        if seq.firstToken == nil { seq.firstToken = clock() }
+        if seq.timing.firstToken == nil { seq.timing.firstToken = clock() }
         seq.tokens.append(token)
         count(generated: 1)
         let logprobs = sampled.logprobs.map { [$0] } ?? []
@@ -54,16 +54,16 @@ extension SchedulerCore {
         let isEOG = executor.isEndOfGeneration(token)
         if isEOG && !request.ignoreEOS && seq.generatedCount >= request.minTokens {
             // Text the stop matcher holds came before the detokenizer's undecoded bytes.
-            let tail = switch seq.stopMatcher.feed(seq.detokenizer.flush()) {
+            let tail = switch seq.text.stopMatcher.feed(seq.text.detokenizer.flush()) {
             case .stopped(let before): before
-            case .text(let shown): shown + seq.stopMatcher.flush()
+            case .text(let shown): shown + seq.text.stopMatcher.flush()
             }
             seq.continuation.yield(.delta(text: tail, tokens: [token], logprobs: logprobs))
             end(seq, .finished(summary(seq, .stop)))
             return
         }
-        let text = isEOG ? "" : seq.detokenizer.append(executor.tokenBytes(token))
-        switch seq.stopMatcher.feed(text) {
+        let text = isEOG ? "" : seq.text.detokenizer.append(executor.tokenBytes(token))
+        switch seq.text.stopMatcher.feed(text) {
         case .stopped(let before):
             seq.continuation.yield(.delta(text: before, tokens: [token], logprobs: logprobs))
             end(seq, .finished(summary(seq, .stop)))
@@ -75,12 +75,12 @@ extension SchedulerCore {
                 return
             }
             // End of output: bytes still held back go through the stop matcher too.
-            switch seq.stopMatcher.feed(seq.detokenizer.flush()) {
+            switch seq.text.stopMatcher.feed(seq.text.detokenizer.flush()) {
             case .stopped(let before):
                 seq.continuation.yield(.delta(text: shown + before, tokens: [token], logprobs: logprobs))
                 end(seq, .finished(summary(seq, .stop)))
             case .text(let more):
-                seq.continuation.yield(.delta(text: shown + more + seq.stopMatcher.flush(), tokens: [token], logprobs: logprobs))
+                seq.continuation.yield(.delta(text: shown + more + seq.text.stopMatcher.flush(), tokens: [token], logprobs: logprobs))
                 end(seq, .finished(summary(seq, .length)))
             }
         }

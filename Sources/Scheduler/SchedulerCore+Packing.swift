@@ -16,7 +16,7 @@ extension SchedulerCore {
         while let low = freeSlots.last,
               let high = running.max(by: { $0.slot! < $1.slot! }),
               let from = high.slot, from > low,
-              high.borrowed == nil, !high.holdsForkReservation {
+              high.borrow.entry == nil, !high.forks.holdsReservation {
             freeSlots.removeLast()
             executor.move(from: from, to: low, length: high.computed)
             giveBackSlot(from)

@@ -75,18 +75,18 @@ extension SchedulerCore {
 
         while budget > 0, running.count < config.maxRunningSequences, let seq = waiting.first {
             // A sibling choice waits for its leader's prompt, then shares it.
-            if let leader = seq.forkOf, !seq.holdsForkReservation {
-                if !leader.forkDeclined, leader.phase == .running, leader.computed >= leader.promptCount {
+            if let leader = seq.forks.leader, !seq.forks.holdsReservation {
+                if !leader.forks.declined, leader.phase == .running, leader.computed >= leader.promptCount {
                     forkPrompt(of: leader)
                 }
-                if !seq.holdsForkReservation {
-                    guard leader.forkDeclined || leader.phase == .finished else { break }  // wait for the prompt
-                    seq.forkOf = nil  // no fork to share: prefill alone
+                if !seq.forks.holdsReservation {
+                    guard leader.forks.declined || leader.phase == .finished else { break }  // wait for the prompt
+                    seq.forks.leader = nil  // no fork to share: prefill alone
                 }
             }
             // Pin the reusable prefix first, so making room cannot evict it.
             let hit = prefixHit(for: seq)
-            let alreadyBorrowed = seq.holdsForkReservation
+            let alreadyBorrowed = seq.forks.holdsReservation
             if let hit, !alreadyBorrowed { prefixCache?.borrow(hit.entry) }
             let need = seq.tokens.count + 1 - (hit?.length ?? 0)
             if free - reserved < need {
@@ -126,7 +126,7 @@ extension SchedulerCore {
         for seq in waiting {
             if seq.cancelled {
                 end(seq, .failed(.cancelled))
-            } else if let timeout = seq.request.queueTimeout, seq.firstScheduled == nil, now - seq.arrival > timeout {
+            } else if let timeout = seq.request.queueTimeout, seq.timing.firstScheduled == nil, now - seq.arrival > timeout {
                 end(seq, .failed(.queueTimeout))
             }
         }

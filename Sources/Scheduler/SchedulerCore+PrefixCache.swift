@@ -5,18 +5,18 @@ extension SchedulerCore {
     func retainPrefix(of seq: SequenceState) {
         guard config.prefixCaching, let cache = prefixCache, let slot = seq.slot else { return }
         let length = (seq.computed / cache.blockSize) * cache.blockSize
-        guard length > seq.borrowedLength else { return }
+        guard length > seq.borrow.length else { return }
         let tokens = Array(seq.tokens[..<length])
         // (lookup keeps the last token back for logits; the sentinel lets it see them all)
         if let existing = cache.lookup(tokens + [0]), existing.length >= length { return }
-        if let entry = seq.borrowed {
+        if let entry = seq.borrow.entry {
             // Grow the entry only if this sequence used all of it and nobody else shares it;
             // otherwise leave it be rather than have two entries share cells.
-            guard entry.borrowers == 1, entry.cells == seq.borrowedLength else { return }
+            guard entry.borrowers == 1, entry.cells == seq.borrow.length else { return }
             entry.borrowers -= 1
             entry.ephemeral = false
-            seq.borrowed = nil
-            seq.borrowedLength = 0
+            seq.borrow.entry = nil
+            seq.borrow.length = 0
             executor.copy(from: slot, to: entry.slot, length: length)
             cache.replace(entry, tokens: tokens)
             return
@@ -32,25 +32,25 @@ extension SchedulerCore {
     /// cached prefix is not forked (entries never share cells); its siblings hit that
     /// prefix through the cache instead.
     func forkPrompt(of leader: SequenceState) {
-        guard let cache = prefixCache, let slot = leader.slot, leader.borrowed == nil else {
-            leader.forkDeclined = true
+        guard let cache = prefixCache, let slot = leader.slot, leader.borrow.entry == nil else {
+            leader.forks.declined = true
             return
         }
         let length = leader.promptCount - 1
         guard length > 0, let entrySlot = cache.takeSlot(release: { executor.release(slot: $0) }) else {
-            leader.forkDeclined = true
+            leader.forks.declined = true
             return
         }
         executor.copy(from: slot, to: entrySlot, length: length)
         let entry = cache.insert(slot: entrySlot, tokens: Array(leader.tokens[..<length]))
         entry.ephemeral = true
         cache.borrow(entry)
-        leader.borrowed = entry
-        leader.borrowedLength = length
-        leader.fork = entry
-        for sibling in leader.followers where sibling.phase == .waiting {
+        leader.borrow.entry = entry
+        leader.borrow.length = length
+        leader.forks.entry = entry
+        for sibling in leader.forks.followers where sibling.phase == .waiting {
             cache.borrow(entry)
-            sibling.holdsForkReservation = true
+            sibling.forks.holdsReservation = true
         }
     }
 }

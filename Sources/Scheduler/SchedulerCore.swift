@@ -100,8 +100,8 @@ final class SchedulerCore {
             continuation.onTermination = { reason in if case .cancelled = reason { onCancel(id) } }
             let seq = waiting.first { $0.id == id }!
             if let leader {
-                seq.forkOf = leader
-                leader.followers.append(seq)
+                seq.forks.leader = leader
+                leader.forks.followers.append(seq)
             } else {
                 leader = seq
             }
@@ -161,8 +161,8 @@ final class SchedulerCore {
     func summary(_ seq: SequenceState, _ reason: FinishReason) -> GenerationSummary {
         let now = clock()
         return GenerationSummary(reason: reason, promptTokens: seq.promptCount, completionTokens: seq.generatedCount,
-                                 queueTime: (seq.firstScheduled ?? now) - seq.arrival,
-                                 timeToFirstToken: (seq.firstToken ?? now) - seq.arrival,
+                                 queueTime: (seq.timing.firstScheduled ?? now) - seq.arrival,
+                                 timeToFirstToken: (seq.timing.firstToken ?? now) - seq.arrival,
                                  totalTime: now - seq.arrival, preemptions: seq.preemptions)
     }
 
@@ -178,13 +178,13 @@ final class SchedulerCore {
 
     /// Frees a sequence's slot and KV, and ends its borrow of a cached prefix.
     private func releaseSlot(of seq: SequenceState) {
-        if seq.holdsForkReservation, let entry = seq.forkOf?.fork {
+        if seq.forks.holdsReservation, let entry = seq.forks.leader?.forks.entry {
             prefixCache?.giveBack(entry, release: { executor.release(slot: $0) })
-            seq.holdsForkReservation = false
+            seq.forks.holdsReservation = false
         }
-        if let entry = seq.borrowed { prefixCache?.giveBack(entry, release: { executor.release(slot: $0) }) }
-        seq.borrowed = nil
-        seq.borrowedLength = 0
+        if let entry = seq.borrow.entry { prefixCache?.giveBack(entry, release: { executor.release(slot: $0) }) }
+        seq.borrow.entry = nil
+        seq.borrow.length = 0
         if let slot = seq.slot {
             executor.release(slot: slot)
             giveBackSlot(slot)
@@ -194,7 +194,7 @@ final class SchedulerCore {
 
     /// The cached prefix a sequence would reuse if admitted now.
     func prefixHit(for seq: SequenceState) -> (entry: PrefixCache.Entry, length: Int)? {
-        if seq.holdsForkReservation, let entry = seq.forkOf?.fork {
+        if seq.forks.holdsReservation, let entry = seq.forks.leader?.forks.entry {
             return (entry, min(entry.cells, seq.tokens.count - 1))
         }
         return config.prefixCaching ? prefixCache?.lookup(seq.tokens) : nil
@@ -205,17 +205,17 @@ final class SchedulerCore {
         seq.slot = slot
         seq.phase = .running
         seq.computed = 0
-        seq.forkOf = nil
-        seq.holdsForkReservation = false  // the reservation is now this sequence's borrow
+        seq.forks.leader = nil
+        seq.forks.holdsReservation = false  // the reservation is now this sequence's borrow
         if config.prefixCaching { counters.prefixQueryTokens += seq.tokens.count }
         if let hit {  // already borrowed by the planner
             executor.copy(from: hit.entry.slot, to: slot, length: hit.length)
-            seq.borrowed = hit.entry
-            seq.borrowedLength = hit.length
+            seq.borrow.entry = hit.entry
+            seq.borrow.length = hit.length
             seq.computed = hit.length
             if config.prefixCaching { counters.prefixHitTokens += hit.length }
         }
-        if seq.firstScheduled == nil { seq.firstScheduled = now }
+        if seq.timing.firstScheduled == nil { seq.timing.firstScheduled = now }
         executor.open(slot: slot, sampling: seq.request.sampling, history: Array(seq.tokens[seq.promptCount...]))
         running.append(seq)
     }

@@ -17,25 +17,48 @@ final class SequenceState {
     /// Tokens of `tokens` whose KV is in the cache.
     var computed = 0
     var cancelled = false
-    /// A prefix-cache entry whose cells this sequence shares, and how many.
-    var borrowed: PrefixCache.Entry?
-    var borrowedLength = 0
-    /// For a sibling choice (n > 1): the leader whose prompt it shares.
-    var forkOf: SequenceState?
-    /// For a leader: the entry holding its forked prompt, once made.
-    var fork: PrefixCache.Entry?
-    /// For a leader: forking was not possible; siblings prefill on their own.
-    var forkDeclined = false
-    /// For a leader: its sibling choices.
-    var followers: [SequenceState] = []
-    /// For a sibling: it holds a borrow of the leader's fork, taken when the fork was made
-    /// so the entry outlives the leader until every sibling has started.
-    var holdsForkReservation = false
     var preemptions = 0
-    var firstScheduled: Double?
-    var firstToken: Double?
-    var detokenizer = IncrementalDetokenizer()
-    var stopMatcher: StopMatcher
+    /// The prefix-cache cells this sequence shares instead of computing.
+    var borrow = Borrow()
+    /// Its place among the choices of one prompt (n > 1).
+    var forks = ForkLinks()
+    /// Turning its tokens into text.
+    var text: TextOutput
+    /// When it first ran and first produced a token.
+    var timing = Timing()
+
+    /// A prefix-cache entry whose first `length` cells this sequence shares.
+    struct Borrow {
+        var entry: PrefixCache.Entry?
+        var length = 0
+    }
+
+    /// The fork graph of `n > 1`: one leader prefills the prompt, and its siblings share it.
+    struct ForkLinks {
+        /// For a sibling choice: the leader whose prompt it shares.
+        var leader: SequenceState?
+        /// For a leader: the entry holding its forked prompt, once made.
+        var entry: PrefixCache.Entry?
+        /// For a leader: forking was not possible; siblings prefill on their own.
+        var declined = false
+        /// For a leader: its sibling choices.
+        var followers: [SequenceState] = []
+        /// For a sibling: it holds a borrow of the leader's fork, taken when the fork was
+        /// made, so the entry outlives the leader until every sibling has started.
+        var holdsReservation = false
+    }
+
+    /// Output text: complete characters only, with stop strings held back and cut.
+    struct TextOutput {
+        var detokenizer = IncrementalDetokenizer()
+        var stopMatcher: StopMatcher
+    }
+
+    /// Timestamps on the scheduler's clock.
+    struct Timing {
+        var firstScheduled: Double?
+        var firstToken: Double?
+    }
 
     init(id: UInt64, request: GenerationRequest, arrival: Double,
          continuation: AsyncStream<GenerationEvent>.Continuation) {
@@ -44,12 +67,12 @@ final class SequenceState {
         self.arrival = arrival
         self.continuation = continuation
         self.tokens = request.prompt
-        self.stopMatcher = StopMatcher(stops: request.stop)
+        self.text = TextOutput(stopMatcher: StopMatcher(stops: request.stop))
     }
 
     var promptCount: Int { request.prompt.count }
     /// KV cells this sequence holds beyond those it shares with a cache entry.
-    var ownCells: Int { computed - borrowedLength }
+    var ownCells: Int { computed - borrow.length }
     var generatedCount: Int { tokens.count - promptCount }
     /// Prefill is done once every token but the newest is computed.
     var isDecoding: Bool { computed == tokens.count - 1 && computed >= promptCount }
