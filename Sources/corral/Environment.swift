@@ -1,6 +1,11 @@
 import Foundation
 
-/// Reads `NIM_*` settings: a flag wins over the environment, which wins over the default.
+/// Reads `NIM_*` settings: a flag wins over the environment, which wins over the default
+/// (the defaults are `ServeDefaults`, and validation is `ServerConfig.validate`).
+///
+/// Kept rather than swift-configuration: ArgumentParser already owns the flags and their
+/// help, so the library would only replace these three lookups, while adding a package (and
+/// its build time) to every clean build; NIM's variable names are not a key hierarchy either.
 enum Environment {
     static func string(_ name: String) -> String? {
         guard let v = ProcessInfo.processInfo.environment[name], !v.isEmpty else { return nil }
