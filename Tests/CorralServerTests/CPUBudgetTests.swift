@@ -1,4 +1,5 @@
-@testable import CorralServer
+@testable import CorralEngine
+import CorralServer
 import Foundation
 import Testing
 
