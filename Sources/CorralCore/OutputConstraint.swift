@@ -21,5 +21,6 @@ public struct ConstraintError: Error, Sendable, Equatable, CustomStringConvertib
     /// Wraps a reason.
     public init(_ message: String) { self.message = message }
 
+    /// The reason.
     public var description: String { message }
 }
