@@ -51,14 +51,7 @@ struct CompletionHandler: Sendable {
     }
 
     /// The engine, or 503 while loading or draining.
-    func engine() throws(APIError) -> ServingEngine {
-        switch state.current {
-        case .ready(let engine): return engine
-        case .loading: throw .unavailable("the model is still loading")
-        case .failed(let why): throw .unavailable("the model failed to load: \(why)")
-        case .draining: throw .unavailable("the server is shutting down")
-        }
-    }
+    func engine() throws(APIError) -> ServingEngine { try state.readyEngine() }
 
     /// Checks the requested model name against the served one.
     func checkModel(_ name: String?, _ engine: ServingEngine) throws(APIError) {

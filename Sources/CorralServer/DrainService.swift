@@ -20,7 +20,7 @@ public struct DrainService: Service {
     /// Waits for shutdown, then drains.
     public func run() async throws {
         try? await gracefulShutdown()
-        let engine = state.engine
+        let engine = try? state.readyEngine()
         state.beginDraining()
         guard let engine else { return }
         logger.info("draining", metadata: ["grace_seconds": "\(grace)"])

@@ -32,7 +32,7 @@ struct InfoRoutes: Sendable {
 
     /// `GET /v1/metadata`.
     func metadata(_ request: Request, context: some RequestContext) throws -> Response {
-        guard case .ready(let engine) = state.current else { throw APIError.unavailable("the model is not loaded") }
+        let engine = try state.readyEngine()
         let m = engine.model.metadata
         return try CompletionHandler.json(Metadata(
             model: engine.servedName, path: engine.model.path, architecture: m.architecture,
@@ -55,7 +55,7 @@ struct InfoRoutes: Sendable {
     /// `POST /tokenize`: a prompt, or chat messages through the template.
     func tokenize(_ request: Request, context: some RequestContext) async throws -> Response {
         let body = try await decodeJSONBody(TokenizeRequest.self, from: request, limit: config.maxBodyBytes)
-        guard case .ready(let engine) = state.current else { throw APIError.unavailable("the model is not loaded") }
+        let engine = try state.readyEngine()
         if let name = body.model, name != engine.servedName { throw APIError.modelNotFound(name) }
         let tokens: [Token]
         if let messages = body.messages {
@@ -76,7 +76,7 @@ struct InfoRoutes: Sendable {
     /// `POST /detokenize`.
     func detokenize(_ request: Request, context: some RequestContext) async throws -> Response {
         let body = try await decodeJSONBody(DetokenizeRequest.self, from: request, limit: config.maxBodyBytes)
-        guard case .ready(let engine) = state.current else { throw APIError.unavailable("the model is not loaded") }
+        let engine = try state.readyEngine()
         if let name = body.model, name != engine.servedName { throw APIError.modelNotFound(name) }
         let tokens = try body.tokens.map { id throws(APIError) -> Token in
             guard let t = Token(exactly: id), engine.model.isValidToken(t) else {

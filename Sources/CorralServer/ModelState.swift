@@ -51,9 +51,14 @@ public final class ModelState: Sendable {
         }
     }
 
-    /// The engine if the server is ready.
-    public var engine: ServingEngine? {
-        if case .ready(let engine) = current { return engine }
-        return nil
+    /// The engine for new work: ready, or a 503 saying why not. With `servingEngine`, the
+    /// only two ways the routes look the engine up.
+    public func readyEngine() throws(APIError) -> ServingEngine {
+        switch current {
+        case .ready(let engine): return engine
+        case .loading: throw .unavailable("the model is still loading")
+        case .failed(let why): throw .unavailable("the model failed to load: \(why)")
+        case .draining: throw .unavailable("the server is shutting down")
+        }
     }
 }
