@@ -27,10 +27,10 @@ help:
 	@echo "make run    serve SmolLM2-135M-Instruct on http://$(HOST):$(PORT) (CPU)"
 	@echo "make test   build everything and run all tests"
 
-# llama-common.pc is the last thing the bootstrap writes, and newer than .complete: an
-# engine cached before libllama-common was added is brought up to date.
-engine: $(ENGINE)/lib/pkgconfig/llama-common.pc
-$(ENGINE)/lib/pkgconfig/llama-common.pc:
+# llama-common's headers are among the last things the bootstrap installs: an engine cached
+# before libllama-common (or its Jinja headers) was added is brought up to date.
+engine: $(ENGINE)/include/llama-common/jinja/parser.h
+$(ENGINE)/include/llama-common/jinja/parser.h:
 	scripts/bootstrap-engine.sh
 
 # llama-server and llama-batched-bench from the same source, for peer benchmarks.

@@ -40,9 +40,10 @@ log() { echo "bootstrap-engine: $*" >&2; }
 
 # Done already? The stamp is written last, so a half-finished build never counts.
 have_tools() { [ -x "$prefix/bin/llama-server" ] && [ -x "$prefix/bin/llama-batched-bench" ]; }
-# libllama-common (grammars, the JSON-schema converter) came later: a prefix without it is
-# rebuilt, which only compiles the common library.
-have_common() { [ -f "$prefix/lib/pkgconfig/llama-common.pc" ]; }
+# libllama-common (grammars, the JSON-schema converter, Jinja chat templates) came later: a
+# prefix without it, or without all its headers, is brought up to date, which only compiles
+# the common library.
+have_common() { [ -f "$prefix/lib/pkgconfig/llama-common.pc" ] && [ -f "$prefix/include/llama-common/jinja/parser.h" ]; }
 if [ $source_only = 0 ] && [ -f "$prefix/.complete" ] && have_common && { [ $tools = 0 ] || have_tools; }; then
   echo "$prefix"; exit 0
 fi
@@ -123,7 +124,7 @@ cmake --install "$build" >&2 || true
 # they include) go next to it, and a pkg-config file lets SwiftPM's CLlamaCommon find both.
 inc=$prefix/include/llama-common
 rm -rf "$inc"; mkdir -p "$inc/nlohmann"
-cp "$llama_src"/common/*.h "$inc/"
+(cd "$llama_src/common" && find . -name '*.h' -exec cp --parents {} "$inc/" \;)
 cp "$llama_src"/vendor/nlohmann/*.hpp "$inc/nlohmann/"
 [ -f "$prefix/lib/libllama-common.so" ] || { log "libllama-common.so missing under $prefix"; exit 1; }
 cat > "$prefix/lib/pkgconfig/llama-common.pc" <<PC

@@ -1,6 +1,7 @@
 // The C shim over llama.cpp's common library; see include/corral_common.h.
 #include "corral_common.h"
 
+#include <chat.h>
 #include <json-schema-to-grammar.h>
 #include <json.h>
 
@@ -98,6 +99,61 @@ extern "C" int corral_choice_to_gbnf(const char *const *choices, size_t count, c
     } catch (...) {
         return give(out, "unknown error quoting the choices", 1);
     }
+}
+
+struct corral_chat_templates {
+    common_chat_templates_ptr templates;
+};
+
+extern "C" corral_chat_templates *corral_chat_templates_init(const struct llama_model *model,
+                                                             const char *override_template, char **error) {
+    try {
+        auto result = new corral_chat_templates;
+        result->templates = common_chat_templates_init(model, override_template ? override_template : "");
+        if (!result->templates) {
+            delete result;
+            give(error, "the model has no chat template", 1);
+            return nullptr;
+        }
+        return result;
+    } catch (const std::exception &e) {
+        give(error, e.what(), 1);
+    } catch (...) {
+        give(error, "unknown error parsing the chat template", 1);
+    }
+    return nullptr;
+}
+
+extern "C" void corral_chat_templates_free(corral_chat_templates *templates) { delete templates; }
+
+extern "C" int corral_chat_templates_apply(const corral_chat_templates *templates, const char *const *roles,
+                                           const char *const *contents, size_t count, char **out) {
+    try {
+        common_chat_templates_inputs inputs;
+        inputs.use_jinja = true;
+        inputs.add_generation_prompt = true;
+        for (size_t i = 0; i < count; i++) {
+            common_chat_msg message;
+            message.role = roles[i];
+            message.content = contents[i];
+            inputs.messages.push_back(std::move(message));
+        }
+        return give(out, common_chat_templates_apply(templates->templates.get(), inputs).prompt, 0);
+    } catch (const std::exception &e) {
+        return give(out, e.what(), 1);
+    } catch (...) {
+        return give(out, "unknown error rendering the chat template", 1);
+    }
+}
+
+extern "C" char *corral_chat_templates_source(const corral_chat_templates *templates) {
+    char *out = nullptr;
+    try {
+        give(&out, common_chat_templates_source(templates->templates.get()), 0);
+    } catch (...) {
+        give(&out, "", 0);
+    }
+    return out;
 }
 
 namespace {

@@ -24,7 +24,12 @@ public enum EngineLoader {
 
     private static func loadBlocking(_ config: ServerConfig, observer: (any SchedulerObserver)?) throws -> ServingEngine {
         let path = try ModelLocator.resolve(config.model, cacheDirectory: config.cachePath)
-        let model = try LlamaModel(path: path, options: .init(gpuLayers: Int32(config.gpuLayers)))
+        let template = try config.chatTemplateFile.map { file in
+            do { return try String(contentsOfFile: file, encoding: .utf8) } catch {
+                throw ServerConfig.Invalid(description: "NIM_CHAT_TEMPLATE_FILE=\(file) cannot be read")
+            }
+        }
+        let model = try LlamaModel(path: path, options: .init(gpuLayers: Int32(config.gpuLayers), chatTemplate: template))
         let isDeci = model.metadata.architecture == "deci"
         // Unified: sequence ids past the running ones hold cached prefixes and the shared
         // prompts of n > 1 choices (llama.cpp allows 256 ids in all). Partitioned: one

@@ -28,6 +28,8 @@ struct InfoRoutes: Sendable {
         var gpu_offload: Bool
         /// The effective value of each setting that has a default in `ServeDefaults`.
         var settings: [String: String]
+        /// Where the chat template comes from: `model` (the GGUF's) or the override file.
+        var chat_template: String
     }
 
     /// `GET /v1/metadata`.
@@ -42,7 +44,8 @@ struct InfoRoutes: Sendable {
             kv_bytes_per_token_f16: m.kvElementsPerToken * 2, kv_capacity_tokens: engine.scheduler.snapshot.kvCapacity,
             kv_layout: config.unifiedKV ? "unified" : "partitioned", kv_sizing: engine.kvSizing,
             engine_threads: engine.threads, max_model_len: engine.scheduler.maxModelLength,
-            engine: engine.identity.version, gpu_offload: engine.identity.gpuOffload, settings: config.settings))
+            engine: engine.identity.version, gpu_offload: engine.identity.gpuOffload, settings: config.settings,
+            chat_template: config.chatTemplateFile ?? "model"))
     }
 
     struct TokenizeRequest: Decodable {

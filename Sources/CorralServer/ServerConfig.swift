@@ -64,6 +64,8 @@ public struct ServerConfig: Sendable {
     /// Seconds a connection may sit idle, between requests or mid-upload, before it is
     /// closed; a response being written never counts as idle (`NIM_HTTP_IDLE_TIMEOUT_SECONDS`).
     public var idleTimeout = Double(ServeDefaults.httpIdleTimeoutSeconds)
+    /// A Jinja chat template file to use instead of the model's (`NIM_CHAT_TEMPLATE_FILE`).
+    public var chatTemplateFile: String?
     /// Log prompts and completions too (`NIM_DISABLE_LOG_REQUESTS=0`); off by default.
     public var logPrompts = !ServeDefaults.disableLogRequests
 
@@ -123,6 +125,9 @@ extension ServerConfig {
     public struct Invalid: Error, Sendable, CustomStringConvertible {
         /// One line naming the setting.
         public let description: String
+
+        /// Wraps a reason.
+        public init(description: String) { self.description = description }
     }
 
     /// Refuses values no server could run with, naming the setting.

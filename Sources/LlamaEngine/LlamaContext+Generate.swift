@@ -27,15 +27,21 @@ extension LlamaContext {
         var done = Array(repeating: false, count: prompts.count)
         var sampleAt = Array(repeating: -1, count: prompts.count)
 
-        // Prefill in chunks that fit the batch, each sequence's last token asking for logits.
-        var pending = prompts.indices.flatMap { s in prompts[s].indices.map { (s, $0) } }[...]
-        while !pending.isEmpty {
+        // Prefill in chunks that fit the batch. Every prompt's last token goes into the final
+        // chunk, which asks for their logits: a later decode would replace the logits of an
+        // earlier chunk before they were sampled.
+        let body = prompts.indices.flatMap { s in prompts[s].indices.dropLast().map { (s, $0) } }
+        let lasts = prompts.indices.map { ($0, prompts[$0].count - 1) }
+        let split = max(body.count - (batchCapacity - lasts.count), 0)
+        var chunks = stride(from: 0, to: split, by: batchCapacity).map { Array(body[$0..<min($0 + batchCapacity, split)]) }
+        chunks.append(Array(body[split...]) + lasts)
+        for chunk in chunks {
             clearBatch()
-            for (s, p) in pending.prefix(batchCapacity) {
-                let i = try add(token: prompts[s][p], position: p, sequence: s, wantsLogits: p == prompts[s].count - 1)
-                if p == prompts[s].count - 1 { sampleAt[s] = i }
+            for (s, p) in chunk {
+                let isLast = p == prompts[s].count - 1
+                let i = try add(token: prompts[s][p], position: p, sequence: s, wantsLogits: isLast)
+                if isLast { sampleAt[s] = i }
             }
-            pending = pending.dropFirst(batchCapacity)
             try decode()
         }
         while true {

@@ -20,6 +20,7 @@ public final class LlamaModel: @unchecked Sendable {
 
     let pointer: OpaquePointer
     let vocab: OpaquePointer
+    let chatTemplates: ChatTemplates
 
     /// Options for loading.
     public struct Options: Sendable {
@@ -27,11 +28,14 @@ public final class LlamaModel: @unchecked Sendable {
         public var gpuLayers: Int32
         /// Memory-map the file instead of reading it.
         public var useMmap: Bool
+        /// A Jinja chat template to use instead of the one in the GGUF.
+        public var chatTemplate: String?
 
         /// Creates options; by default every layer goes to the GPU when there is one.
-        public init(gpuLayers: Int32 = -1, useMmap: Bool = true) {
+        public init(gpuLayers: Int32 = -1, useMmap: Bool = true, chatTemplate: String? = nil) {
             self.gpuLayers = gpuLayers
             self.useMmap = useMmap
+            self.chatTemplate = chatTemplate
         }
     }
 
@@ -46,6 +50,12 @@ public final class LlamaModel: @unchecked Sendable {
         _ = EngineLog.takeLastError()
         guard let model = llama_model_load_from_file(path, params) else {
             throw .corruptModel(path, EngineLog.takeLastError())
+        }
+        do {
+            self.chatTemplates = try ChatTemplates(model: model, override: options.chatTemplate)
+        } catch {
+            llama_model_free(model)
+            throw error
         }
         self.pointer = model
         self.vocab = llama_model_get_vocab(model)

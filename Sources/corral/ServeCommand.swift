@@ -84,6 +84,8 @@ struct ServeCommand: AsyncParsableCommand {
     var maxHeaderBytes: Int?
     @Option(help: "Seconds an idle connection stays open; 0 for no limit (NIM_HTTP_IDLE_TIMEOUT_SECONDS; default \(ServeDefaults.httpIdleTimeoutSeconds)).")
     var httpIdleTimeoutSeconds: Int?
+    @Option(help: "A Jinja chat template to use instead of the model's, rendered as llama-server renders it (NIM_CHAT_TEMPLATE_FILE; default: the template in the GGUF).")
+    var chatTemplateFile: String?
     @Option(help: "1 keeps prompts and completions out of the logs; 0 logs them (NIM_DISABLE_LOG_REQUESTS; default \(ServeDefaults.flag(ServeDefaults.disableLogRequests))).")
     var disableLogRequests: Bool?
 
@@ -150,6 +152,10 @@ struct ServeCommand: AsyncParsableCommand {
         do { _ = try c.tls.configuration() } catch { throw ConfigError(error.description) }
         c.maxHeaderBytes = try Environment.int("NIM_MAX_HEADER_BYTES", flag: maxHeaderBytes, default: ServeDefaults.maxHeaderBytes)
         c.idleTimeout = Double(try Environment.int("NIM_HTTP_IDLE_TIMEOUT_SECONDS", flag: httpIdleTimeoutSeconds, default: ServeDefaults.httpIdleTimeoutSeconds))
+        c.chatTemplateFile = chatTemplateFile ?? Environment.string("NIM_CHAT_TEMPLATE_FILE")
+        if let file = c.chatTemplateFile, !FileManager.default.isReadableFile(atPath: file) {
+            throw ConfigError("NIM_CHAT_TEMPLATE_FILE=\(file) cannot be read")
+        }
         c.logPrompts = !(try Environment.bool("NIM_DISABLE_LOG_REQUESTS", flag: disableLogRequests, default: ServeDefaults.disableLogRequests))
         do { try c.validate() } catch { throw ConfigError(error.description) }
         return c

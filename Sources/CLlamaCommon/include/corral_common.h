@@ -7,6 +7,8 @@
 #pragma once
 #include <stddef.h>
 
+struct llama_model;
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -20,6 +22,26 @@ int corral_regex_to_gbnf(const char *pattern, char **out);
 
 /// A grammar for exactly one of `count` literal strings.
 int corral_choice_to_gbnf(const char *const *choices, size_t count, char **out);
+
+/// A model's chat templates, parsed by llama.cpp's Jinja engine (common/chat.h), as
+/// llama-server renders them.
+typedef struct corral_chat_templates corral_chat_templates;
+
+/// Parses `model`'s own template, or `override_template` when it is not NULL or empty.
+/// Returns NULL with *error set (malloc'd) when the template does not parse.
+corral_chat_templates *corral_chat_templates_init(const struct llama_model *model, const char *override_template,
+                                                  char **error);
+
+/// Frees what corral_chat_templates_init returned.
+void corral_chat_templates_free(corral_chat_templates *templates);
+
+/// Renders `count` messages (parallel role and content arrays), ending with the assistant's
+/// turn opened. Returns 0 with *out the prompt, or nonzero with *out the reason.
+int corral_chat_templates_apply(const corral_chat_templates *templates, const char *const *roles,
+                                const char *const *contents, size_t count, char **out);
+
+/// The template's source text (malloc'd).
+char *corral_chat_templates_source(const corral_chat_templates *templates);
 
 /// Starts sending standard error (fd 2) to a private in-memory file, so that what
 /// llama.cpp prints there (a grammar parse error, with the grammar) can be read back

@@ -1,0 +1,48 @@
+import CLlamaCommon
+import CorralCore
+import Foundation
+
+/// A model's chat template, parsed once by llama.cpp's own Jinja engine (`common/chat.h`),
+/// so every model family renders exactly as llama-server renders it. Rendering only reads
+/// the parsed template, so one instance serves every request thread.
+final class ChatTemplates: @unchecked Sendable {
+    private let pointer: OpaquePointer
+    /// The template text in use.
+    let source: String
+
+    /// Parses `model`'s template, or `override` when given.
+    /// - Throws: `.chatTemplate` with the parser's reason.
+    init(model: OpaquePointer, override: String?) throws(LlamaError) {
+        var error: UnsafeMutablePointer<CChar>?
+        let parsed = EngineStderr.capturing { corral_chat_templates_init(model, override, &error) }.value
+        defer { corral_common_free(error) }
+        guard let parsed else {
+            throw .chatTemplate("the chat template does not parse: \(error.map { String(cString: $0) } ?? "unknown reason")")
+        }
+        pointer = parsed
+        let text = corral_chat_templates_source(parsed)
+        defer { corral_common_free(text) }
+        source = text.map { String(cString: $0) } ?? ""
+    }
+
+    deinit { corral_chat_templates_free(pointer) }
+
+    /// The conversation as a prompt, ending with the assistant's turn opened.
+    /// - Throws: `.chatTemplate` with the renderer's reason (a template that raises an
+    ///   exception for these messages, say).
+    func render(_ messages: [ChatMessage]) throws(LlamaError) -> String {
+        let roles = messages.map { strdup($0.role) }
+        let contents = messages.map { strdup($0.content) }
+        defer { (roles + contents).forEach { free($0) } }
+        var out: UnsafeMutablePointer<CChar>?
+        let status = roles.map { UnsafePointer<CChar>($0) }.withUnsafeBufferPointer { r in
+            contents.map { UnsafePointer<CChar>($0) }.withUnsafeBufferPointer { c in
+                corral_chat_templates_apply(pointer, r.baseAddress, c.baseAddress, messages.count, &out)
+            }
+        }
+        defer { corral_common_free(out) }
+        let text = out.map { String(cString: $0) } ?? ""
+        guard status == 0 else { throw .chatTemplate(text) }
+        return text
+    }
+}
