@@ -7,7 +7,7 @@ extension CompletionHandler {
     /// `POST /v1/chat/completions`.
     func chat(_ request: Request, context: some RequestContext) async throws -> Response {
         let (body, bytes) = try await decodeJSONBodyAndBytes(ChatCompletionRequest.self, from: request, limit: config.maxBodyBytes)
-        let engine = try engine()
+        let engine = try state.readyEngine()
         try checkModel(body.options.model, engine)
         guard !body.messages.isEmpty else { throw APIError.badRequest("messages must not be empty", param: "messages") }
         if let top = body.top_logprobs, !(0...20).contains(top) {

@@ -50,9 +50,6 @@ struct CompletionHandler: Sendable {
         }
     }
 
-    /// The engine, or 503 while loading or draining.
-    func engine() throws(APIError) -> ServingEngine { try state.readyEngine() }
-
     /// Checks the requested model name against the served one.
     func checkModel(_ name: String?, _ engine: ServingEngine) throws(APIError) {
         if let name, name != engine.servedName { throw .modelNotFound(name) }

@@ -96,10 +96,11 @@ struct ChatCompletionRequest: Decodable, Sendable {
     var options: GenerationOptions
 
     private enum Keys: String, CodingKey { case messages, logprobs, top_logprobs }
+    private static let allowed = GenerationOptions.fields.union(GenerationOptions.informational)
+        .union(["messages", "logprobs", "top_logprobs"])
 
     init(from decoder: any Decoder) throws {
-        try rejectUnknownFields(decoder, allowed: GenerationOptions.fields.union(GenerationOptions.informational)
-            .union(["messages", "logprobs", "top_logprobs"]))
+        try rejectUnknownFields(decoder, allowed: Self.allowed)
         let c = try decoder.container(keyedBy: Keys.self)
         messages = try c.decode([ChatMessageBody].self, forKey: .messages)
         logprobs = try c.decodeIfPresent(Bool.self, forKey: .logprobs)
@@ -116,10 +117,11 @@ struct CompletionRequest: Decodable, Sendable {
     var options: GenerationOptions
 
     private enum Keys: String, CodingKey { case prompt, echo, logprobs }
+    private static let allowed = GenerationOptions.fields.union(GenerationOptions.informational)
+        .union(["prompt", "echo", "logprobs"])
 
     init(from decoder: any Decoder) throws {
-        try rejectUnknownFields(decoder, allowed: GenerationOptions.fields.union(GenerationOptions.informational)
-            .union(["prompt", "echo", "logprobs"]))
+        try rejectUnknownFields(decoder, allowed: Self.allowed)
         let c = try decoder.container(keyedBy: Keys.self)
         prompt = try c.decode(StringOrArray.self, forKey: .prompt)
         echo = try c.decodeIfPresent(Bool.self, forKey: .echo)

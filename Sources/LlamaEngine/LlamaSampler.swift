@@ -67,13 +67,18 @@ public final class LlamaSampler {
         }
         // llama.cpp's common sampler does the same: most picks already fit the grammar,
         // and checking one token is far cheaper than checking the whole vocabulary.
-        var token = plainGreedy ? Self.argmax(row) : pick(row, constrained: nil)
-        if token == nil || !allows(token!) {
-            token = pick(row, constrained: grammar)
+        if let first = plainGreedy ? Self.argmax(row) : pick(row, constrained: nil), allows(first) {
+            return accepted(first, by: grammar)
         }
-        // Accepting a token the grammar forbids aborts the engine, so a dead end (no token
-        // can continue the grammar) ends the sequence instead.
-        guard let token, allows(token) else { return endToken }
+        // Accepting a token the grammar forbids aborts the engine, so the resampled token
+        // is checked once more, and a dead end (no token can continue the grammar) ends the
+        // sequence instead.
+        guard let token = pick(row, constrained: grammar), allows(token) else { return endToken }
+        return accepted(token, by: grammar)
+    }
+
+    /// Records `token` in the chain (penalties) and the grammar, and returns it.
+    private func accepted(_ token: Token, by grammar: UnsafeMutablePointer<llama_sampler>) -> Token {
         llama_sampler_accept(chain, token)
         llama_sampler_accept(grammar, token)
         return token
