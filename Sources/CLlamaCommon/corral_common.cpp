@@ -1,9 +1,11 @@
 // The C shim over llama.cpp's common library; see include/corral_common.h.
 #include "corral_common.h"
+#include "shim.hpp"
 
 #include <chat.h>
 #include <json-schema-to-grammar.h>
 #include <json.h>
+#include <log.h>
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -15,14 +17,6 @@
 #include <string>
 
 namespace {
-
-// Hands a std::string to C as a malloc'd copy and reports success or failure.
-int give(char **out, const std::string &text, int status) {
-    *out = static_cast<char *>(std::malloc(text.size() + 1));
-    if (*out == nullptr) return 2;
-    std::memcpy(*out, text.c_str(), text.size() + 1);
-    return status;
-}
 
 // The converter's own first line is "JSON schema conversion failed:"; the detail follows.
 std::string reason(const std::exception &error) {
@@ -101,13 +95,13 @@ extern "C" int corral_choice_to_gbnf(const char *const *choices, size_t count, c
     }
 }
 
-struct corral_chat_templates {
-    common_chat_templates_ptr templates;
-};
-
 extern "C" corral_chat_templates *corral_chat_templates_init(const struct llama_model *model,
                                                              const char *override_template, char **error) {
     try {
+        // common's own log would print a request's content to stderr (the chat parser logs
+        // output it cannot parse, whole); Corral reports those failures itself. Set once,
+        // at startup, before any request thread runs.
+        common_log_set_verbosity_thold(-1);
         auto result = new corral_chat_templates;
         result->templates = common_chat_templates_init(model, override_template ? override_template : "");
         if (!result->templates) {

@@ -21,14 +21,17 @@ public struct SamplingParameters: Sendable, Equatable {
     public var logitBias: [Token: Float] = [:]
     /// Random seed; `nil` draws one.
     public var seed: UInt32?
-    /// A GBNF grammar (start rule `root`) every output token must keep valid, from an
-    /// `OutputConstraint`; `nil` for unconstrained output.
-    public var grammar: String?
+    /// A grammar every output token must keep valid (from an `OutputConstraint`, or a
+    /// template's tool-call grammar); `nil` for unconstrained output.
+    public var grammar: GrammarSpec?
+    /// A thinking model's reasoning section, when its length is limited or a lazy grammar
+    /// must wait for it to close.
+    public var thinking: ThinkingSection?
 
     /// Creates parameters; see each property for its default.
     public init(temperature: Float = 1, topK: Int = 0, topP: Float = 1, minP: Float = 0,
                 repetitionPenalty: Float = 1, presencePenalty: Float = 0, frequencyPenalty: Float = 0,
-                logitBias: [Token: Float] = [:], seed: UInt32? = nil, grammar: String? = nil) {
+                logitBias: [Token: Float] = [:], seed: UInt32? = nil, grammar: GrammarSpec? = nil) {
         self.temperature = temperature
         self.topK = topK
         self.topP = topP

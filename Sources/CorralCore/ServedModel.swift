@@ -20,10 +20,19 @@ public protocol ServedModel: AnyObject, Sendable {
     func tokenBytes(_ token: Token, special: Bool) -> [UInt8]
     /// Whether `token` is in the vocabulary.
     func isValidToken(_ token: Token) -> Bool
-    /// A conversation as prompt text, through the model's chat template, ending with the
-    /// assistant's turn opened.
-    func prompt(for messages: [ChatMessage]) throws -> String
+    /// A chat request through the model's chat template: the prompt (the assistant's turn
+    /// opened), the tool-call grammar and a parser for the output.
+    func renderChat(_ request: ChatRequest) throws -> ChatPlan
+    /// What the chat template can do (tool-call format, thinking).
+    var chatCapabilities: ChatCapabilities { get }
     /// `constraint` as a grammar the sampler enforces, checked against this vocabulary.
     /// - Throws: `ConstraintError` with the reason it cannot be enforced.
     func grammar(for constraint: OutputConstraint) throws(ConstraintError) -> String
+}
+
+extension ServedModel {
+    /// A conversation as prompt text, with no tools, ending with the assistant's turn opened.
+    public func prompt(for messages: [ChatMessage]) throws -> String {
+        try renderChat(ChatRequest(messages: messages)).prompt
+    }
 }

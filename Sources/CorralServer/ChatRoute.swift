@@ -14,60 +14,74 @@ extension CompletionHandler {
             throw APIError.badRequest("top_logprobs must be between 0 and 20", param: "top_logprobs")
         }
         let model = engine.model
-        let text: String
+        let chatRequest = try body.chatRequest(body: bytes, reasoning: config.reasoningFormat)
+        let plan: ChatPlan
         do {
-            text = try model.prompt(for: body.messages.map { ChatMessage(role: $0.role, content: $0.content) })
+            plan = try model.renderChat(chatRequest)
         } catch {
             throw APIError.badRequest("could not apply the chat template: \(error)", param: "messages")
         }
-        logText("prompt", text, request)
-        let prompt = try model.tokenize(text, addSpecial: true, parseSpecial: true)
+        logText("prompt", plan.prompt, request)
+        let prompt = try model.tokenize(plan.prompt, addSpecial: true, parseSpecial: true)
         let n = try body.options.choiceCount()
         let logprobs = body.logprobs == true ? (body.top_logprobs ?? 0) : nil
         let remaining = max(engine.scheduler.maxModelLength - prompt.count, 1)
-        let grammar = try body.options.grammar(for: model, body: bytes)
-        let options = try body.options.validated(defaultMaxTokens: remaining, model: model,
-                                                 queueTimeout: config.queueTimeoutIfSet, grammar: grammar)
+        var options = try body.options.validated(defaultMaxTokens: remaining, model: model,
+                                                 queueTimeout: config.queueTimeoutIfSet,
+                                                 grammar: try outputGrammar(body, bytes, plan, model))
+        options.stops += plan.additionalStops
+        if let thinking = plan.thinking, body.thinkingBudget != nil || plan.grammar?.lazy == true {
+            // Limiting the thinking needs the budget sampler; so does a lazy tool grammar,
+            // which must not wake on an opener the model writes while it thinks.
+            var section = thinking
+            section.budget = body.thinkingBudget
+            options.sampling.thinking = section
+        }
         let requests = (0..<n).map { options.request(prompt: prompt, logprobs: logprobs, choice: $0) }
         let events = try submit([requests], to: engine, promptParam: "messages")
-        let id = "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-        let created = Int(Date().timeIntervalSince1970)
-        let name = engine.servedName
+        let output = ChatOutput(id: "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased(),
+                                created: Int(Date().timeIntervalSince1970), model: engine.servedName, served: model,
+                                plan: plan, hideReasoning: config.reasoningFormat == .hidden, logprobs: logprobs != nil,
+                                perRequestStats: config.perRequestStats)
 
         if body.options.stream == true {
             let includeUsage = body.options.stream_options?.include_usage == true
+            let streams = try (0..<n).map { _ in try output.stream() }
             return sse(events, choices: n, promptTokens: prompt.count, includeUsage: includeUsage, render: { index, event, encoder in
-                func chunk(_ delta: AssistantMessage, _ lps: [TokenLogprobs], _ finish: GenerationSummary?) throws -> Data {
-                    let logprobs = logprobs == nil ? nil : ChatLogprobs(content: lps.map { chatLogprob($0, model) })
-                    return try encoder.encode(ChatCompletionChunk(id: id, created: created, model: name, choices: [
-                        .init(index: index, delta: delta, logprobs: logprobs, finish_reason: finish?.reason.rawValue)],
-                        stats: finish.flatMap { stats([$0]) }))
-                }
-                switch event {
-                case .delta(let text, _, let lps):
-                    return text.isEmpty && lps.isEmpty ? [] : [try chunk(AssistantMessage(content: text), lps, nil)]
-                case .finished(let summary):
-                    return [try chunk(AssistantMessage(content: nil), [], summary)]
-                case .failed:
-                    return []
-                }
+                try streams[index].render(event, index: index, encoder: encoder)
             }, usageChunk: { usage, encoder in
-                try encoder.encode(ChatCompletionChunk(id: id, created: created, model: name, choices: [], usage: usage))
+                try encoder.encode(ChatCompletionChunk(id: output.id, created: output.created, model: output.model,
+                                                       choices: [], usage: usage))
             })
         }
 
         let results = try await collect(events, count: n)
         logText("completion", results.map(\.text).joined(separator: "\n"), request)
         let completion = ChatCompletion(
-            id: id, created: created, model: name,
-            choices: results.enumerated().map { index, r in
-                .init(index: index, message: AssistantMessage(content: r.text),
-                      logprobs: logprobs == nil ? nil : ChatLogprobs(content: r.logprobs.map { chatLogprob($0, model) }),
-                      finish_reason: r.summary?.reason.rawValue)
-            },
+            id: output.id, created: output.created, model: output.model,
+            choices: try results.enumerated().map { index, r in try output.choice(index, r) },
             usage: Usage(prompt: prompt.count, completion: results.reduce(0) { $0 + ($1.summary?.completionTokens ?? 0) }),
             stats: stats(results.compactMap(\.summary)))
         return try Self.json(completion)
+    }
+
+    /// The grammar the output is held to: the request's output constraint, or the
+    /// template's tool-call grammar, checked against the vocabulary. A call cannot also be
+    /// held to a response format, so asking for both is a 400.
+    private func outputGrammar(_ body: ChatCompletionRequest, _ bytes: Data, _ plan: ChatPlan,
+                               _ model: any ServedModel) throws(APIError) -> GrammarSpec? {
+        let constraint = try body.options.grammar(for: model, body: bytes)
+        guard var tools = plan.grammar else { return constraint }
+        if constraint != nil {
+            throw .badRequest("an output constraint cannot be combined with tool calls; set tool_choice to none",
+                              param: "tool_choice")
+        }
+        do {
+            tools.text = try model.grammar(for: .grammar(tools.text))
+        } catch {
+            throw .badRequest("the tools' schemas give a grammar that does not parse: \(error.message)", param: "tools")
+        }
+        return tools
     }
 }
 

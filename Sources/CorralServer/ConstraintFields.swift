@@ -49,16 +49,23 @@ struct NVExt: Decodable, Sendable {
     /// Names a backend; Corral has one (llama.cpp's grammars), and the set of valid
     /// outputs does not depend on it, so it is accepted and not used.
     var guided_decoding_backend: String?
+    /// NIM's limit on a thinking model's reasoning tokens.
+    var max_thinking_tokens: Int?
 
     init(from decoder: any Decoder) throws {
         try rejectUnknownFields(decoder, allowed: ["guided_json", "guided_regex", "guided_choice", "guided_grammar",
-                                                   "guided_decoding_backend"])
+                                                   "guided_decoding_backend", "max_thinking_tokens"])
         let c = try decoder.container(keyedBy: FieldKey.self)
         guided_json = try c.decodeIfPresent(SchemaOrString.self, forKey: FieldKey("guided_json"))
         guided_regex = try c.decodeIfPresent(String.self, forKey: FieldKey("guided_regex"))
         guided_choice = try c.decodeIfPresent([String].self, forKey: FieldKey("guided_choice"))
         guided_grammar = try c.decodeIfPresent(String.self, forKey: FieldKey("guided_grammar"))
         guided_decoding_backend = try c.decodeIfPresent(String.self, forKey: FieldKey("guided_decoding_backend"))
+        max_thinking_tokens = try c.decodeIfPresent(Int.self, forKey: FieldKey("max_thinking_tokens"))
+        if let budget = max_thinking_tokens, budget < 0 {
+            throw DecodingError.dataCorruptedError(forKey: FieldKey("max_thinking_tokens"), in: c,
+                debugDescription: "must be at least 0")
+        }
     }
 }
 
@@ -90,12 +97,8 @@ struct FieldKey: CodingKey {
 /// Fields that would change the output and that Corral does not implement yet. Each is a
 /// 400 naming it, never silently dropped.
 let notYetImplementedFields: [String: String] = [
-    "tools": "tool calling is not implemented yet",
-    "tool_choice": "tool calling is not implemented yet",
-    "functions": "function calling is not implemented yet",
-    "function_call": "function calling is not implemented yet",
-    "tool_calls": "tool calling is not implemented yet, so neither is tool-call history",
-    "tool_call_id": "tool calling is not implemented yet, so neither is tool-call history",
+    "functions": "the deprecated functions API is not implemented; use tools",
+    "function_call": "the deprecated functions API is not implemented; use tool_choice",
 ]
 
 /// Throws a decoding error naming the first member of the object at `decoder` that is not

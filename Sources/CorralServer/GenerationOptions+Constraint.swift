@@ -7,7 +7,7 @@ extension GenerationOptions {
     /// llama-server's `json_schema` and `grammar` may be given. Every failure is a 400 naming
     /// the field, with the converter's or the grammar parser's reason.
     /// - Parameter body: the request's bytes, to read schemas with their keys in order.
-    func grammar(for model: any ServedModel, body: Data) throws(APIError) -> String? {
+    func grammar(for model: any ServedModel, body: Data) throws(APIError) -> GrammarSpec? {
         let found = try constraints(body: body)
         guard let (param, constraint) = found.first else { return nil }
         guard found.count == 1 else {
@@ -19,7 +19,7 @@ extension GenerationOptions {
                               param: "ignore_eos")
         }
         do {
-            return try model.grammar(for: constraint)
+            return GrammarSpec(try model.grammar(for: constraint))
         } catch {
             throw .badRequest("\(param): \(error.message)", param: param)
         }

@@ -13,7 +13,7 @@ extension GenerationOptions {
     /// choice's scheduler request is built from. Every violation is a 400 naming the parameter.
     /// - Parameter grammar: the checked output constraint, from `grammar(for:body:)`.
     func validated(defaultMaxTokens: Int, model: any ServedModel, queueTimeout: Double? = nil,
-                   grammar: String? = nil) throws(APIError) -> ValidatedOptions {
+                   grammar: GrammarSpec? = nil) throws(APIError) -> ValidatedOptions {
         if let t = temperature, !(0...2).contains(t) { throw .badRequest("temperature must be between 0 and 2", param: "temperature") }
         if let p = top_p, !(p > 0 && p <= 1) { throw .badRequest("top_p must be in (0, 1]", param: "top_p") }
         if let k = top_k, k < -1 { throw .badRequest("top_k must be -1 (off) or at least 0", param: "top_k") }

@@ -1,3 +1,4 @@
+import CorralCore
 import OpenAPIRuntime
 
 /// A string, or an array of strings (OpenAI's `stop` and `prompt`).
@@ -10,38 +11,61 @@ struct StringOrArray: Decodable, Sendable {
     }
 }
 
-/// A chat message whose content is a string or an array of text parts.
+/// A chat message whose content is a string or an array of text parts; an assistant
+/// message may carry `tool_calls`, and a `tool` message answers one by `tool_call_id`.
 struct ChatMessageBody: Decodable, Sendable {
     var role: String
     var content: String
+    var toolCalls: [ToolCall] = []
+    var toolCallID: String?
+    var reasoningContent: String?
 
-    private enum Keys: String, CodingKey { case role, content }
     /// OpenAI's roles; `developer` is the newer name for `system`. Anything else is a 400.
     static let roles: Set<String> = ["system", "developer", "user", "assistant", "tool"]
     private struct Part: Decodable { var type: String; var text: String? }
 
+    /// The message as the chat template reads it.
+    var message: ChatMessage {
+        ChatMessage(role: role, content: content, toolCalls: toolCalls, toolCallID: toolCallID,
+                    reasoningContent: reasoningContent)
+    }
+
     init(from decoder: any Decoder) throws {
-        // `name` labels a participant and templates do not render it; tool-call history
-        // (`tool_calls`, `tool_call_id`) is refused until tool calling exists.
-        try rejectUnknownFields(decoder, allowed: ["role", "content", "name"])
-        let c = try decoder.container(keyedBy: Keys.self)
-        role = try c.decode(String.self, forKey: .role)
+        // `name` labels a participant and templates do not render it.
+        try rejectUnknownFields(decoder, allowed: ["role", "content", "name", "tool_calls", "tool_call_id",
+                                                   "reasoning_content"])
+        let c = try decoder.container(keyedBy: FieldKey.self)
+        let contentKey = FieldKey("content")
+        role = try c.decode(String.self, forKey: FieldKey("role"))
         guard Self.roles.contains(role) else {
-            throw DecodingError.dataCorruptedError(forKey: .role, in: c,
+            throw DecodingError.dataCorruptedError(forKey: FieldKey("role"), in: c,
                 debugDescription: "role must be one of \(Self.roles.sorted().joined(separator: ", ")), not '\(role)'")
         }
-        if let text = try? c.decode(String.self, forKey: .content) {
+        if let text = try? c.decode(String.self, forKey: contentKey) {
             content = text
-        } else if let parts = try? c.decode([Part].self, forKey: .content) {
+        } else if let parts = try? c.decode([Part].self, forKey: contentKey) {
             guard parts.allSatisfy({ $0.type == "text" }) else {
-                throw DecodingError.dataCorruptedError(forKey: .content, in: c, debugDescription: "only text content parts are supported")
+                throw DecodingError.dataCorruptedError(forKey: contentKey, in: c, debugDescription: "only text content parts are supported")
             }
             content = parts.compactMap(\.text).joined()
-        } else if try c.decodeNil(forKey: .content) {
+        } else if try !c.contains(contentKey) || c.decodeNil(forKey: contentKey) {
             content = ""
         } else {
-            throw DecodingError.dataCorruptedError(forKey: .content, in: c, debugDescription: "content must be a string or an array of text parts")
+            throw DecodingError.dataCorruptedError(forKey: contentKey, in: c, debugDescription: "content must be a string or an array of text parts")
         }
+        if let calls = try c.decodeIfPresent([ToolCallBody].self, forKey: FieldKey("tool_calls")) {
+            guard role == "assistant" else {
+                throw DecodingError.dataCorruptedError(forKey: FieldKey("tool_calls"), in: c,
+                    debugDescription: "only an assistant message makes tool calls")
+            }
+            toolCalls = calls.map(\.call)
+        }
+        toolCallID = try c.decodeIfPresent(String.self, forKey: FieldKey("tool_call_id"))
+        if role == "tool", toolCallID == nil {
+            throw DecodingError.keyNotFound(FieldKey("tool_call_id"), .init(codingPath: c.codingPath,
+                debugDescription: "a tool message names the call it answers"))
+        }
+        reasoningContent = try c.decodeIfPresent(String.self, forKey: FieldKey("reasoning_content"))
     }
 }
 
@@ -82,9 +106,8 @@ struct GenerationOptions: Decodable, Sendable {
         "ignore_eos", "min_tokens", "priority", "user", "response_format", "nvext", "json_schema", "grammar",
     ]
     /// Accepted and not used: they label or route a request and cannot change its output.
-    /// `parallel_tool_calls` only matters with `tools`, which is refused.
     static let informational: Set<String> = [
-        "metadata", "store", "service_tier", "prompt_cache_key", "safety_identifier", "parallel_tool_calls",
+        "metadata", "store", "service_tier", "prompt_cache_key", "safety_identifier",
     ]
 }
 
@@ -93,11 +116,20 @@ struct ChatCompletionRequest: Decodable, Sendable {
     var messages: [ChatMessageBody]
     var logprobs: Bool?
     var top_logprobs: Int?
+    var tools: [ToolBody]?
+    var tool_choice: ToolChoiceBody?
+    var parallel_tool_calls: Bool?
+    /// OpenAI's effort for reasoning models; Corral maps it to a thinking budget.
+    var reasoning_effort: String?
     var options: GenerationOptions
 
-    private enum Keys: String, CodingKey { case messages, logprobs, top_logprobs }
+    private enum Keys: String, CodingKey {
+        case messages, logprobs, top_logprobs, tools, tool_choice, parallel_tool_calls, reasoning_effort
+    }
     private static let allowed = GenerationOptions.fields.union(GenerationOptions.informational)
-        .union(["messages", "logprobs", "top_logprobs"])
+        .union(["messages", "logprobs", "top_logprobs", "tools", "tool_choice", "parallel_tool_calls", "reasoning_effort"])
+    /// Thinking budgets for `reasoning_effort`; `none` turns thinking off, `high` leaves it unlimited.
+    static let effortBudgets: [String: Int?] = ["none": 0, "minimal": 256, "low": 1024, "medium": 4096, "high": nil]
 
     init(from decoder: any Decoder) throws {
         try rejectUnknownFields(decoder, allowed: Self.allowed)
@@ -105,6 +137,14 @@ struct ChatCompletionRequest: Decodable, Sendable {
         messages = try c.decode([ChatMessageBody].self, forKey: .messages)
         logprobs = try c.decodeIfPresent(Bool.self, forKey: .logprobs)
         top_logprobs = try c.decodeIfPresent(Int.self, forKey: .top_logprobs)
+        tools = try c.decodeIfPresent([ToolBody].self, forKey: .tools)
+        tool_choice = try c.decodeIfPresent(ToolChoiceBody.self, forKey: .tool_choice)
+        parallel_tool_calls = try c.decodeIfPresent(Bool.self, forKey: .parallel_tool_calls)
+        reasoning_effort = try c.decodeIfPresent(String.self, forKey: .reasoning_effort)
+        if let effort = reasoning_effort, Self.effortBudgets[effort] == nil {
+            throw DecodingError.dataCorruptedError(forKey: .reasoning_effort, in: c,
+                debugDescription: "must be one of \(Self.effortBudgets.keys.sorted().joined(separator: ", "))")
+        }
         options = try GenerationOptions(from: decoder)
     }
 }

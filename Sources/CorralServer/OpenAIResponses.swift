@@ -40,10 +40,50 @@ struct CompletionLogprobs: Encodable, Sendable {
     var text_offset: [Int] = []
 }
 
-/// An assistant message.
+/// An assistant message, or a streamed piece of one.
 struct AssistantMessage: Encodable, Sendable {
     var role = "assistant"
     var content: String?
+    var reasoning_content: String?
+    var tool_calls: [ToolCallJSON]?
+
+    /// One tool call, or in a stream a piece of one (`index` says which; `id`, `type` and
+    /// the name come in its first piece).
+    struct ToolCallJSON: Encodable, Sendable {
+        struct Function: Encodable, Sendable {
+            var name: String?
+            var arguments: String
+        }
+        var index: Int?
+        var id: String?
+        var type: String?
+        var function: Function
+    }
+
+    /// The message a parsed output makes: `content` is null when the turn is only calls.
+    init(_ parsed: ParsedChatMessage, hideReasoning: Bool) {
+        content = parsed.content.isEmpty && !parsed.toolCalls.isEmpty ? nil : parsed.content
+        reasoning_content = hideReasoning || parsed.reasoningContent.isEmpty ? nil : parsed.reasoningContent
+        tool_calls = parsed.toolCalls.isEmpty ? nil : parsed.toolCalls.map {
+            ToolCallJSON(id: $0.id, type: "function", function: .init(name: $0.name, arguments: $0.arguments))
+        }
+    }
+
+    /// A stream chunk's delta for one parsed piece.
+    init(delta: ChatDelta) {
+        switch delta {
+        case .content(let text): content = text
+        case .reasoning(let text): reasoning_content = text
+        case .toolCall(let index, let id, let name, let arguments):
+            tool_calls = [ToolCallJSON(index: index, id: id, type: id == nil ? nil : "function",
+                                       function: .init(name: name, arguments: arguments))]
+        }
+    }
+
+    /// A plain message or delta.
+    init(content: String?) {
+        self.content = content
+    }
 }
 
 /// `chat.completion`.

@@ -30,6 +30,22 @@ enum RawJSON {
         return String(decoding: bytes[i..<skipValue(bytes, i)], as: UTF8.self)
     }
 
+    /// The text of each element of the array at `path`; empty when it is not an array.
+    static func elements(at path: [String], in body: Data) -> [String] {
+        guard let array = member(at: path, in: body) else { return [] }
+        let bytes = [UInt8](array.utf8)
+        guard bytes.first == UInt8(ascii: "[") else { return [] }
+        var out: [String] = []
+        var i = skipSpace(bytes, 1)
+        while i < bytes.count, bytes[i] != UInt8(ascii: "]") {
+            let end = skipValue(bytes, i)
+            out.append(String(decoding: bytes[i..<end], as: UTF8.self))
+            i = skipSpace(bytes, end)
+            if i < bytes.count, bytes[i] == UInt8(ascii: ",") { i = skipSpace(bytes, i + 1) }
+        }
+        return out
+    }
+
     private static func skipSpace(_ b: [UInt8], _ start: Int) -> Int {
         var i = start
         while i < b.count, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 }

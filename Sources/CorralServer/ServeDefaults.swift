@@ -45,6 +45,9 @@ public enum ServeDefaults {
     /// `NIM_DISABLE_LOG_REQUESTS`: prompts stay out of the logs.
     public static let disableLogRequests = true
 
+    /// `NIM_REASONING_FORMAT`: a thinking model's reasoning goes to `reasoning_content`.
+    public static let reasoningFormat = ReasoningFormat.split
+
     /// A boolean as the settings write it.
     public static func flag(_ value: Bool) -> String { value ? "1" : "0" }
 }

@@ -66,6 +66,8 @@ public struct ServerConfig: Sendable {
     public var idleTimeout = Double(ServeDefaults.httpIdleTimeoutSeconds)
     /// A Jinja chat template file to use instead of the model's (`NIM_CHAT_TEMPLATE_FILE`).
     public var chatTemplateFile: String?
+    /// How a thinking model's reasoning is returned (`NIM_REASONING_FORMAT`).
+    public var reasoningFormat = ServeDefaults.reasoningFormat
     /// Log prompts and completions too (`NIM_DISABLE_LOG_REQUESTS=0`); off by default.
     public var logPrompts = !ServeDefaults.disableLogRequests
 
@@ -165,6 +167,7 @@ extension ServerConfig {
          "NIM_KV_LAYOUT": kvLayout.rawValue, "NIM_ENABLE_KV_CACHE_REUSE": ServeDefaults.flag(prefixCaching),
          "NIM_METRICS_REQUIRE_AUTH": ServeDefaults.flag(metricsRequireAuth),
          "NIM_PER_REQ_METRICS_ENABLE": ServeDefaults.flag(perRequestStats),
-         "NIM_DISABLE_LOG_REQUESTS": ServeDefaults.flag(!logPrompts)]
+         "NIM_DISABLE_LOG_REQUESTS": ServeDefaults.flag(!logPrompts),
+         "NIM_REASONING_FORMAT": reasoningFormat.rawValue]
     }
 }

@@ -27,6 +27,26 @@ final class ChatTemplates: @unchecked Sendable {
 
     deinit { corral_chat_templates_free(pointer) }
 
+    /// The template's capabilities, by name (`supports_tools`, `supports_tool_calls`, …).
+    var capabilities: [String: Bool] {
+        let raw = corral_chat_templates_caps(pointer)
+        defer { corral_common_free(raw) }
+        let text = raw.map { String(cString: $0) } ?? "{}"
+        return (try? JSONDecoder().decode([String: Bool].self, from: Data(text.utf8))) ?? [:]
+    }
+
+    /// Renders a chat request (the JSON `corral_chat_prepare` reads) into a plan (the JSON
+    /// it returns): prompt, tool-call grammar and triggers, and the output parser.
+    /// - Throws: `.chatTemplate` with the renderer's reason.
+    func prepare(_ requestJSON: String, vocab: OpaquePointer) throws(LlamaError) -> String {
+        var out: UnsafeMutablePointer<CChar>?
+        let status = corral_chat_prepare(pointer, vocab, requestJSON, &out)
+        defer { corral_common_free(out) }
+        let text = out.map { String(cString: $0) } ?? ""
+        guard status == 0 else { throw .chatTemplate(text) }
+        return text
+    }
+
     /// The conversation as a prompt, ending with the assistant's turn opened.
     /// - Throws: `.chatTemplate` with the renderer's reason (a template that raises an
     ///   exception for these messages, say).

@@ -2,9 +2,6 @@ public import CorralCore
 
 /// The real model behind the routes.
 extension LlamaModel: ServedModel {
-    /// The conversation through the GGUF's chat template, the assistant's turn opened.
-    public func prompt(for messages: [ChatMessage]) throws -> String { try applyChatTemplate(messages) }
-
     /// The constraint as GBNF from llama.cpp's converter, parsed against this vocabulary.
     public func grammar(for constraint: OutputConstraint) throws(ConstraintError) -> String {
         let gbnf = try constraint.gbnf()

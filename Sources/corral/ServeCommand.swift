@@ -86,6 +86,8 @@ struct ServeCommand: AsyncParsableCommand {
     var httpIdleTimeoutSeconds: Int?
     @Option(help: "A Jinja chat template to use instead of the model's, rendered as llama-server renders it (NIM_CHAT_TEMPLATE_FILE; default: the template in the GGUF).")
     var chatTemplateFile: String?
+    @Option(help: "A thinking model's reasoning: split (into reasoning_content), inline (left in content) or hidden (NIM_REASONING_FORMAT; default \(ServeDefaults.reasoningFormat.rawValue)).")
+    var reasoningFormat: String?
     @Option(help: "1 keeps prompts and completions out of the logs; 0 logs them (NIM_DISABLE_LOG_REQUESTS; default \(ServeDefaults.flag(ServeDefaults.disableLogRequests))).")
     var disableLogRequests: Bool?
 
@@ -156,6 +158,9 @@ struct ServeCommand: AsyncParsableCommand {
         if let file = c.chatTemplateFile, !FileManager.default.isReadableFile(atPath: file) {
             throw ConfigError("NIM_CHAT_TEMPLATE_FILE=\(file) cannot be read")
         }
+        c.reasoningFormat = try Environment.choice(
+            reasoningFormat ?? Environment.string("NIM_REASONING_FORMAT") ?? ServeDefaults.reasoningFormat.rawValue,
+            as: ReasoningFormat.self, what: "NIM_REASONING_FORMAT")
         c.logPrompts = !(try Environment.bool("NIM_DISABLE_LOG_REQUESTS", flag: disableLogRequests, default: ServeDefaults.disableLogRequests))
         do { try c.validate() } catch { throw ConfigError(error.description) }
         return c

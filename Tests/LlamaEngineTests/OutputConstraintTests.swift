@@ -16,7 +16,7 @@ struct OutputConstraintTests {
         var parameters = SamplingParameters(temperature: temperature, seed: seed)
         let gbnf = try constraint.gbnf()
         try model.checkGrammar(gbnf)
-        parameters.grammar = gbnf
+        parameters.grammar = GrammarSpec(gbnf)
         let tokens = try TestModels.context(model).generate(prompts: [prompt], maxTokens: maxTokens, parameters: parameters)[0]
         return String(decoding: tokens.flatMap { model.tokenBytes($0) }, as: UTF8.self)
     }

@@ -32,9 +32,22 @@ final class FakeModel: ServedModel {
 
     func isValidToken(_ token: Token) -> Bool { (0..<1000).contains(token) }
 
-    func prompt(for messages: [ChatMessage]) throws -> String {
-        guard !messages.contains(where: { $0.role == "tool" }) else { throw TemplateError(description: "no tool role") }
-        return messages.map { "\($0.role): \($0.content)" }.joined(separator: "\n") + "\nassistant:"
+    func renderChat(_ request: ChatRequest) throws -> ChatPlan {
+        guard !request.messages.contains(where: { $0.role == "tool" }) else { throw TemplateError(description: "no tool role") }
+        let prompt = request.messages.map { "\($0.role): \($0.content)" }.joined(separator: "\n") + "\nassistant:"
+        return ChatPlan(prompt: prompt, format: "plain", grammar: nil, additionalStops: [], shownSpecialTokens: [],
+                        thinking: nil, needsParsing: false, makeParser: { PlainParser() })
+    }
+
+    let chatCapabilities = ChatCapabilities(toolCallFormat: "none", nativeTools: false, thinking: false)
+
+    /// All output is content.
+    final class PlainParser: ChatOutputParser, @unchecked Sendable {
+        private(set) var message = ParsedChatMessage(content: "")
+        func update(_ added: String, final: Bool) throws(ChatParseError) -> [ChatDelta] {
+            message.content += added
+            return added.isEmpty ? [] : [.content(added)]
+        }
     }
 
     func grammar(for constraint: OutputConstraint) throws(ConstraintError) -> String {

@@ -59,3 +59,6 @@ void corral_common_free(char *text);
 #ifdef __cplusplus
 }
 #endif
+
+// The chat layer (templates with tools, output parsing, the reasoning budget).
+#include "corral_chat.h"
