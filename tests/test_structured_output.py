@@ -251,8 +251,6 @@ def test_outputs_validate_under_a_kv_squeeze_that_preempts():
     ({"nvext": {"guided_choice": ["a"]}, "grammar": 'root ::= "a"'}, "grammar"),
     ({"json_schema": {"type": "object"}, "response_format": {"type": "json_object"}}, "json_schema"),
     ({"json_schema": {"type": "string", "maxLength": 10**9}}, "json_schema"),
-    ({"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]}, "tools"),
-    ({"tool_choice": "none"}, "tool_choice"),
     ({"functions": [{"name": "f"}]}, "functions"),
     ({"function_call": "auto"}, "function_call"),
     ({"nvext": {"guided_whitespace_pattern": " "}}, "nvext.guided_whitespace_pattern"),

@@ -13,6 +13,7 @@
 #include <climits>
 #include <exception>
 #include <random>
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -40,6 +41,21 @@ std::vector<llama_token> prefill_tokens(const llama_vocab *vocab, const std::str
     return out;
 }
 
+// llama.cpp's tool grammars let free text come before the first call, even for
+// `required` (the call must come eventually). OpenAI's `required` means the reply is
+// calls, and a small model may never stop talking, so the optional text before the calls
+// (an optional `until-N` rule in the root) is dropped. A root of another shape is left as
+// it is.
+std::string calls_first(const std::string &grammar) {
+    static const std::regex optional_text(R"(\s*\buntil-[0-9]+\?)");
+    auto start = grammar.find("root ::= ");
+    if (start == std::string::npos) return grammar;
+    auto end = grammar.find('\n', start);
+    auto root = grammar.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    return grammar.substr(0, start) + std::regex_replace(root, optional_text, "")
+        + (end == std::string::npos ? "" : grammar.substr(end));
+}
+
 }  // namespace
 
 extern "C" int corral_chat_prepare(const corral_chat_templates *templates, const struct llama_vocab *vocab,
@@ -58,6 +74,9 @@ extern "C" int corral_chat_prepare(const corral_chat_templates *templates, const
         const bool generic = corral_generic_needed(templates, inputs);
         auto params = generic ? corral_generic_apply(templates, inputs)
                               : common_chat_templates_apply(templates->templates.get(), inputs);
+        if (!generic && inputs.tool_choice == COMMON_CHAT_TOOL_CHOICE_REQUIRED && !inputs.tools.empty()) {
+            params.grammar = calls_first(params.grammar);
+        }
 
         // Preserved tokens are rendered as text when generated; a trigger word that is one
         // preserved token wakes the grammar on that token, as llama-server resolves them.
@@ -111,6 +130,7 @@ extern "C" int corral_chat_prepare(const corral_chat_templates *templates, const
         plan["prompt"] = params.prompt;
         plan["format"] = generic ? std::string("generic") : std::string(common_chat_format_name(params.format));
         plan["generic"] = generic;
+        plan["parallel_tool_calls"] = inputs.parallel_tool_calls;
         plan["format_id"] = static_cast<int64_t>(params.format);
         plan["grammar"] = params.grammar;
         plan["grammar_lazy"] = params.grammar_lazy;
@@ -150,6 +170,7 @@ extern "C" char *corral_chat_templates_caps(const corral_chat_templates *templat
 struct corral_chat_parser {
     common_chat_parser_params params;
     bool generic = false;           // a generic-format reply is read whole, at the end
+    bool parallel = true;           // more than one call may be returned
     std::string generated;
     common_chat_msg message;
     std::vector<std::string> ids;   // tool-call ids, kept stable across re-parses
@@ -164,6 +185,7 @@ extern "C" corral_chat_parser *corral_chat_parser_new(const char *plan_json, con
         parser->params.generation_prompt = plan.value("generation_prompt", std::string());
         parser->params.reasoning_format = common_reasoning_format_from_name(reasoning_format);
         parser->generic = plan.value("generic", false);
+        parser->parallel = plan.value("parallel_tool_calls", true);
         auto definition = plan.value("parser", std::string());
         if (!definition.empty()) parser->params.parser.load(definition);
         return parser;
@@ -250,6 +272,9 @@ extern "C" int corral_chat_parser_update(corral_chat_parser *parser, const char 
             if (!is_final || parser->generic) throw;
             parsed = common_chat_parse(parser->generated, true, parser->params);
         }
+        // Some formats' grammars allow another call block even when parallel calls are
+        // off; the client asked for one call, so only the first is returned.
+        if (!parser->parallel && parsed.tool_calls.size() > 1) parsed.tool_calls.resize(1);
         if (!parsed.empty()) {
             parsed.set_tool_call_ids(parser->ids, new_call_id);
             parser->message = parsed;

@@ -30,6 +30,21 @@ struct InfoRoutes: Sendable {
         var settings: [String: String]
         /// Where the chat template comes from: `model` (the GGUF's) or the override file.
         var chat_template: String
+        /// What the template does with tools and reasoning.
+        var chat: Chat
+    }
+
+    /// The chat template's tool-call and reasoning handling.
+    struct Chat: Encodable {
+        /// The format a request with tools gets: llama.cpp's name for the template's
+        /// native format, or `generic` (JSON replies) for a template that shows no tool calls.
+        var tool_call_format: String
+        /// Whether the template renders tool calls itself.
+        var native_tool_calls: Bool
+        /// Whether the template has a thinking section.
+        var thinking: Bool
+        /// Where reasoning goes (`NIM_REASONING_FORMAT`).
+        var reasoning_format: String
     }
 
     /// `GET /v1/metadata`.
@@ -45,7 +60,7 @@ struct InfoRoutes: Sendable {
             kv_layout: config.unifiedKV ? "unified" : "partitioned", kv_sizing: engine.kvSizing,
             engine_threads: engine.threads, max_model_len: engine.scheduler.maxModelLength,
             engine: engine.identity.version, gpu_offload: engine.identity.gpuOffload, settings: config.settings,
-            chat_template: config.chatTemplateFile ?? "model"))
+            chat_template: config.chatTemplateFile ?? "model", chat: Chat(engine.model.chatCapabilities, config)))
     }
 
     struct TokenizeRequest: Decodable {
@@ -62,7 +77,7 @@ struct InfoRoutes: Sendable {
         if let name = body.model, name != engine.servedName { throw APIError.modelNotFound(name) }
         let tokens: [Token]
         if let messages = body.messages {
-            let text = try engine.model.prompt(for: messages.map { ChatMessage(role: $0.role, content: $0.content) })
+            let text = try engine.model.prompt(for: messages.map(\.message))
             tokens = try engine.model.tokenize(text, addSpecial: true, parseSpecial: true)
         } else if let prompt = body.prompt {
             tokens = try engine.model.tokenize(prompt, addSpecial: body.add_special_tokens ?? true, parseSpecial: false)
@@ -88,5 +103,12 @@ struct InfoRoutes: Sendable {
             return t
         }
         return try CompletionHandler.json(["prompt": engine.model.detokenize(tokens, special: false)])
+    }
+}
+
+extension InfoRoutes.Chat {
+    init(_ c: ChatCapabilities, _ config: ServerConfig) {
+        self.init(tool_call_format: c.toolCallFormat, native_tool_calls: c.nativeTools, thinking: c.thinking,
+                  reasoning_format: config.reasoningFormat.rawValue)
     }
 }

@@ -11,11 +11,16 @@ struct ToolCallTests {
         parameters: #"{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"#)
 
     @Test func debugHermes() throws {
-        let template = try String(contentsOfFile: "tests/templates/hermes.jinja", encoding: .utf8)
+        let template = try String(contentsOfFile: ProcessInfo.processInfo.environment["TPL"] ?? "tests/templates/hermes.jinja", encoding: .utf8)
         let model = try LlamaModel(path: TestModels.smolPath, options: .init(gpuLayers: 0, chatTemplate: template))
         let plan = try model.renderChat(ChatRequest(messages: [ChatMessage(role: "user", content: "Weather in Paris?")],
-                                                               tools: [Self.weather], toolChoice: .auto))
+                                                               tools: [Self.weather], toolChoice: .required))
         print("FORMAT", plan.format, "GRAMMAR", plan.grammar as Any, "PROMPT", plan.prompt)
+        let plain = try model.renderChat(ChatRequest(messages: [ChatMessage(role: "user", content: "Weather in Paris?")]))
+        print("THINKING", plain.thinking as Any, plain.needsParsing, plain.prompt)
+        let parser = try plain.makeParser()
+        print(try parser.update("I think hard\n</think>\n\nThe answer", final: false))
+        print(try parser.update(" is 4.", final: true), parser.message)
     }
 
     @Test func debugPlan() throws {

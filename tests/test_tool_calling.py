@@ -1,0 +1,254 @@
+"""Tool calling through the official `openai` SDK, on the real engine.
+
+- SmolLM2's own template shows no tool calls, so it gets the generic format: the tools are
+  described in the system message and the reply is JSON held by a grammar.
+- Two native formats, from checked-in templates set with `--chat-template-file`: Hermes
+  (`<tool_call>` JSON, the shape of Qwen2.5's template) and Mistral (`[TOOL_CALLS] [...]`).
+  In both, the call is parsed by llama.cpp's own parser for the template.
+- Every call's arguments validate against the tool's schema (with `jsonschema`), streamed
+  and not, and the SDK's stream helper assembles the same calls as a whole response.
+"""
+import json
+import os
+import urllib.request
+
+import jsonschema
+import pytest
+from openai import BadRequestError, OpenAI
+
+from conftest import Server
+
+TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+
+WEATHER = {"type": "function", "function": {
+    "name": "get_weather", "description": "Get the current weather in a city",
+    "parameters": {"type": "object",
+                   "properties": {"city": {"type": "string", "maxLength": 20}, "unit": {"enum": ["c", "f"]}},
+                   "required": ["city", "unit"], "additionalProperties": False}}}
+TIME = {"type": "function", "function": {
+    "name": "get_time", "description": "Get the local time in a timezone",
+    "parameters": {"type": "object", "properties": {"zone": {"type": "string", "maxLength": 20}},
+                   "required": ["zone"], "additionalProperties": False}}}
+TOOLS = [WEATHER, TIME]
+ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
+
+
+def check_calls(calls, names=("get_weather", "get_time")):
+    """Each call names an offered tool, has a unique id and arguments valid for its schema."""
+    assert calls, "no tool calls"
+    schemas = {t["function"]["name"]: t["function"]["parameters"] for t in TOOLS}
+    assert len({c.id for c in calls}) == len(calls)
+    for c in calls:
+        assert c.type == "function" and c.id
+        assert c.function.name in names
+        jsonschema.validate(json.loads(c.function.arguments), schemas[c.function.name])
+
+
+def streamed_calls(client, **kwargs):
+    """The calls and finish reason the SDK's stream helper assembles."""
+    with client.chat.completions.stream(model="smollm2", **kwargs) as stream:
+        for _ in stream:
+            pass
+        final = stream.get_final_completion()
+    return final.choices[0].message.tool_calls, final.choices[0].finish_reason
+
+
+@pytest.fixture(scope="module")
+def hermes():
+    s = Server("--chat-template-file", os.path.join(TEMPLATES, "hermes.jinja"))
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def mistral():
+    s = Server("--chat-template-file", os.path.join(TEMPLATES, "mistral.jinja"))
+    yield s
+    s.stop()
+
+
+def sdk(server):
+    return OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0)
+
+
+def metadata(server):
+    with urllib.request.urlopen(server.url + "/v1/metadata") as r:
+        return json.load(r)["chat"]
+
+
+# --- the generic format (SmolLM2's own template) ---------------------------------------
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_required_gives_valid_calls(client, stream):
+    args = dict(messages=ASK, tools=TOOLS, tool_choice="required", parallel_tool_calls=False,
+                temperature=0, max_tokens=120)
+    if stream:
+        calls, finish = streamed_calls(client, **args)
+    else:
+        r = client.chat.completions.create(model="smollm2", **args)
+        calls, finish = r.choices[0].message.tool_calls, r.choices[0].finish_reason
+        assert r.choices[0].message.content is None
+    assert len(calls) == 1 and finish == "tool_calls"
+    check_calls(calls)
+
+
+def test_streamed_and_whole_calls_agree(client):
+    args = dict(messages=ASK, tools=TOOLS, tool_choice="required", temperature=0, max_tokens=120)
+    whole = client.chat.completions.create(model="smollm2", **args).choices[0].message.tool_calls
+    streamed, _ = streamed_calls(client, **args)
+    assert [(c.function.name, json.loads(c.function.arguments)) for c in whole] == \
+        [(c.function.name, json.loads(c.function.arguments)) for c in streamed]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_a_named_function_is_the_one_called(client, stream):
+    args = dict(messages=ASK, tools=TOOLS, tool_choice={"type": "function", "function": {"name": "get_time"}},
+                temperature=0, max_tokens=120)
+    if stream:
+        calls, _ = streamed_calls(client, **args)
+    else:
+        calls = client.chat.completions.create(model="smollm2", **args).choices[0].message.tool_calls
+    check_calls(calls, names=("get_time",))
+
+
+def test_none_gives_no_calls(client):
+    r = client.chat.completions.create(model="smollm2", messages=ASK, tools=TOOLS, tool_choice="none",
+                                       temperature=0, max_tokens=24)
+    assert r.choices[0].message.tool_calls is None and r.choices[0].message.content
+    assert r.choices[0].finish_reason in ("stop", "length")
+
+
+def test_parallel_calls_when_the_grammar_allows_them(client):
+    r = client.chat.completions.create(model="smollm2", messages=ASK, tools=TOOLS, tool_choice="required",
+                                       parallel_tool_calls=True, temperature=0, max_tokens=200)
+    calls = r.choices[0].message.tool_calls
+    assert len(calls) >= 2, calls
+    check_calls(calls)
+
+
+def test_auto_answers_with_content_or_valid_calls(client):
+    for seed in range(3):
+        m = client.chat.completions.create(model="smollm2", messages=ASK, tools=TOOLS, temperature=0.8, seed=seed,
+                                           max_tokens=160).choices[0].message
+        # The generic reply is JSON; whichever branch the model took, it reads back as
+        # either calls or an answer, never as raw JSON.
+        if m.tool_calls:
+            check_calls(m.tool_calls)
+        else:
+            assert m.content is not None and not m.content.lstrip().startswith('{"')
+
+
+def test_a_two_turn_loop_completes(client, server):
+    first = client.chat.completions.create(model="smollm2", messages=ASK, tools=TOOLS, tool_choice="required",
+                                           parallel_tool_calls=False, temperature=0, max_tokens=120)
+    call = first.choices[0].message.tool_calls[0]
+    history = ASK + [first.choices[0].message.model_dump(exclude_none=True),
+                     {"role": "tool", "tool_call_id": call.id, "content": "18 degrees and sunny"}]
+    final = client.chat.completions.create(model="smollm2", messages=history, tools=TOOLS, tool_choice="none",
+                                           temperature=0, max_tokens=40)
+    assert final.choices[0].message.content and final.choices[0].message.tool_calls is None
+    # The history is rendered: the call and its result are in the prompt.
+    body = json.dumps({"messages": history}).encode()
+    req = urllib.request.Request(server.url + "/tokenize", body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as r:
+        with_result = json.load(r)["count"]
+    body = json.dumps({"messages": ASK}).encode()
+    req = urllib.request.Request(server.url + "/tokenize", body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as r:
+        assert json.load(r)["count"] + 10 < with_result
+
+
+def test_metadata_names_the_generic_format(server):
+    chat = metadata(server)
+    assert chat["tool_call_format"] == "generic" and chat["native_tool_calls"] is False
+
+
+# --- native formats from checked-in templates ----------------------------------------
+
+@pytest.mark.parametrize("family", ["hermes", "mistral"])
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_a_forced_call_is_parsed_from_the_native_syntax(request, family, stream):
+    server = request.getfixturevalue(family)
+    assert metadata(server)["native_tool_calls"] is True
+    client = sdk(server)
+    args = dict(messages=ASK, tools=TOOLS, tool_choice="required", parallel_tool_calls=False,
+                temperature=0, max_tokens=120)
+    if stream:
+        calls, finish = streamed_calls(client, **args)
+    else:
+        r = client.chat.completions.create(model="smollm2", **args)
+        calls, finish = r.choices[0].message.tool_calls, r.choices[0].finish_reason
+        assert not r.choices[0].message.content
+    assert finish == "tool_calls"
+    check_calls(calls)
+
+
+def test_native_streams_send_arguments_in_pieces(hermes):
+    chunks = list(sdk(hermes).chat.completions.create(
+        model="smollm2", messages=ASK, tools=TOOLS, tool_choice="required", parallel_tool_calls=False,
+        temperature=0, max_tokens=120, stream=True))
+    pieces = [tc for ch in chunks for tc in (ch.choices[0].delta.tool_calls or []) if ch.choices]
+    assert len(pieces) > 2, "the arguments came in one piece"
+    assert pieces[0].id and pieces[0].function.name == "get_weather"
+    assert all(p.id is None and p.function.name is None for p in pieces[1:])
+    jsonschema.validate(json.loads("".join(p.function.arguments for p in pieces)), WEATHER["function"]["parameters"])
+
+
+def test_native_history_renders_and_the_loop_completes(hermes):
+    client = sdk(hermes)
+    first = client.chat.completions.create(model="smollm2", messages=ASK, tools=TOOLS, tool_choice="required",
+                                           parallel_tool_calls=False, temperature=0, max_tokens=120)
+    call = first.choices[0].message.tool_calls[0]
+    history = ASK + [first.choices[0].message.model_dump(exclude_none=True),
+                     {"role": "tool", "tool_call_id": call.id, "content": "18 degrees and sunny"}]
+    final = client.chat.completions.create(model="smollm2", messages=history, tools=TOOLS, tool_choice="none",
+                                           temperature=0, max_tokens=40)
+    assert final.choices[0].message.content and final.choices[0].finish_reason in ("stop", "length")
+
+
+# --- bad input ------------------------------------------------------------------------
+
+def tool(**function):
+    return {"type": "function", "function": function}
+
+
+@pytest.mark.parametrize("extra,param", [
+    ({"tools": [tool(description="no name", parameters={"type": "object"})]}, "tools.0.function.name"),
+    ({"tools": [tool(name="bad name!")]}, "tools.0.function.name"),
+    ({"tools": [tool(name="f", parameters="not a schema")]}, "tools.0.function.parameters"),
+    ({"tools": [tool(name="f", parameters=[1, 2])]}, "tools.0.function.parameters"),
+    ({"tools": [tool(name="f"), tool(name="f")]}, "tools.1.function.name"),
+    ({"tools": [{"type": "retrieval"}]}, "tools.0.type"),
+    ({"tools": [tool(name="f", extra=1)]}, "tools.0.function.extra"),
+    ({"tools": [tool(name="f")], "tool_choice": {"type": "function", "function": {"name": "g"}}}, "tool_choice"),
+    ({"tool_choice": "required"}, "tool_choice"),
+    ({"tool_choice": "sometimes"}, "tool_choice"),
+    ({"tools": [tool(name="f")], "tool_choice": "required", "response_format": {"type": "json_object"}}, "tool_choice"),
+    ({"functions": [{"name": "f"}]}, "functions"),
+    ({"reasoning_effort": "extreme"}, "reasoning_effort"),
+    ({"nvext": {"max_thinking_tokens": -1}}, "nvext.max_thinking_tokens"),
+])
+def test_bad_tools_are_400_naming_the_field(client, extra, param):
+    with pytest.raises(BadRequestError) as e:
+        client.chat.completions.create(model="smollm2", messages=ASK, max_tokens=4, extra_body=extra)
+    assert e.value.body["param"] == param, e.value.body
+
+
+@pytest.mark.parametrize("messages,param", [
+    (ASK + [{"role": "tool", "content": "18 degrees"}], "messages.1.tool_call_id"),
+    ([{"role": "user", "content": "x", "tool_calls": [{"id": "c1", "type": "function",
+                                                       "function": {"name": "f", "arguments": "{}"}}]}],
+     "messages.0.tool_calls"),
+    ([{"role": "assistant", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f"}}]}],
+     "messages.0.tool_calls.0.function.arguments"),
+])
+def test_bad_tool_history_is_400_naming_the_field(client, messages, param):
+    with pytest.raises(BadRequestError) as e:
+        client.chat.completions.create(model="smollm2", messages=messages, max_tokens=4)
+    assert e.value.body["param"] == param, e.value.body
+
+
+def test_completions_refuse_tools(client):
+    with pytest.raises(BadRequestError) as e:
+        client.completions.create(model="smollm2", prompt="x", max_tokens=2, extra_body={"tools": [WEATHER]})
+    assert e.value.body["param"] == "tools"
