@@ -75,9 +75,13 @@ public protocol BatchExecutor: AnyObject {
     func isEndOfGeneration(_ token: Token) -> Bool
     /// The bytes `token` decodes to.
     func tokenBytes(_ token: Token) -> [UInt8]
+    /// The bytes `token` decodes to; `special` renders a control token's text too.
+    func tokenBytes(_ token: Token, special: Bool) -> [UInt8]
 }
 
 extension BatchExecutor {
+    /// Executors without control tokens spell every token one way.
+    public func tokenBytes(_ token: Token, special: Bool) -> [UInt8] { tokenBytes(token) }
     /// A unified cache: any sequence may use all of it.
     public var sequenceCapacity: Int { kvCapacity }
     /// Slot ids do not matter to the batch.

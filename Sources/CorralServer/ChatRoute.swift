@@ -30,6 +30,7 @@ extension CompletionHandler {
                                                  queueTimeout: config.queueTimeoutIfSet,
                                                  grammar: try outputGrammar(body, bytes, plan, model))
         options.stops += plan.additionalStops
+        options.shownSpecialTokens = plan.shownSpecialTokens
         if let thinking = plan.thinking, body.thinkingBudget != nil || plan.grammar?.lazy == true {
             // Limiting the thinking needs the budget sampler; so does a lazy tool grammar,
             // which must not wake on an opener the model writes while it thinks.

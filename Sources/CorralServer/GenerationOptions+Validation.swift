@@ -56,6 +56,7 @@ struct ValidatedOptions {
     var minTokens: Int
     var priority: Int
     var queueTimeout: Double?
+    var shownSpecialTokens: Set<Token> = []
 
     /// The scheduler request for choice `choice` of `prompt`.
     func request(prompt: [Token], logprobs: Int?, choice: Int) -> GenerationRequest {
@@ -63,8 +64,10 @@ struct ValidatedOptions {
         // Each of n choices gets its own seed, derived from the request's, so they differ
         // but the whole response is reproducible.
         if let seed { sampling.seed = UInt32(truncatingIfNeeded: seed &+ choice) }
-        return GenerationRequest(prompt: prompt, maxTokens: maxTokens, sampling: sampling, stop: stops,
-                                 ignoreEOS: ignoreEOS, minTokens: minTokens, priority: priority, logprobs: logprobs,
-                                 queueTimeout: queueTimeout)
+        var request = GenerationRequest(prompt: prompt, maxTokens: maxTokens, sampling: sampling, stop: stops,
+                                        ignoreEOS: ignoreEOS, minTokens: minTokens, priority: priority, logprobs: logprobs,
+                                        queueTimeout: queueTimeout)
+        request.shownSpecialTokens = shownSpecialTokens
+        return request
     }
 }

@@ -117,4 +117,7 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
     public func isEndOfGeneration(_ token: Token) -> Bool { context.model.isEndOfGeneration(token) }
 
     public func tokenBytes(_ token: Token) -> [UInt8] { context.model.tokenBytes(token) }
+
+    /// The bytes `token` decodes to; `special` renders a control token's text too.
+    public func tokenBytes(_ token: Token, special: Bool) -> [UInt8] { context.model.tokenBytes(token, special: special) }
 }

@@ -20,6 +20,9 @@ public struct GenerationRequest: Sendable {
     public var logprobs: Int?
     /// Fail with `.queueTimeout` if not started within this many seconds.
     public var queueTimeout: Double?
+    /// Control tokens whose text is part of the output: a template's tool-call opener
+    /// (Mistral's `[TOOL_CALLS]`), which the parser must see.
+    public var shownSpecialTokens: Set<Token> = []
 
     /// Creates a request; by default greedy-free sampling, no stops, priority 0.
     public init(prompt: [Token], maxTokens: Int, sampling: SamplingParameters = SamplingParameters(),

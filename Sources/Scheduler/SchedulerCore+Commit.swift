@@ -62,7 +62,8 @@ extension SchedulerCore {
             end(seq, .finished(summary(seq, .stop)))
             return
         }
-        let text = isEOG ? "" : seq.text.detokenizer.append(executor.tokenBytes(token))
+        let text = isEOG ? "" : seq.text.detokenizer.append(
+            request.shownSpecialTokens.contains(token) ? executor.tokenBytes(token, special: true) : executor.tokenBytes(token))
         switch seq.text.stopMatcher.feed(text) {
         case .stopped(let before):
             seq.continuation.yield(.delta(text: before, tokens: [token], logprobs: logprobs))
