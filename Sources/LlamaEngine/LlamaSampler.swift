@@ -127,21 +127,22 @@ public final class LlamaSampler {
         // llama.cpp's common sampler does the same: most picks already fit the grammar,
         // and checking one token is far cheaper than checking the whole vocabulary.
         if let first = plainGreedy ? Self.argmax(row) : pick(row, constrained: nil), Self.allows(grammar, first) {
-            return accepted(first)
+            return accepted(first, checked: true)
         }
         // Accepting a token the grammar forbids aborts the engine, so the resampled token
         // is checked once more, and a dead end (no token can continue the grammar) ends the
         // sequence instead.
         guard let token = pick(row, constrained: grammar), Self.allows(grammar, token) else { return endToken }
-        return accepted(token)
+        return accepted(token, checked: true)
     }
 
     /// Records `token` in the chain (penalties), the budget and the grammar, and returns it.
     /// The grammar sees it only where it applies; when the thinking section closes, a lazy
     /// grammar is shown the end tag it did not see, since a trigger may begin with it (as
-    /// llama.cpp's common sampler replays it).
+    /// llama.cpp's common sampler replays it). `checked` says the grammar already allowed
+    /// it; otherwise it is checked here, since accepting a forbidden token aborts.
     @discardableResult
-    private func accepted(_ token: Token) -> Token {
+    private func accepted(_ token: Token, checked: Bool = false) -> Token {
         let applies = grammarApplies
         if let budget {
             llama_sampler_accept(budget, token)
@@ -151,7 +152,7 @@ public final class LlamaSampler {
                 for i in 0..<count where Self.allows(grammar, tokens![i]) { llama_sampler_accept(grammar, tokens![i]) }
             }
         }
-        if applies, let grammar, Self.allows(grammar, token) { llama_sampler_accept(grammar, token) }
+        if applies, let grammar, checked || Self.allows(grammar, token) { llama_sampler_accept(grammar, token) }
         llama_sampler_accept(chain, token)
         return token
     }

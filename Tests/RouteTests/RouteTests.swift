@@ -84,7 +84,7 @@ struct RouteTests {
     }
 
     @Test func aChatThatTheTemplateRefusesIsA400() async throws {
-        try await post("/v1/chat/completions", #"{"messages":[{"role":"tool","content":"x"}]}"#) { response in
+        try await post("/v1/chat/completions", #"{"messages":[{"role":"tool","content":"x","tool_call_id":"c1"}]}"#) { response in
             #expect(response.status == .badRequest)
             let error = try #require(try object(response.body)["error"] as? [String: Any])
             #expect(error["param"] as? String == "messages")
