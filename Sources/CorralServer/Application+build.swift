@@ -21,12 +21,12 @@ public func buildApplication(config: ServerConfig, state: ModelState, metrics: S
     router.add(middleware: RequestLogMiddleware(logger: logger))
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: HTTPMetricsMiddleware(metrics: metrics.http))
-    if !config.apiKeys.isEmpty {
-        router.add(middleware: APIKeyMiddleware(keys: config.apiKeys.map { Array($0.utf8) },
-                                                protectMetrics: config.metricsRequireAuth))
+    if let keys = config.keys {
+        router.add(middleware: APIKeyMiddleware(keys: keys, protectMetrics: config.metricsRequireAuth))
     }
     let info = InfoRoutes(state: state, config: config)
-    let completions = CompletionHandler(state: state, config: config, metrics: metrics, logger: logger)
+    let completions = CompletionHandler(state: state, config: config, metrics: metrics, logger: logger,
+                                        limiter: TenantLimiter())
     let scrape = MetricsRoute(state: state, metrics: metrics)
     // Probes, model list and version: generated from openapi.yaml.
     try GeneratedAPI(state: state, engine: engine).registerHandlers(on: router)
@@ -39,6 +39,7 @@ public func buildApplication(config: ServerConfig, state: ModelState, metrics: S
         try await completions.counting { try await completions.completions(request, context: context) }
     }
     router.get("/v1/metadata", use: info.metadata)
+    router.get("/v1/usage", use: UsageRoute(state: state, config: config, metrics: metrics).usage)
     router.post("/tokenize", use: info.tokenize)
     router.post("/detokenize", use: info.detokenize)
     // Header limits and the idle timeout bound what a slow or hostile client can hold.

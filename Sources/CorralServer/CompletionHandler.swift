@@ -11,6 +11,8 @@ struct CompletionHandler: Sendable {
     let config: ServerConfig
     let metrics: ServingMetrics
     let logger: Logger
+    /// The tenants' quotas, shared by every route.
+    let limiter: TenantLimiter
 
     /// With `NIM_DISABLE_LOG_REQUESTS=0`, logs a prompt or a completion under the request
     /// id; otherwise nothing, so text never reaches the logs by default.
@@ -55,24 +57,61 @@ struct CompletionHandler: Sendable {
         if let name, name != engine.servedName { throw .modelNotFound(name) }
     }
 
-    /// Submits every prompt's choices (sibling choices share their prompt's KV); if one
-    /// group is refused, the groups already queued are cancelled with it.
-    /// - Parameter promptParam: the request field holding the prompt, for error messages.
-    func submit(_ groups: [[GenerationRequest]], to engine: ServingEngine,
-                promptParam: String) throws(APIError) -> AsyncStream<(Int, GenerationEvent)> {
+    /// The caller's tenant: its key's, or `default` without a keys file.
+    func tenant(of request: Request) -> Tenant {
+        config.keys?.tenant(for: request) ?? config.keys?.tenants[Tenant.defaultName] ?? Tenant(name: Tenant.defaultName)
+    }
+
+    /// Submits every prompt's choices (sibling choices share their prompt's KV) for the
+    /// caller's tenant, within its quotas; if one group is refused, the groups already queued
+    /// are cancelled with it.
+    /// - Parameters:
+    ///   - promptParam: the request field holding the prompt, for error messages.
+    ///   - priority: the request's own `priority`; the tenant's is the default and the cap.
+    func submit(_ groups: [[GenerationRequest]], to engine: ServingEngine, promptParam: String,
+                for request: Request, priority: Int?) throws(APIError) -> AsyncStream<(Int, GenerationEvent)> {
         // Every prompt is checked before any is queued, so a list of prompts fails whole. The
         // choices of one prompt differ only in their seed: checking the first checks all.
         for request in groups.compactMap(\.first) {
             do { try engine.scheduler.validate(request) } catch { throw APIError(error, promptParam: promptParam) }
         }
+        let tenant = tenant(of: request)
+        let groups = groups.map { $0.map { r in
+            var r = r
+            r.tenant = tenant.name
+            r.tenantWeight = tenant.weight
+            r.priority = max(priority ?? tenant.priority, tenant.priority)
+            return r
+        } }
+        let lease = try quota(for: tenant, groups)
         var streams: [AsyncStream<GenerationEvent>] = []
         for group in groups {
             do { streams += try engine.scheduler.submit(choices: group) } catch {
                 streams.removeAll()  // dropping a stream cancels its request
+                lease?.settle(used: 0)
                 throw APIError(error, promptParam: promptParam)
             }
         }
-        return mergeChoices(streams)
+        return mergeChoices(streams, promptTokens: groups.flatMap { $0.map(\.prompt.count) }, lease: lease)
+    }
+
+    /// Takes the tenant's quota for every choice's prompt and `max_tokens`.
+    private func quota(for tenant: Tenant, _ groups: [[GenerationRequest]]) throws(APIError) -> TenantLimiter.Lease? {
+        let choices = groups.reduce(0) { $0 + $1.count }
+        let tokens = groups.joined().reduce(0) { $0 + $1.prompt.count + $1.maxTokens }
+        do {
+            return try limiter.acquire(tenant, choices: choices, tokens: tokens)
+        } catch {
+            switch error {
+            case .neverFits(let why):
+                throw .badRequest(why, param: "max_tokens")
+            case .overLimit(let limit, let message, let retryAfter):
+                metrics.tenants.rejected(tenant.name, limit: limit)
+                var refusal = APIError(.tooManyRequests, message, type: "rate_limit_error", code: limit)
+                refusal.extraHeaders[.retryAfter] = String(retryAfter)
+                throw refusal
+            }
+        }
     }
 
     /// Runs choices to completion for a non-streaming response.

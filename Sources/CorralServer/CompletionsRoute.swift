@@ -27,7 +27,7 @@ extension CompletionHandler {
             (0..<n).map { options.request(prompt: prompt, logprobs: body.logprobs, choice: $0) }
         }
         let requests = Array(groups.joined())
-        let events = try submit(groups, to: engine, promptParam: "prompt")
+        let events = try submit(groups, to: engine, promptParam: "prompt", for: request, priority: body.options.priority)
         let id = "cmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let created = Int(Date().timeIntervalSince1970)
         let name = engine.servedName

@@ -33,7 +33,7 @@ public enum ServeDefaults {
     /// `NIM_HTTP_IDLE_TIMEOUT_SECONDS`.
     public static let httpIdleTimeoutSeconds = 75
     /// `NIM_SCHEDULER_POLICY`.
-    public static let schedulerPolicy = SchedulerConfig.Policy.priority
+    public static let schedulerPolicy = SchedulerConfig.Policy.fair
     /// `NIM_KV_LAYOUT`.
     public static let kvLayout = KVLayout.auto
     /// `NIM_ENABLE_KV_CACHE_REUSE`.

@@ -43,8 +43,9 @@ public struct ServerConfig: Sendable {
     /// Seconds a request may wait in the queue before it fails with 503; 0 waits as long
     /// as it takes (`NIM_QUEUE_TIMEOUT_SECONDS`).
     public var queueTimeout: Double
-    /// API keys; empty means no authentication (`NIM_API_KEYS_FILE` names a file of them).
-    public var apiKeys: [String] = []
+    /// API keys and their tenants (`NIM_API_KEYS_FILE`); nil means no authentication, and
+    /// every request is tenant `default`.
+    public var keys: KeyStore?
     /// Seconds in-flight requests get to finish after SIGTERM (`NIM_DRAIN_GRACE_SECONDS`).
     public var drainGrace = Double(ServeDefaults.drainGraceSeconds)
     /// Latency histogram bounds (`NIM_METRICS_*_BUCKETS`).

@@ -23,6 +23,10 @@ public struct GenerationRequest: Sendable {
     /// Control tokens whose text is part of the output: a template's tool-call opener
     /// (Mistral's `[TOOL_CALLS]`), which the parser must see.
     public var shownSpecialTokens: Set<Token> = []
+    /// Who sent it: fair share and the per-tenant totals go by this name.
+    public var tenant = "default"
+    /// The tenant's weight in fair share (from the keys file).
+    public var tenantWeight = 1.0
 
     /// Creates a request; by default greedy-free sampling, no stops, priority 0.
     public init(prompt: [Token], maxTokens: Int, sampling: SamplingParameters = SamplingParameters(),

@@ -30,15 +30,20 @@ public struct SchedulerConfig: Sendable, Equatable {
 
     /// Admission order.
     public enum Policy: String, Sendable, CaseIterable {
-        /// First come, first served; `priority` is ignored.
+        /// First come, first served; `priority` is ignored and never preempts.
         case fcfs
-        /// Lower `priority` first, then first come, first served.
+        /// Lower `priority` first, then first come, first served. A waiting request
+        /// preempts running ones of strictly lower priority when it has no room.
         case priority
+        /// As `priority`, and within a priority tenants share by weight (weighted fair
+        /// queuing on tokens served); within a tenant, first come, first served. With one
+        /// tenant it is `priority`.
+        case fair
     }
 
     /// Creates a configuration with serving defaults for a small CPU machine.
     public init(maxBatchTokens: Int = 512, maxRunningSequences: Int = 16, maxWaitingRequests: Int = 256,
-                maxWaitingTokens: Int = 262_144, maxModelLength: Int = 0, policy: Policy = .priority,
+                maxWaitingTokens: Int = 262_144, maxModelLength: Int = 0, policy: Policy = .fair,
                 prefixCaching: Bool = false, prefixBlockSize: Int = 16, stepOrder: StepOrder = .decodeFirst) {
         self.maxBatchTokens = maxBatchTokens
         self.maxRunningSequences = maxRunningSequences

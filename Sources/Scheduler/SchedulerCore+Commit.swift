@@ -27,7 +27,13 @@ extension SchedulerCore {
         for ((seq, work), sampled) in zip(plan.items, outputs) {
             guard seq.phase == .running else { continue }
             seq.computed += work.tokens.count
-            if seq.computed <= seq.promptCount { prefill += work.tokens.count } else { decode += work.tokens.count }
+            charge(seq)
+            if seq.computed <= seq.promptCount {
+                prefill += work.tokens.count
+                countTenant(seq) { $0.promptTokens += work.tokens.count }
+            } else {
+                decode += work.tokens.count
+            }
             if let sampled {
                 accept(sampled, for: seq)
             } else if work.sample {
@@ -49,6 +55,7 @@ extension SchedulerCore {
         if seq.timing.firstToken == nil { seq.timing.firstToken = clock() }
         seq.tokens.append(token)
         count(generated: 1)
+        countTenant(seq) { $0.generationTokens += 1 }
         let logprobs = sampled.logprobs.map { [$0] } ?? []
 
         let isEOG = executor.isEndOfGeneration(token)

@@ -26,6 +26,7 @@ extension SchedulerCore {
     private func planWork() -> StepPlan {
         let now = clock()
         reap(now: now)
+        preemptForRoom()
         var decoders = running.filter(\.isDecoding)
         makeRoom(decoders.count)  // cached prefixes go before running sequences do
         var free = kvFree
@@ -61,10 +62,18 @@ extension SchedulerCore {
     /// Spends `budget` on prefill chunks: running sequences first, then newly admitted
     /// ones in queue order. Admission needs room for the whole prompt.
     private func planPrefill(_ plan: inout StepPlan, budget: inout Int, free: inout Int, now: Double) {
-        let usePriority = config.policy == .priority
+        let usePriority = config.policy != .fcfs
         // Cells that running prefills still need: admission must leave them alone.
-        var reserved = running.filter { !$0.isDecoding }.reduce(0) { $0 + $1.remainingPrefill + 1 }
-        let prefilling = running.filter { !$0.isDecoding }.sorted { $0.precedes($1, usePriority: usePriority) }
+        var reserved = reservedForPrefill
+        var prefilling = running.filter { !$0.isDecoding }.sorted { $0.precedes($1, usePriority: usePriority) }
+        if config.policy == .fair {
+            // Prompt chunks go to tenants in fair-share order too.
+            let shares = FairShare(self)
+            prefilling.sort { a, b in
+                let (x, y) = (fairnessKey(a, shares), fairnessKey(b, shares))
+                return (a.request.priority, x.1, x.2) < (b.request.priority, y.1, y.2)
+            }
+        }
         for seq in prefilling where budget > 0 && free > 0 && seq.remainingPrefill > 0 {
             let n = min(seq.remainingPrefill, budget, free)
             plan.items.append((seq, work(seq, count: n)))
@@ -73,7 +82,7 @@ extension SchedulerCore {
             reserved -= n
         }
 
-        while budget > 0, running.count < config.maxRunningSequences, let seq = waiting.first {
+        while budget > 0, running.count < config.maxRunningSequences, let seq = nextWaiting() {
             // A sibling choice waits for its leader's prompt, then shares it.
             if let leader = seq.forks.leader, !seq.forks.holdsReservation {
                 if !leader.forks.declined, leader.phase == .running, leader.computed >= leader.promptCount {
@@ -116,7 +125,7 @@ extension SchedulerCore {
 
     /// The lowest-priority, newest running sequence.
     func victimForPreemption() -> SequenceState? {
-        let usePriority = config.policy == .priority
+        let usePriority = config.policy != .fcfs
         return running.max { $0.precedes($1, usePriority: usePriority) }
     }
 

@@ -20,6 +20,9 @@ final class SchedulerCore {
     private var waitingTokens = 0
     private var nextID: UInt64 = 0
     private(set) var counters = SchedulerCounters()
+    /// Fair-share state and totals by tenant; as many entries as tenants have sent requests
+    /// (tenants come from the keys file, so the count is bounded by it).
+    var tenants: [String: TenantLedger] = [:]
 
     init(executor: any BatchExecutor, config: SchedulerConfig, clock: @escaping @Sendable () -> Double) {
         self.executor = executor
@@ -53,7 +56,7 @@ final class SchedulerCore {
     var snapshot: SchedulerSnapshot {
         SchedulerSnapshot(running: running.count, waiting: waiting.count, waitingTokens: waitingTokens,
                           kvUsed: kvUsed, kvCached: prefixCache?.cells ?? 0, kvCapacity: executor.kvCapacity,
-                          counters: counters)
+                          counters: counters, tenants: tenantSnapshots)
     }
 
     // MARK: Admission
@@ -77,6 +80,7 @@ final class SchedulerCore {
         }
         nextID += 1
         let seq = SequenceState(id: nextID, request: request, arrival: clock(), continuation: continuation)
+        noteArrival(of: request.tenant)
         insertWaiting(seq)
         return seq.id
     }
@@ -123,7 +127,7 @@ final class SchedulerCore {
     }
 
     private func insertWaiting(_ seq: SequenceState) {
-        let usePriority = config.policy == .priority
+        let usePriority = config.policy != .fcfs
         let at = waiting.firstIndex { seq.precedes($0, usePriority: usePriority) } ?? waiting.endIndex
         waiting.insert(seq, at: at)
         waitingTokens += seq.tokens.count
@@ -152,8 +156,14 @@ final class SchedulerCore {
         seq.continuation.yield(event)
         seq.continuation.finish()
         switch event {
-        case .finished(let summary): counters.succeeded += 1; observer?.requestFinished(summary)
-        case .failed(let error): counters.failed += 1; observer?.requestFailed(error)
+        case .finished(let summary):
+            counters.succeeded += 1
+            countTenant(seq) { $0.succeeded += 1 }
+            observer?.requestFinished(summary)
+        case .failed(let error):
+            counters.failed += 1
+            countTenant(seq) { $0.failed += 1 }
+            observer?.requestFailed(error)
         case .delta: break
         }
     }
@@ -227,6 +237,7 @@ final class SchedulerCore {
         seq.computed = 0
         seq.preemptions += 1
         counters.preemptions += 1
+        countTenant(seq) { $0.preemptions += 1 }
         insertWaiting(seq)
     }
 

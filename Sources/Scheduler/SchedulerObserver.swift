@@ -85,6 +85,8 @@ public struct SchedulerSnapshot: Sendable, Equatable {
     public var kvCapacity: Int
     /// Totals.
     public var counters: SchedulerCounters
+    /// Each tenant that has sent a request: its queue, batch and totals.
+    public var tenants: [String: TenantSnapshot] = [:]
 
     /// KV use in 0...1.
     public var kvUsage: Double { kvCapacity > 0 ? Double(kvUsed) / Double(kvCapacity) : 0 }

@@ -18,6 +18,12 @@ final class SequenceState {
     var computed = 0
     var cancelled = false
     var preemptions = 0
+    /// Tokens it had generated when last preempted to make room for another request (a
+    /// higher priority, or a tenant under its share): until it has generated more, it is
+    /// not preempted for that again.
+    var displacedAt: Int?
+    /// Tokens whose computation its tenant has been charged for in fair share.
+    var chargedThrough = 0
     /// The prefix-cache cells this sequence shares instead of computing.
     var borrow = Borrow()
     /// Its place among the choices of one prompt (n > 1).

@@ -48,7 +48,7 @@ struct ServeCommand: AsyncParsableCommand {
     var maxRequestBytes: Int?
     @Option(help: "Reuse KV of finished prompts for shared prefixes, 1 or 0 (NIM_ENABLE_KV_CACHE_REUSE; default \(ServeDefaults.flag(ServeDefaults.enableKvCacheReuse))).")
     var enableKvCacheReuse: Bool?
-    @Option(help: "Admission order: priority or fcfs (NIM_SCHEDULER_POLICY; default \(ServeDefaults.schedulerPolicy.rawValue)).")
+    @Option(help: "Admission order: fair (priority, then tenants by weight), priority or fcfs (NIM_SCHEDULER_POLICY; default \(ServeDefaults.schedulerPolicy.rawValue)).")
     var schedulerPolicy: String?
     @Option(help: "Seconds a request may wait in the queue before a 503; 0 for no limit (NIM_QUEUE_TIMEOUT_SECONDS; default \(ServeDefaults.queueTimeoutSeconds)).")
     var queueTimeoutSeconds: Int?
@@ -118,7 +118,7 @@ struct ServeCommand: AsyncParsableCommand {
             queueTimeout: Double(try Environment.int("NIM_QUEUE_TIMEOUT_SECONDS", flag: queueTimeoutSeconds, default: ServeDefaults.queueTimeoutSeconds)))
         c.drainGrace = Double(try Environment.int("NIM_DRAIN_GRACE_SECONDS", flag: drainGraceSeconds, default: ServeDefaults.drainGraceSeconds))
         if let file = apiKeysFile ?? Environment.string("NIM_API_KEYS_FILE") {
-            do { c.apiKeys = try APIKeys.load(path: file) } catch { throw ConfigError("cannot use API keys file: \(error)") }
+            do { c.keys = try KeyStore(path: file) } catch { throw ConfigError("NIM_API_KEYS_FILE=\(file): \(error)") }
         }
         let percentText = kvCachePercent.map { String($0) } ?? Environment.string("NIM_KV_CACHE_PERCENT")
         if let percentText {
@@ -209,8 +209,9 @@ struct ServeCommand: AsyncParsableCommand {
         let drain = DrainService(state: state, grace: config.drainGrace, logger: logger)
         // Shutdown runs in reverse: drain first (readiness 503, in-flight requests finish),
         // then HTTP stops, then the loader.
+        let reload = config.keys.map { ServiceGroupConfiguration.ServiceConfiguration(service: KeysReloadService(keys: $0, logger: logger)) }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: loader), .init(service: app), .init(service: drain)],
+            services: [.init(service: loader), .init(service: app), .init(service: drain)] + (reload.map { [$0] } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()

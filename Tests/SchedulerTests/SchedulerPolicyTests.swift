@@ -56,20 +56,28 @@ struct SchedulerPolicyTests {
         let priorities = [3, 1, 2, 0, 1]
         let ids = try priorities.map { try h.submit(GenerationRequest(prompt: prompt(8), maxTokens: 4, priority: $0)) }
         #expect(h.runUntilIdle())
-        let expected = policy == .priority ? [3, 1, 4, 2, 0].map { ids[$0] } : ids
+        let expected = policy != .fcfs ? [3, 1, 4, 2, 0].map { ids[$0] } : ids
         #expect(h.admitted == expected)
     }
 
-    @Test("A later high-priority request jumps the queue but does not preempt the running one")
-    func lateHighPriorityJumpsQueueWithoutPreempting() async throws {
-        let h = Harness(kvCapacity: 256, slots: 1, config: SchedulerConfig(maxRunningSequences: 1, policy: .priority))
+    @Test("A later request of equal priority waits; one of strictly higher priority preempts the running one at once",
+          arguments: [SchedulerConfig.Policy.priority, .fair])
+    func higherPriorityPreempts(policy: SchedulerConfig.Policy) async throws {
+        let h = Harness(kvCapacity: 256, slots: 1, config: SchedulerConfig(maxRunningSequences: 1, policy: policy))
         let a = try h.submit(GenerationRequest(prompt: prompt(8), maxTokens: 10, priority: 2))
         h.step()
-        let b = try h.submit(GenerationRequest(prompt: prompt(8), maxTokens: 10, priority: 2))
-        let c = try h.submit(GenerationRequest(prompt: prompt(8), maxTokens: 10, priority: 0))
+        h.step()
+        let b = try h.submit(GenerationRequest(prompt: prompt(8, seed: 2), maxTokens: 10, priority: 2))
+        h.step()
+        #expect(h.running(a) != nil && h.running(b) == nil, "equal priority does not preempt")
+        let c = try h.submit(GenerationRequest(prompt: prompt(8, seed: 3), maxTokens: 10, priority: 0))
+        h.step()
+        #expect(h.running(c) != nil, "the higher-priority request runs at the next step")
         #expect(h.runUntilIdle())
-        #expect(h.admitted == [a, c, b])
-        #expect(await h.outcome(a)?.summary?.preemptions == 0)
+        #expect(h.admitted.filter { $0 != a } == [c, b])
+        let outcome = try #require(await h.outcome(a))
+        #expect(outcome.summary?.preemptions == 1)
+        #expect(outcome.tokens == h.executor.chain(after: prompt(8), count: 10), "no token lost or duplicated")
     }
 
     @Test("The bounded queue rejects with .overloaded at its bound and admits again once it drains")

@@ -30,6 +30,8 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
     let process: ProcessMetrics
     /// HTTP requests by route, method and status, created on first use.
     let http: HTTPMetrics
+    /// The per-tenant series.
+    public let tenants: TenantMetrics
 
     /// Scheduler totals already added to the counters, and whether warm-up is over.
     private let seen: Mutex<(counters: SchedulerCounters?, active: Bool)>
@@ -113,6 +115,7 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
                      counter("iteration_phase_seconds_total", phaseHelp, [("phase", "scheduler")]))
         process = ProcessMetrics(registry: registry, labels: labels)
         http = HTTPMetrics(registry: registry, labels: labels, buckets: buckets.endToEnd)
+        tenants = TenantMetrics(registry: registry, labels: labels)
         requestMax.set(Double(maxRequests))
     }
 
@@ -125,6 +128,7 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
     /// Starts counting: called after warm-up, so its generation never shows up.
     public func activate(baseline: SchedulerSnapshot?) {
         seen.withLock { $0 = (baseline?.counters, true) }
+        tenants.setBaseline(baseline?.tenants)
     }
 
     private var isActive: Bool { seen.withLock { $0.active } }
@@ -143,6 +147,7 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
             (kvUsage, snapshot?.kvUsage ?? 0), (vllmKVUsage, snapshot?.kvUsage ?? 0)]
         for (gauge, value) in gauges { gauge.set(value) }
         if let counters = snapshot?.counters { addTotals(counters) }
+        if let snapshot { tenants.update(snapshot.tenants, active: isActive) }
         process.update()
         return registry.emitToString()
     }

@@ -1,0 +1,153 @@
+import CorralCore
+
+extension SchedulerCore {
+    /// The waiting request to admit next.
+    /// - `fcfs` and `priority`: the head of the queue (it is kept in that order).
+    /// - `fair`: among the requests of the best priority waiting, the oldest of the tenant
+    ///   with the lowest virtual time. Priority classes are global (a tenant's priority is
+    ///   set by the operator in the keys file); within a class, tenants share by weight.
+    func nextWaiting() -> SequenceState? {
+        guard config.policy == .fair, let head = waiting.first else { return waiting.first }
+        let running = FairShare(self)
+        var chosen = head
+        var lowest = fairnessKey(head, running)
+        // The queue is in priority, then arrival, order: the first of each tenant is its oldest.
+        for seq in waiting.dropFirst() {
+            guard seq.request.priority == head.request.priority else { break }
+            let key = fairnessKey(seq, running)
+            if key < lowest {
+                chosen = seq
+                lowest = key
+            }
+        }
+        return chosen
+    }
+
+    /// Fair-share order: tenants with room left in their weighted part of the slots first
+    /// (admitting one over its part would only lead to a preemption), then the lowest
+    /// virtual time, then (for a tenant just back from idle, which shares the busy tenants'
+    /// lowest time) the fewest running sequences per unit of weight.
+    func fairnessKey(_ seq: SequenceState, _ shares: FairShare) -> (Double, Double, Double) {
+        let tenant = seq.request.tenant
+        let running = Double(shares.running[tenant] ?? 0)
+        return (running + 1 > shares.slots(tenant) ? 1 : 0, ledger(tenant).virtualTime,
+                running / max(seq.request.tenantWeight, 1e-3))
+    }
+
+    /// A tenant's ledger (a new one starts empty).
+    func ledger(_ tenant: String) -> TenantLedger { tenants[tenant] ?? TenantLedger() }
+
+    /// A request of `tenant` arrives: an idle tenant restarts at the busy tenants' lowest
+    /// virtual time, so time spent idle is not a credit to spend in a burst.
+    func noteArrival(of tenant: String) {
+        guard config.policy == .fair, !(running + waiting).contains(where: { $0.request.tenant == tenant }) else { return }
+        let busy = Set((running + waiting).map(\.request.tenant))
+        guard let floor = busy.compactMap({ tenants[$0]?.virtualTime }).min() else { return }
+        tenants[tenant, default: TenantLedger()].virtualTime = max(ledger(tenant).virtualTime, floor)
+    }
+
+    /// Charges the tokens `seq` has computed past its high-water mark to its tenant, at its
+    /// weight. Recomputing after a preemption is not charged again: the preemption was
+    /// made for someone else's sake, and charging it would push the victim's tenant further
+    /// behind its share.
+    func charge(_ seq: SequenceState) {
+        let new = seq.computed - seq.chargedThrough
+        guard new > 0 else { return }
+        seq.chargedThrough = seq.computed
+        tenants[seq.request.tenant, default: TenantLedger()].virtualTime += Double(new) / max(seq.request.tenantWeight, 1e-3)
+    }
+
+    /// Updates a tenant's totals.
+    func countTenant(_ seq: SequenceState, _ update: (inout TenantCounters) -> Void) {
+        update(&tenants[seq.request.tenant, default: TenantLedger()].counters)
+    }
+
+    /// Each tenant's queue, batch and totals.
+    var tenantSnapshots: [String: TenantSnapshot] {
+        var out = tenants.mapValues { ledger -> TenantSnapshot in
+            var s = TenantSnapshot()
+            s.counters = ledger.counters
+            return s
+        }
+        for seq in running { out[seq.request.tenant, default: TenantSnapshot()].running += 1 }
+        for seq in waiting { out[seq.request.tenant, default: TenantSnapshot()].waiting += 1 }
+        return out
+    }
+
+    /// Makes room for the next request to admit when there is no slot or KV for it, by
+    /// preempting (by recompute: the victim keeps every token) one running sequence at a
+    /// time:
+    /// - priority: the lowest-priority, newest sequence of strictly lower priority;
+    /// - fair share (`fair` only): when the request's tenant runs fewer sequences than its
+    ///   weighted share of the slots, the newest sequence of the tenant furthest over its
+    ///   share, if that tenant stays at or over its share without it.
+    ///
+    /// A sequence preempted this way is not preempted this way again before it has
+    /// generated another token, so two tenants or two classes cannot thrash.
+    func preemptForRoom() {
+        guard config.policy != .fcfs else { return }
+        while let candidate = nextWaiting(), candidate.forks.leader == nil {
+            let need = candidate.tokens.count + 1
+            makeRoom(need)
+            let slotFree = running.count < config.maxRunningSequences && !freeSlots.isEmpty
+            if slotFree && kvFree - reservedForPrefill >= need { return }
+            let movable = running.filter { seq in seq.displacedAt.map { seq.generatedCount > $0 } ?? true }
+            let byPriority = movable.filter { $0.request.priority > candidate.request.priority }
+            if let victim = byPriority.max(by: { $0.precedes($1, usePriority: true) }) {
+                countTenant(victim) { $0.priorityPreemptions += 1 }
+                displace(victim)
+            } else if config.policy == .fair, let victim = fairShareVictim(for: candidate, among: movable) {
+                displace(victim)
+            } else {
+                return
+            }
+        }
+    }
+
+    private func displace(_ victim: SequenceState) {
+        victim.displacedAt = victim.generatedCount
+        preempt(victim)
+    }
+
+    /// The sequence to preempt so `candidate`'s tenant gets its weighted share of the slots.
+    private func fairShareVictim(for candidate: SequenceState, among movable: [SequenceState]) -> SequenceState? {
+        let shares = FairShare(self)
+        let runningBy = shares.running
+        let share = shares.slots
+        let tenant = candidate.request.tenant
+        guard Double(runningBy[tenant] ?? 0) + 1 <= share(tenant) else { return nil }
+        let over = movable.filter { seq in
+            let t = seq.request.tenant
+            return t != tenant && seq.request.priority >= candidate.request.priority
+                && Double(runningBy[t] ?? 0) - 1 >= share(t)
+        }
+        let excess = { (seq: SequenceState) in Double(runningBy[seq.request.tenant] ?? 0) - share(seq.request.tenant) }
+        return over.max { (excess($0), $0.arrival, $0.id) < (excess($1), $1.arrival, $1.id) }
+    }
+
+    /// Cells that running prefills still need.
+    var reservedForPrefill: Int {
+        running.filter { !$0.isDecoding }.reduce(0) { $0 + $1.remainingPrefill + 1 }
+    }
+}
+
+/// Each busy tenant's weighted part of the running slots, and what it runs now.
+struct FairShare {
+    /// Running sequences by tenant.
+    var running: [String: Int] = [:]
+    private var weights: [String: Double] = [:]
+    private var total = 0.0
+    private let slotCount: Int
+
+    init(_ core: SchedulerCore) {
+        slotCount = core.config.maxRunningSequences
+        for seq in core.running + core.waiting { weights[seq.request.tenant] = max(seq.request.tenantWeight, 1e-3) }
+        for seq in core.running { running[seq.request.tenant, default: 0] += 1 }
+        total = weights.values.reduce(0, +)
+    }
+
+    /// `tenant`'s part of the slots: its weight over the busy tenants' weights.
+    func slots(_ tenant: String) -> Double {
+        total > 0 ? Double(slotCount) * (weights[tenant] ?? 0) / total : Double(slotCount)
+    }
+}

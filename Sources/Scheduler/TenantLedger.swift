@@ -1,0 +1,43 @@
+/// One tenant's totals since start, kept by the scheduler (exact, like its global ones).
+public struct TenantCounters: Sendable, Equatable {
+    /// Prompt tokens computed (recompute after preemption counts again).
+    public var promptTokens = 0
+    /// Tokens generated.
+    public var generationTokens = 0
+    /// Its running sequences preempted, for KV space or for a higher priority.
+    public var preemptions = 0
+    /// Of those, preempted for a higher-priority request.
+    public var priorityPreemptions = 0
+    /// Requests (choices) that finished.
+    public var succeeded = 0
+    /// Requests (choices) that ended with an error (cancelled, timed out, engine failure).
+    public var failed = 0
+
+    /// All zero.
+    public init() {}
+}
+
+/// One tenant now: its queue and batch, and its totals.
+public struct TenantSnapshot: Sendable, Equatable {
+    /// Its sequences in the running batch.
+    public var running = 0
+    /// Its requests waiting.
+    public var waiting = 0
+    /// Totals.
+    public var counters = TenantCounters()
+
+    /// An idle tenant with nothing counted.
+    public init() {}
+}
+
+/// The scheduler's book on one tenant: its virtual time for fair share, and its totals.
+///
+/// Virtual time is the tokens served to the tenant (prompt chunks and generated tokens,
+/// each divided by its requests' weight): weighted fair queuing on tokens. Admission picks
+/// the tenant whose virtual time is lowest, so over a busy period each tenant's tokens track
+/// its weight. A tenant that was idle comes back at the lowest virtual time among the busy
+/// ones, not at its old one, so idling banks no credit.
+struct TenantLedger {
+    var virtualTime = 0.0
+    var counters = TenantCounters()
+}
