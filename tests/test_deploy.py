@@ -440,7 +440,7 @@ def test_cpu_values_mount_api_keys_and_tls(rendered):
     assert env["NIM_NUM_THREADS"] == "4" and env["NIM_GPU_LAYERS"] == "0"
 
     secret = one(docs, "Secret", f"{RELEASE}-api-keys")
-    assert secret["stringData"]["api-keys"].split() == values["apiKeys"]["keys"]
+    assert [line.strip() for line in secret["stringData"]["api-keys"].strip().splitlines()] == values["apiKeys"]["keys"]
     mounts = {m["name"]: m for m in c["volumeMounts"]}
     volumes = {v["name"]: v for v in spec["volumes"]}
     assert env["NIM_API_KEYS_FILE"] == mounts["api-keys"]["mountPath"] + "/api-keys"

@@ -471,13 +471,13 @@ def test_endpoint_picker_gets_the_pull_secrets():
 
 
 def test_monitor_presents_a_key_when_metrics_need_one():
-    values = {**td.load_values("monitoring"), "apiKeys": {"keys": ["k1", "k2"], "metricsRequireAuth": True}}
+    values = {**td.load_values("monitoring"), "apiKeys": {"keys": ["k1 ops admin=1", "k2"], "metricsRequireAuth": True}}
     docs = td.documents(td.render(values))
     endpoint = td.one(docs, "ServiceMonitor")["spec"]["endpoints"][0]
     ref = endpoint["authorization"]["credentials"]
     assert endpoint["authorization"]["type"] == "Bearer"
     secret = td.one(docs, "Secret", ref["name"])
-    assert secret["stringData"][ref["key"]].strip() == "k1", "one key, not the whole keys file"
+    assert secret["stringData"][ref["key"]].strip() == "k1", "one key, not the whole keys file or line"
     # A Secret of the user's: the key named in values.
     values["apiKeys"] = {"existingSecret": "keys", "metricsRequireAuth": True}
     values["metrics"] = copy.deepcopy(values["metrics"])
