@@ -67,6 +67,9 @@ extern "C" int corral_chat_prepare(const corral_chat_templates *templates, const
         inputs.parallel_tool_calls = request.value("parallel_tool_calls", false);
         inputs.reasoning_format = common_reasoning_format_from_name(request.value("reasoning_format", std::string("none")));
         inputs.enable_thinking = request.value("enable_thinking", true);
+        // As llama-server passes it: templates that read `reasoning_effort` (gpt-oss) get it.
+        auto effort = request.value("reasoning_effort", std::string());
+        if (!effort.empty() && effort != "none") inputs.chat_template_kwargs["reasoning_effort"] = common_json(effort).dump();
         const bool generic = corral_generic_needed(templates, inputs);
         auto params = generic ? corral_generic_apply(templates, inputs)
                               : common_chat_templates_apply(templates->templates.get(), inputs);

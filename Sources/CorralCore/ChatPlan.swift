@@ -13,16 +13,20 @@ public struct ChatRequest: Sendable, Equatable {
     public var parseReasoning: Bool
     /// Let a thinking model think (templates that can turn it off read this).
     public var enableThinking: Bool
+    /// OpenAI's `reasoning_effort`, handed to templates that read it (gpt-oss's does).
+    public var reasoningEffort: String?
 
     /// Creates a request; by default no tools, reasoning split out, thinking on.
     public init(messages: [ChatMessage], tools: [ToolDefinition] = [], toolChoice: ToolChoice = .auto,
-                parallelToolCalls: Bool = true, parseReasoning: Bool = true, enableThinking: Bool = true) {
+                parallelToolCalls: Bool = true, parseReasoning: Bool = true, enableThinking: Bool = true,
+                reasoningEffort: String? = nil) {
         self.messages = messages
         self.tools = tools
         self.toolChoice = toolChoice
         self.parallelToolCalls = parallelToolCalls
         self.parseReasoning = parseReasoning
         self.enableThinking = enableThinking
+        self.reasoningEffort = reasoningEffort
     }
 }
 

@@ -38,7 +38,7 @@ extension ChatCompletionRequest {
         }
         return ChatRequest(messages: messages.map(\.message), tools: definitions, toolChoice: choice,
                            parallelToolCalls: parallel_tool_calls ?? true, parseReasoning: reasoning != .inline,
-                           enableThinking: reasoning_effort != "none")
+                           enableThinking: reasoning_effort != "none", reasoningEffort: reasoning_effort)
     }
 
     /// The most thinking tokens: NIM's `nvext.max_thinking_tokens`, else the budget for

@@ -73,7 +73,8 @@ extension LlamaModel {
             + #","tool_choice":"# + quoted(choice)
             + #","parallel_tool_calls":"# + (request.parallelToolCalls ? "true" : "false")
             + #","reasoning_format":"# + quoted(request.parseReasoning ? "deepseek" : "none")
-            + #","enable_thinking":"# + (request.enableThinking ? "true" : "false") + "}"
+            + #","enable_thinking":"# + (request.enableThinking ? "true" : "false")
+            + (request.reasoningEffort.map { #","reasoning_effort":"# + quoted($0) } ?? "") + "}"
     }
 
     /// One message in OpenAI's JSON.

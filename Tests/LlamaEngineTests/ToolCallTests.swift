@@ -98,5 +98,7 @@ struct ToolCallTests {
 
         let inline = try model.renderChat(ChatRequest(messages: Self.ask, parseReasoning: false))
         #expect(!inline.needsParsing)
+        #expect(try model.renderChat(ChatRequest(messages: Self.ask, reasoningEffort: "low")).prompt.contains("Reasoning: low"))
+        #expect(!plan.prompt.contains("Reasoning:"))
     }
 }

@@ -19,7 +19,8 @@ extern "C" {
 /// Renders a chat request. `request_json` is an object with `messages` (OpenAI's format:
 /// tool_calls, tool_call_id and content parts included), and optionally `tools` (OpenAI's
 /// format), `tool_choice` ("auto", "required" or "none"), `parallel_tool_calls`,
-/// `reasoning_format` ("none" or "deepseek") and `enable_thinking`.
+/// `reasoning_format` ("none" or "deepseek"), `enable_thinking` and `reasoning_effort`
+/// (handed to templates that read it).
 ///
 /// Returns 0 with *out a JSON object: prompt, format, grammar, grammar_lazy,
 /// trigger_patterns (regexes), trigger_tokens, preserved_tokens, grammar_prefill (token
