@@ -118,6 +118,15 @@ def test_none_gives_no_calls(client):
     assert r.choices[0].finish_reason in ("stop", "length")
 
 
+def test_a_generic_answer_streams_as_it_comes(client):
+    args = dict(model="smollm2", messages=ASK, tools=TOOLS, temperature=0, max_tokens=80)
+    whole = client.chat.completions.create(**args).choices[0].message
+    assert whole.content and not whole.tool_calls, "greedy decoding answers this one in prose"
+    pieces = [c.choices[0].delta.content for c in client.chat.completions.create(stream=True, **args)
+              if c.choices and c.choices[0].delta.content]
+    assert len(pieces) > 3 and "".join(pieces) == whole.content
+
+
 def test_parallel_calls_when_the_grammar_allows_them(client):
     r = client.chat.completions.create(model="smollm2", messages=ASK, tools=TOOLS, tool_choice="required",
                                        parallel_tool_calls=True, temperature=0, max_tokens=200)

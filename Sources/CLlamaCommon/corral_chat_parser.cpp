@@ -15,7 +15,7 @@
 
 struct corral_chat_parser {
     common_chat_parser_params params;
-    bool generic = false;           // a generic-format reply is read whole, at the end
+    bool generic = false;           // a generic-format reply: calls are read at the end
     bool parallel = true;           // more than one call may be returned
     std::string generated;
     common_chat_msg message;
@@ -107,16 +107,28 @@ extern "C" int corral_chat_parser_update(corral_chat_parser *parser, const char 
         common_chat_msg parsed;
         try {
             if (parser->generic) {
-                // A JSON reply is read once it is whole; until then there is nothing to send.
-                if (is_final) parsed = corral_generic_parse(parser->generated);
+                // A JSON reply is read once it is whole, but an answer's text streams as
+                // it comes; tool calls arrive whole, at the end.
+                if (is_final) {
+                    parsed = corral_generic_parse(parser->generated);
+                } else if (corral_generic_partial_response(parser->generated, parsed.content)) {
+                    parsed.role = "assistant";
+                }
             } else {
                 parsed = common_chat_parse(parser->generated, !is_final, parser->params);
             }
         } catch (const std::exception &) {
-            // Output cut short (max_tokens) inside a call does not match the format as a
-            // whole; what it holds so far is still the answer, as a partial parse reads it.
-            if (!is_final || parser->generic) throw;
-            parsed = common_chat_parse(parser->generated, true, parser->params);
+            // Output cut short (max_tokens) does not match the format as a whole; what it
+            // holds so far is still the answer, as a partial parse reads it (and as it
+            // streamed).
+            if (!is_final) throw;
+            if (!parser->generic) {
+                parsed = common_chat_parse(parser->generated, true, parser->params);
+            } else if (corral_generic_partial_response(parser->generated, parsed.content)) {
+                parsed.role = "assistant";
+            } else {
+                throw;
+            }
         }
         // Some formats' grammars allow another call block even when parallel calls are
         // off; the client asked for one call, so only the first is returned.

@@ -9,6 +9,8 @@
 #include <json-schema-to-grammar.h>
 #include <json.h>
 
+#include <cstdlib>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -158,4 +160,44 @@ common_chat_msg corral_generic_parse(const std::string &text) {
         throw std::runtime_error("the reply has neither tool_calls nor response");
     }
     return message;
+}
+
+bool corral_generic_partial_response(const std::string &text, std::string &content) {
+    // The grammar writes `{`, whitespace, `"response"`, whitespace, `:`, whitespace, `"`.
+    static const std::regex head(R"(^\s*\{\s*"response"\s*:\s*")");
+    std::smatch match;
+    if (!std::regex_search(text, match, head)) return false;
+    const size_t start = static_cast<size_t>(match.length(0));
+    // The longest prefix of the string's body that ends after a whole character or escape
+    // (a UTF-16 surrogate pair counts as one), decoded by the JSON parser itself.
+    size_t safe = start, i = start;
+    auto hex4 = [&](size_t at) {
+        if (at + 4 > text.size()) return -1;
+        return static_cast<int>(std::strtol(text.substr(at, 4).c_str(), nullptr, 16));
+    };
+    while (i < text.size() && text[i] != '"') {
+        if (text[i] != '\\') {
+            safe = ++i;
+            continue;
+        }
+        if (i + 1 >= text.size()) break;
+        if (text[i + 1] != 'u') {
+            safe = i += 2;
+            continue;
+        }
+        int unit = hex4(i + 2);
+        if (unit < 0) break;
+        if (unit >= 0xD800 && unit <= 0xDBFF) {  // a high surrogate: wait for its pair
+            if (i + 12 > text.size()) break;
+            safe = i += 12;
+        } else {
+            safe = i += 6;
+        }
+    }
+    try {
+        content = common_json::parse("\"" + text.substr(start, safe - start) + "\"").get<std::string>();
+        return true;
+    } catch (...) {
+        return false;
+    }
 }

@@ -28,3 +28,7 @@ common_chat_params corral_generic_apply(const corral_chat_templates *templates, 
 
 /// Reads a whole generic-format reply. Throws when it is not one.
 common_chat_msg corral_generic_parse(const std::string &text);
+
+/// For a generic reply that is an answer (`{"response": "...`), the answer's text so far,
+/// up to the last whole character; false for any other reply.
+bool corral_generic_partial_response(const std::string &text, std::string &content);

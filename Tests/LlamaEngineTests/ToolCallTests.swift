@@ -27,7 +27,7 @@ struct ToolCallTests {
         #expect(TestModels.smol.chatCapabilities == ChatCapabilities(toolCallFormat: "generic", nativeTools: false, thinking: false))
     }
 
-    @Test func theGenericReplyIsReadWhole() throws {
+    @Test func theGenericReplyIsReadBack() throws {
         let plan = try TestModels.smol.renderChat(ChatRequest(messages: Self.ask, tools: [Self.weather]))
         let parser = try plan.makeParser()
         #expect(try parser.update(#"{"tool_calls": [{"name": "get_weather", "#, final: false).isEmpty)
@@ -36,9 +36,13 @@ struct ToolCallTests {
         #expect(call.name == "get_weather" && call.arguments == #"{"city":"Paris"}"# && call.id.hasPrefix("call_"))
         #expect(deltas == [.toolCall(index: 0, id: call.id, name: "get_weather", arguments: call.arguments)])
 
+        // An answer streams as it comes, up to the last whole character or escape.
         let answer = try plan.makeParser()
-        _ = try answer.update(#"{"response": "It is sunny."}"#, final: true)
-        #expect(answer.message == ParsedChatMessage(content: "It is sunny."))
+        #expect(try answer.update(#"{"response": "It is"#, final: false) == [.content("It is")])
+        #expect(try answer.update(#" sunny \u00e9t\u00"#, final: false) == [.content(" sunny ét")])
+        #expect(try answer.update(#"e9 \ud83d"#, final: false) == [.content("é ")])
+        #expect(try answer.update(#"\ude00."}"#, final: true) == [.content("😀.")])
+        #expect(answer.message == ParsedChatMessage(content: "It is sunny été 😀."))
     }
 
     @Test func hermesIsLazyUntilItsOpenerAndStreamsTheArguments() throws {
