@@ -61,6 +61,13 @@ def hermes():
 
 
 @pytest.fixture(scope="module")
+def hermes_thinking():
+    s = Server("--chat-template-file", os.path.join(TEMPLATES, "hermes-thinking.jinja"))
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
 def mistral():
     s = Server("--chat-template-file", os.path.join(TEMPLATES, "mistral.jinja"))
     yield s
@@ -203,6 +210,39 @@ def test_native_streams_send_arguments_in_pieces(hermes):
     assert pieces[0].id and pieces[0].function.name == "get_weather"
     assert all(p.id is None and p.function.name is None for p in pieces[1:])
     jsonschema.validate(json.loads("".join(p.function.arguments for p in pieces)), WEATHER["function"]["parameters"])
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_a_thinking_model_thinks_within_its_budget_then_calls(hermes_thinking, stream):
+    chat = metadata(hermes_thinking)
+    assert chat["thinking"] is True and chat["native_tool_calls"] is True
+    args = dict(model="smollm2", messages=ASK, tools=TOOLS, tool_choice="required", parallel_tool_calls=False,
+                temperature=0, max_tokens=160, extra_body={"nvext": {"max_thinking_tokens": 12}})
+    client = sdk(hermes_thinking)
+    if stream:
+        reasoning, calls, finish = "", {}, None
+        for chunk in client.chat.completions.create(stream=True, **args):
+            for choice in chunk.choices:
+                reasoning += (choice.delta.model_extra or {}).get("reasoning_content") or ""
+                assert not choice.delta.content, "nothing but reasoning and the call"
+                for piece in choice.delta.tool_calls or []:
+                    call = calls.setdefault(piece.index, {"id": piece.id, "name": piece.function.name, "arguments": ""})
+                    call["arguments"] += piece.function.arguments or ""
+                finish = choice.finish_reason or finish
+        assert finish == "tool_calls" and len(calls) == 1
+        name, arguments = calls[0]["name"], calls[0]["arguments"]
+    else:
+        r = client.chat.completions.create(**args)
+        m = r.choices[0].message
+        assert r.choices[0].finish_reason == "tool_calls" and not m.content
+        reasoning = (m.model_extra or {}).get("reasoning_content") or ""
+        check_calls(m.tool_calls)
+        name, arguments = m.tool_calls[0].function.name, m.tool_calls[0].function.arguments
+    # The budget ended the thinking (the model alone would think on), then the call came.
+    assert reasoning.strip() and "<think>" not in reasoning and "</think>" not in reasoning
+    assert len(reasoning.split()) <= 12
+    assert name == "get_weather"
+    jsonschema.validate(json.loads(arguments), WEATHER["function"]["parameters"])
 
 
 # --- bad input ------------------------------------------------------------------------

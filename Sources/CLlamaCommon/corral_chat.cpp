@@ -52,6 +52,14 @@ std::string calls_first(const std::string &grammar) {
         + (end == std::string::npos ? "" : grammar.substr(end));
 }
 
+// Some of llama.cpp's native tool grammars repeat the call block, `(tool-call space)+`,
+// even when parallel calls are off. With them off, one block is allowed, so the turn ends
+// after its call instead of going on to write calls that would be dropped.
+std::string one_call_block(const std::string &grammar) {
+    static const std::regex repeated(R"(\((tool-call\??) space\)\+)");
+    return std::regex_replace(grammar, repeated, "$1 space");
+}
+
 }  // namespace
 
 extern "C" int corral_chat_prepare(const corral_chat_templates *templates, const struct llama_vocab *vocab,
@@ -76,6 +84,7 @@ extern "C" int corral_chat_prepare(const corral_chat_templates *templates, const
         if (!generic && inputs.tool_choice == COMMON_CHAT_TOOL_CHOICE_REQUIRED && !inputs.tools.empty()) {
             params.grammar = calls_first(params.grammar);
         }
+        if (!generic && !inputs.parallel_tool_calls) params.grammar = one_call_block(params.grammar);
 
         // Preserved tokens are rendered as text when generated; a trigger word that is one
         // preserved token wakes the grammar on that token, as llama-server resolves them.

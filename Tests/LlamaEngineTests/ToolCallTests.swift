@@ -53,6 +53,13 @@ struct ToolCallTests {
         #expect(auto.prompt.contains("<tools>"))
         let required = try #require(try model.renderChat(ChatRequest(messages: Self.ask, tools: [Self.weather], toolChoice: .required)).grammar)
         #expect(!required.lazy && !required.prefill.isEmpty)
+        // Required calls come first (no free text before them), and with parallel calls off
+        // one call block is all the grammar allows.
+        let root = required.text.split(separator: "\n").first { $0.hasPrefix("root ::=") } ?? ""
+        #expect(!root.isEmpty && !root.contains("until") && required.text.contains("(tool-call space)+"))
+        let single = try #require(try model.renderChat(ChatRequest(messages: Self.ask, tools: [Self.weather], toolChoice: .required,
+                                                                    parallelToolCalls: false)).grammar)
+        #expect(!single.text.contains("(tool-call space)+") && single.text.contains("tool-calls ::= tool-call space"))
         #expect(model.chatCapabilities.nativeTools)
 
         let parser = try auto.makeParser()
