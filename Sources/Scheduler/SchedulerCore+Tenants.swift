@@ -4,17 +4,18 @@ extension SchedulerCore {
     /// The waiting request to admit next.
     /// - `fcfs` and `priority`: the head of the queue (it is kept in that order).
     /// - `fair`: among the requests of the best priority waiting, the oldest of the tenant
-    ///   with the lowest virtual time. Priority classes are global (a tenant's priority is
-    ///   set by the operator in the keys file); within a class, tenants share by weight.
+    ///   first in fair-share order (`fairnessKey`). Priority classes are global (a tenant's
+    ///   priority is set by the operator in the keys file); within a class, tenants share
+    ///   by weight.
     func nextWaiting() -> SequenceState? {
         guard config.policy == .fair, let head = waiting.first else { return waiting.first }
-        let running = FairShare(self)
+        let shares = FairShare(self)
         var chosen = head
-        var lowest = fairnessKey(head, running)
+        var lowest = fairnessKey(head, shares)
         // The queue is in priority, then arrival, order: the first of each tenant is its oldest.
         for seq in waiting.dropFirst() {
             guard seq.request.priority == head.request.priority else { break }
-            let key = fairnessKey(seq, running)
+            let key = fairnessKey(seq, shares)
             if key < lowest {
                 chosen = seq
                 lowest = key
