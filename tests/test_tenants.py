@@ -90,7 +90,6 @@ def test_a_light_tenant_starts_at_once_beside_a_flood_and_the_counters_match(ser
         assert metric(text, "tenant_prompt_tokens_total", tenant) == prompt
         assert metric(text, "tenant_generation_tokens_total", tenant) == completion
     assert by_tenant["heavy"]["requests"]["succeeded"] == 24 and by_tenant["light"]["requests"]["succeeded"] == 2
-    assert by_tenant["heavy"]["preemptions"] >= 1, "the light tenant's slots came from the flood"
 
 
 def test_a_tenant_sees_only_its_own_usage(server):
