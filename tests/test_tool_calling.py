@@ -83,10 +83,16 @@ def metadata(server):
         return json.load(r)["chat"]
 
 
-# --- the generic format (SmolLM2's own template) ---------------------------------------
+# --- every format ---------------------------------------------------------------------
 
+@pytest.mark.parametrize("family", ["server", "hermes", "mistral"], ids=["generic", "hermes", "mistral"])
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
-def test_required_gives_valid_calls(client, stream):
+def test_a_required_call_is_read_back_valid(request, family, stream):
+    """`required` with one call: generic JSON on SmolLM2's template, the native syntax
+    (parsed by llama.cpp's parser for the template) on the checked-in ones."""
+    server = request.getfixturevalue(family)
+    assert metadata(server)["native_tool_calls"] is (family != "server")
+    client = sdk(server)
     args = dict(messages=ASK, tools=TOOLS, tool_choice="required", parallel_tool_calls=False,
                 temperature=0, max_tokens=120)
     if stream:
@@ -94,10 +100,12 @@ def test_required_gives_valid_calls(client, stream):
     else:
         r = client.chat.completions.create(model="smollm2", **args)
         calls, finish = r.choices[0].message.tool_calls, r.choices[0].finish_reason
-        assert r.choices[0].message.content is None
+        assert not r.choices[0].message.content
     assert len(calls) == 1 and finish == "tool_calls"
     check_calls(calls)
 
+
+# --- the generic format (SmolLM2's own template) ---------------------------------------
 
 def test_streamed_and_whole_calls_agree(client):
     args = dict(messages=ASK, tools=TOOLS, tool_choice="required", temperature=0, max_tokens=120)
@@ -182,24 +190,6 @@ def test_metadata_names_the_generic_format(server):
 
 
 # --- native formats from checked-in templates ----------------------------------------
-
-@pytest.mark.parametrize("family", ["hermes", "mistral"])
-@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
-def test_a_forced_call_is_parsed_from_the_native_syntax(request, family, stream):
-    server = request.getfixturevalue(family)
-    assert metadata(server)["native_tool_calls"] is True
-    client = sdk(server)
-    args = dict(messages=ASK, tools=TOOLS, tool_choice="required", parallel_tool_calls=False,
-                temperature=0, max_tokens=120)
-    if stream:
-        calls, finish = streamed_calls(client, **args)
-    else:
-        r = client.chat.completions.create(model="smollm2", **args)
-        calls, finish = r.choices[0].message.tool_calls, r.choices[0].finish_reason
-        assert not r.choices[0].message.content
-    assert finish == "tool_calls"
-    check_calls(calls)
-
 
 def test_native_streams_send_arguments_in_pieces(hermes):
     chunks = list(sdk(hermes).chat.completions.create(

@@ -120,26 +120,6 @@ extern "C" corral_chat_templates *corral_chat_templates_init(const struct llama_
 
 extern "C" void corral_chat_templates_free(corral_chat_templates *templates) { delete templates; }
 
-extern "C" int corral_chat_templates_apply(const corral_chat_templates *templates, const char *const *roles,
-                                           const char *const *contents, size_t count, char **out) {
-    try {
-        common_chat_templates_inputs inputs;
-        inputs.use_jinja = true;
-        inputs.add_generation_prompt = true;
-        for (size_t i = 0; i < count; i++) {
-            common_chat_msg message;
-            message.role = roles[i];
-            message.content = contents[i];
-            inputs.messages.push_back(std::move(message));
-        }
-        return give(out, common_chat_templates_apply(templates->templates.get(), inputs).prompt, 0);
-    } catch (const std::exception &e) {
-        return give(out, e.what(), 1);
-    } catch (...) {
-        return give(out, "unknown error rendering the chat template", 1);
-    }
-}
-
 extern "C" char *corral_chat_templates_source(const corral_chat_templates *templates) {
     char *out = nullptr;
     try {

@@ -46,23 +46,4 @@ final class ChatTemplates: @unchecked Sendable {
         guard status == 0 else { throw .chatTemplate(text) }
         return text
     }
-
-    /// The conversation as a prompt, ending with the assistant's turn opened.
-    /// - Throws: `.chatTemplate` with the renderer's reason (a template that raises an
-    ///   exception for these messages, say).
-    func render(_ messages: [ChatMessage]) throws(LlamaError) -> String {
-        let roles = messages.map { strdup($0.role) }
-        let contents = messages.map { strdup($0.content) }
-        defer { (roles + contents).forEach { free($0) } }
-        var out: UnsafeMutablePointer<CChar>?
-        let status = roles.map { UnsafePointer<CChar>($0) }.withUnsafeBufferPointer { r in
-            contents.map { UnsafePointer<CChar>($0) }.withUnsafeBufferPointer { c in
-                corral_chat_templates_apply(pointer, r.baseAddress, c.baseAddress, messages.count, &out)
-            }
-        }
-        defer { corral_common_free(out) }
-        let text = out.map { String(cString: $0) } ?? ""
-        guard status == 0 else { throw .chatTemplate(text) }
-        return text
-    }
 }

@@ -30,6 +30,9 @@ extension LlamaModel {
             })
     }
 
+    /// The chat template in use: the GGUF's, or the override.
+    public var chatTemplateSource: String { chatTemplates.source }
+
     /// What llama.cpp's chat layer reports about the template: the tool-call format a
     /// request with tools gets, whether the template describes tools itself (otherwise the
     /// generic format is used), and whether it has a thinking section.

@@ -30,7 +30,7 @@ extension SchedulerCore {
             charge(seq)
             if seq.computed <= seq.promptCount {
                 prefill += work.tokens.count
-                countTenant(seq) { $0.promptTokens += work.tokens.count }
+                seq.ledger.counters.promptTokens += work.tokens.count
             } else {
                 decode += work.tokens.count
             }
@@ -55,7 +55,7 @@ extension SchedulerCore {
         if seq.timing.firstToken == nil { seq.timing.firstToken = clock() }
         seq.tokens.append(token)
         count(generated: 1)
-        countTenant(seq) { $0.generationTokens += 1 }
+        seq.ledger.counters.generationTokens += 1
         let logprobs = sampled.logprobs.map { [$0] } ?? []
 
         let isEOG = executor.isEndOfGeneration(token)

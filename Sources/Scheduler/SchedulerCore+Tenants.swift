@@ -31,20 +31,24 @@ extension SchedulerCore {
     func fairnessKey(_ seq: SequenceState, _ shares: FairShare) -> (Double, Double, Double) {
         let tenant = seq.request.tenant
         let running = Double(shares.running[tenant] ?? 0)
-        return (running + 1 > shares.slots(tenant) ? 1 : 0, ledger(tenant).virtualTime,
+        return (running + 1 > shares.slots(tenant) ? 1 : 0, seq.ledger.virtualTime,
                 running / max(seq.request.tenantWeight, 1e-3))
     }
 
-    /// A tenant's ledger (a new one starts empty).
-    func ledger(_ tenant: String) -> TenantLedger { tenants[tenant] ?? TenantLedger() }
+    /// A tenant's ledger, made empty on its first request.
+    func ledger(for tenant: String) -> TenantLedger {
+        if let ledger = tenants[tenant] { return ledger }
+        let ledger = TenantLedger()
+        tenants[tenant] = ledger
+        return ledger
+    }
 
     /// A request of `tenant` arrives: an idle tenant restarts at the busy tenants' lowest
     /// virtual time, so time spent idle is not a credit to spend in a burst.
-    func noteArrival(of tenant: String) {
-        guard config.policy == .fair, !(running + waiting).contains(where: { $0.request.tenant == tenant }) else { return }
-        let busy = Set((running + waiting).map(\.request.tenant))
-        guard let floor = busy.compactMap({ tenants[$0]?.virtualTime }).min() else { return }
-        tenants[tenant, default: TenantLedger()].virtualTime = max(ledger(tenant).virtualTime, floor)
+    func noteArrival(of ledger: TenantLedger) {
+        guard config.policy == .fair, !(running + waiting).contains(where: { $0.ledger === ledger }) else { return }
+        guard let floor = (running + waiting).map(\.ledger.virtualTime).min() else { return }
+        ledger.virtualTime = max(ledger.virtualTime, floor)
     }
 
     /// Charges the tokens `seq` has computed past its high-water mark to its tenant, at its
@@ -55,12 +59,7 @@ extension SchedulerCore {
         let new = seq.computed - seq.chargedThrough
         guard new > 0 else { return }
         seq.chargedThrough = seq.computed
-        tenants[seq.request.tenant, default: TenantLedger()].virtualTime += Double(new) / max(seq.request.tenantWeight, 1e-3)
-    }
-
-    /// Updates a tenant's totals.
-    func countTenant(_ seq: SequenceState, _ update: (inout TenantCounters) -> Void) {
-        update(&tenants[seq.request.tenant, default: TenantLedger()].counters)
+        seq.ledger.virtualTime += Double(new) / max(seq.request.tenantWeight, 1e-3)
     }
 
     /// Each tenant's queue, batch and totals.
@@ -95,7 +94,7 @@ extension SchedulerCore {
             let movable = running.filter { seq in seq.displacedAt.map { seq.generatedCount > $0 } ?? true }
             let byPriority = movable.filter { $0.request.priority > candidate.request.priority }
             if let victim = byPriority.max(by: { $0.precedes($1, usePriority: true) }) {
-                countTenant(victim) { $0.priorityPreemptions += 1 }
+                victim.ledger.counters.priorityPreemptions += 1
                 displace(victim)
             } else if config.policy == .fair, let victim = fairShareVictim(for: candidate, among: movable) {
                 displace(victim)

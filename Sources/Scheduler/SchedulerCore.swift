@@ -79,8 +79,9 @@ final class SchedulerCore {
             throw .overloaded(retryAfter: retryAfterEstimate())
         }
         nextID += 1
-        let seq = SequenceState(id: nextID, request: request, arrival: clock(), continuation: continuation)
-        noteArrival(of: request.tenant)
+        let ledger = ledger(for: request.tenant)
+        noteArrival(of: ledger)
+        let seq = SequenceState(id: nextID, request: request, arrival: clock(), ledger: ledger, continuation: continuation)
         insertWaiting(seq)
         return seq.id
     }
@@ -158,11 +159,11 @@ final class SchedulerCore {
         switch event {
         case .finished(let summary):
             counters.succeeded += 1
-            countTenant(seq) { $0.succeeded += 1 }
+            seq.ledger.counters.succeeded += 1
             observer?.requestFinished(summary)
         case .failed(let error):
             counters.failed += 1
-            countTenant(seq) { $0.failed += 1 }
+            seq.ledger.counters.failed += 1
             observer?.requestFailed(error)
         case .delta: break
         }
@@ -237,7 +238,7 @@ final class SchedulerCore {
         seq.computed = 0
         seq.preemptions += 1
         counters.preemptions += 1
-        countTenant(seq) { $0.preemptions += 1 }
+        seq.ledger.counters.preemptions += 1
         insertWaiting(seq)
     }
 

@@ -9,6 +9,8 @@ final class SequenceState {
     let id: UInt64
     let request: GenerationRequest
     let arrival: Double
+    /// Its tenant's book: fair-share time and totals.
+    let ledger: TenantLedger
     let continuation: AsyncStream<GenerationEvent>.Continuation
     var phase = Phase.waiting
     var slot: Int?
@@ -66,11 +68,12 @@ final class SequenceState {
         var firstToken: Double?
     }
 
-    init(id: UInt64, request: GenerationRequest, arrival: Double,
+    init(id: UInt64, request: GenerationRequest, arrival: Double, ledger: TenantLedger,
          continuation: AsyncStream<GenerationEvent>.Continuation) {
         self.id = id
         self.request = request
         self.arrival = arrival
+        self.ledger = ledger
         self.continuation = continuation
         self.tokens = request.prompt
         self.text = TextOutput(stopMatcher: StopMatcher(stops: request.stop))

@@ -31,13 +31,15 @@ public struct TenantSnapshot: Sendable, Equatable {
 }
 
 /// The scheduler's book on one tenant: its virtual time for fair share, and its totals.
+/// Each of the tenant's sequences holds it, so the per-token counts reach it without a
+/// lookup by name.
 ///
 /// Virtual time is the tokens served to the tenant (prompt chunks and generated tokens,
 /// each divided by its requests' weight): weighted fair queuing on tokens. Admission picks
 /// the tenant whose virtual time is lowest, so over a busy period each tenant's tokens track
 /// its weight. A tenant that was idle comes back at the lowest virtual time among the busy
 /// ones, not at its old one, so idling banks no credit.
-struct TenantLedger {
+final class TenantLedger {
     var virtualTime = 0.0
     var counters = TenantCounters()
 }

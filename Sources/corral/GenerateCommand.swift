@@ -33,7 +33,7 @@ struct GenerateCommand: ParsableCommand {
         do {
             let path = try ModelLocator.resolve(name, cacheDirectory: cache)
             let llama = try LlamaModel(path: path)
-            let text = chat ? try llama.applyChatTemplate([ChatMessage(role: "user", content: prompt)]) : prompt
+            let text = chat ? try llama.renderChat(ChatRequest(messages: [ChatMessage(role: "user", content: prompt)])).prompt : prompt
             let tokens = try llama.tokenize(text, addSpecial: true, parseSpecial: chat)
             let context = try LlamaContext(model: llama, options: .init(
                 contextLength: tokens.count + maxTokens, batchCapacity: 512, threads: threads,

@@ -35,7 +35,7 @@ struct SchedulerEngineTests {
 
     func prompts(_ model: LlamaModel, _ count: Int) throws -> [[Token]] {
         try Self.questions.prefix(count).map {
-            try model.tokenize(try model.applyChatTemplate([ChatMessage(role: "user", content: $0)]),
+            try model.tokenize(try model.prompt(for: [ChatMessage(role: "user", content: $0)]),
                                addSpecial: true, parseSpecial: true)
         }
     }
@@ -139,7 +139,7 @@ struct SchedulerEngineTests {
     @Test func prefixReuseHitGivesTheSameGreedyOutputAsAMiss() async throws {
         let system = "You are a helpful assistant who answers in one short sentence, plainly and politely."
         let prompts = try ["Name a fruit.", "Name an animal."].map {
-            try Self.smol.tokenize(try Self.smol.applyChatTemplate([ChatMessage(role: "system", content: system),
+            try Self.smol.tokenize(try Self.smol.prompt(for: [ChatMessage(role: "system", content: system),
                                                                    ChatMessage(role: "user", content: $0)]),
                                    addSpecial: true, parseSpecial: true)
         }

@@ -11,7 +11,7 @@ struct OutputConstraintTests {
 
     func generate(_ text: String, _ constraint: OutputConstraint, temperature: Float = 0, seed: UInt32 = 1,
                   maxTokens: Int = 48) throws -> String {
-        let chat = try model.applyChatTemplate([ChatMessage(role: "user", content: text)])
+        let chat = try model.prompt(for: [ChatMessage(role: "user", content: text)])
         let prompt = try model.tokenize(chat, addSpecial: true, parseSpecial: true)
         var parameters = SamplingParameters(temperature: temperature, seed: seed)
         let gbnf = try constraint.gbnf()

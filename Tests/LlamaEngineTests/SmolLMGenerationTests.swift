@@ -9,7 +9,7 @@ struct SmolLMGenerationTests {
     func prompt(_ text: String) throws -> [Token] {
         // A short system message keeps the prompts short (SmolLM2's template otherwise adds
         // its own system prompt), where batched and single decoding agree on CPU.
-        let chat = try model.applyChatTemplate([ChatMessage(role: "system", content: "Be brief."),
+        let chat = try model.prompt(for: [ChatMessage(role: "system", content: "Be brief."),
                                                 ChatMessage(role: "user", content: text)])
         return try model.tokenize(chat, addSpecial: true, parseSpecial: true)
     }

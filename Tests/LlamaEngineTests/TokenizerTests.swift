@@ -36,7 +36,7 @@ struct TokenizerTests {
     }
 
     @Test func chatTemplateProducesChatML() throws {
-        let text = try model.applyChatTemplate([
+        let text = try model.prompt(for: [
             ChatMessage(role: "system", content: "Be brief."),
             ChatMessage(role: "user", content: "Hi"),
         ])

@@ -35,10 +35,7 @@ corral_chat_templates *corral_chat_templates_init(const struct llama_model *mode
 /// Frees what corral_chat_templates_init returned.
 void corral_chat_templates_free(corral_chat_templates *templates);
 
-/// Renders `count` messages (parallel role and content arrays), ending with the assistant's
-/// turn opened. Returns 0 with *out the prompt, or nonzero with *out the reason.
-int corral_chat_templates_apply(const corral_chat_templates *templates, const char *const *roles,
-                                const char *const *contents, size_t count, char **out);
+/// Rendering a conversation (with tools or not) is corral_chat_prepare, in corral_chat.h.
 
 /// The template's source text (malloc'd).
 char *corral_chat_templates_source(const corral_chat_templates *templates);
