@@ -65,6 +65,14 @@ public protocol BatchExecutor: AnyObject {
     /// Moves everything `source` holds (its first `length` KV cells and its sampler) to
     /// the empty `destination`, leaving `source` empty.
     func move(from source: Int, to destination: Int, length: Int)
+    /// Drops the KV of `slot` from `position` on, keeping the prefix before it.
+    func trim(slot: Int, from position: Int)
+    /// Copies `slot`'s KV out to host memory (the prefix cache's host tier), or `nil` when
+    /// the executor cannot.
+    func saveState(slot: Int) -> SavedKV?
+    /// Puts state taken by `saveState` back into the empty `slot`; false when it failed
+    /// (the slot is then empty).
+    func restoreState(_ state: SavedKV, slot: Int) -> Bool
     /// Whether a step runs in one pass only when its slots are consecutive and ascending
     /// (llama.cpp's partitioned KV layout splits a batch wherever they are not), so the
     /// scheduler keeps running sequences packed into the lowest slots.
@@ -88,6 +96,10 @@ extension BatchExecutor {
     public var packsSlots: Bool { false }
     /// Not measured.
     public var lastSampleSeconds: Double { 0 }
+    /// No host tier.
+    public func saveState(slot: Int) -> SavedKV? { nil }
+    /// No host tier.
+    public func restoreState(_ state: SavedKV, slot: Int) -> Bool { false }
     /// Shares the cells with `destination`, then lets `source` go (for executors with no
     /// per-slot state beyond the cells).
     public func move(from source: Int, to destination: Int, length: Int) {

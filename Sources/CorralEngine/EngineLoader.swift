@@ -53,10 +53,19 @@ public enum EngineLoader {
                                     maxWaitingTokens: config.maxWaitingTokens,
                                     maxModelLength: config.maxModelLength,
                                     policy: config.policy,
-                                    prefixCaching: config.prefixCaching),
+                                    prefixCaching: config.prefixCaching,
+                                    hostCacheBytes: hostCacheBytes(config)),
             observer: observer)
         scheduler.start()
         return ServingEngine(model: model, scheduler: scheduler, servedName: config.servedName, kvSizing: sizing,
                              threads: threads, identity: identity)
+    }
+
+    /// The host tier's budget: `NIM_KV_CACHE_HOST_MEM_MIB`, at most a quarter of the memory
+    /// available now (the cgroup's limit first), so the default cannot push a small pod
+    /// out of memory.
+    static func hostCacheBytes(_ config: ServerConfig) -> Int {
+        guard config.prefixCaching, !config.unifiedKV else { return 0 }
+        return min(config.hostCacheMiB << 20, HostMemory.available().bytes / 4)
     }
 }

@@ -48,7 +48,7 @@ extension CompletionHandler {
         if body.options.stream == true {
             let includeUsage = body.options.stream_options?.include_usage == true
             let streams = try (0..<n).map { _ in try output.stream() }
-            return sse(events, choices: n, promptTokens: prompt.count, includeUsage: includeUsage, render: { index, event, encoder in
+            return sse(events, choices: n, perPrompt: n, promptTokens: prompt.count, includeUsage: includeUsage, render: { index, event, encoder in
                 try streams[index].render(event, index: index, encoder: encoder)
             }, usageChunk: { usage, encoder in
                 try encoder.encode(ChatCompletionChunk(id: output.id, created: output.created, model: output.model,
@@ -61,7 +61,8 @@ extension CompletionHandler {
         let completion = ChatCompletion(
             id: output.id, created: output.created, model: output.model,
             choices: try results.enumerated().map { index, r in try output.choice(index, r) },
-            usage: Usage(prompt: prompt.count, completion: results.reduce(0) { $0 + ($1.summary?.completionTokens ?? 0) }),
+            usage: Usage(prompt: prompt.count, completion: results.reduce(0) { $0 + ($1.summary?.completionTokens ?? 0) },
+                         cached: results.first?.summary?.cachedTokens ?? 0),
             stats: stats(results.compactMap(\.summary)))
         return try Self.json(completion)
     }

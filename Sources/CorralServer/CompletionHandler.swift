@@ -129,7 +129,8 @@ struct CompletionHandler: Sendable {
     /// Builds a Server-Sent Events response. `render` turns one event into zero or more
     /// JSON payloads; usage and errors are framed here, and the stream always ends with
     /// `data: [DONE]`.
-    func sse(_ events: AsyncStream<(Int, GenerationEvent)>, choices: Int, promptTokens: Int, includeUsage: Bool,
+    /// - Parameter perPrompt: choices per prompt (n), for counting cached prompt tokens once.
+    func sse(_ events: AsyncStream<(Int, GenerationEvent)>, choices: Int, perPrompt: Int = 1, promptTokens: Int, includeUsage: Bool,
              render: @escaping @Sendable (Int, GenerationEvent, JSONEncoder) throws -> [Data],
              usageChunk: @escaping @Sendable (Usage, JSONEncoder) throws -> Data) -> Response {
         var headers = HTTPFields()
@@ -139,11 +140,14 @@ struct CompletionHandler: Sendable {
             let encoder = JSONEncoder()
             encoder.outputFormatting = .withoutEscapingSlashes
             var completion = [Int](repeating: 0, count: choices)
+            var cached = [Int](repeating: 0, count: choices)
             var failure: SchedulerError?
             for await (index, event) in events {
                 switch event {
                 case .failed(let error): failure = failure ?? error
-                case .finished(let s): completion[index] = s.completionTokens
+                case .finished(let s):
+                    completion[index] = s.completionTokens
+                    cached[index] = s.cachedTokens
                 case .delta: break
                 }
                 for payload in try render(index, event, encoder) {
@@ -153,7 +157,8 @@ struct CompletionHandler: Sendable {
             if let failure {
                 try await writer.write(Self.frame(APIError(failure).json))
             } else if includeUsage {
-                let usage = Usage(prompt: promptTokens, completion: completion.reduce(0, +))
+                let usage = Usage(prompt: promptTokens, completion: completion.reduce(0, +),
+                                  cached: Usage.cachedTokens(cached, perPrompt: perPrompt))
                 try await writer.write(Self.frame(try usageChunk(usage, encoder)))
             }
             try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))

@@ -38,7 +38,7 @@ extension CompletionHandler {
         if body.options.stream == true {
             // Echoed prompts go out with each choice's first chunk.
             let echoed = Mutex(Set<Int>())
-            return sse(events, choices: requests.count, promptTokens: promptTotal,
+            return sse(events, choices: requests.count, perPrompt: n, promptTokens: promptTotal,
                        includeUsage: body.options.stream_options?.include_usage == true, render: { index, event, encoder in
                 func chunk(_ text: String, _ lps: [TokenLogprobs], _ finish: GenerationSummary?) throws -> Data {
                     var prefix = ""
@@ -68,7 +68,8 @@ extension CompletionHandler {
                              logprobs: wantsLogprobs ? completionLogprobs(r.logprobs, model, offset: prefix.utf8.count) : nil,
                              finish_reason: r.summary?.reason.rawValue)
             },
-            usage: Usage(prompt: promptTotal, completion: results.reduce(0) { $0 + ($1.summary?.completionTokens ?? 0) }),
+            usage: Usage(prompt: promptTotal, completion: results.reduce(0) { $0 + ($1.summary?.completionTokens ?? 0) },
+                         cached: Usage.cachedTokens(results.map { $0.summary?.cachedTokens ?? 0 }, perPrompt: n)),
             stats: stats(results.compactMap(\.summary)))
         return try Self.json(response)
     }

@@ -27,6 +27,9 @@ extension GenerationOptions {
         if let m = min_tokens, m < 0 || m > maxTokens { throw .badRequest("min_tokens must be between 0 and max_tokens", param: "min_tokens") }
         let stops = stop?.values ?? []
         if stops.count > 16 { throw .badRequest("at most 16 stop sequences", param: "stop") }
+        if let salt = cache_salt, salt.isEmpty || salt.utf8.count > 1024 {
+            throw .badRequest("cache_salt must be a non-empty string of at most 1024 bytes", param: "cache_salt")
+        }
         if let s = seed, s < Int(Int32.min) || s > Int(UInt32.max) { throw .badRequest("seed is out of range", param: "seed") }
 
         var bias: [Token: Float] = [:]
@@ -42,7 +45,7 @@ extension GenerationOptions {
             logitBias: bias, grammar: grammar)
         return ValidatedOptions(maxTokens: maxTokens, sampling: sampling, seed: seed, stops: stops,
                                 ignoreEOS: ignore_eos ?? false, minTokens: min_tokens ?? 0, priority: priority ?? 0,
-                                queueTimeout: queueTimeout)
+                                queueTimeout: queueTimeout, cacheSalt: cache_salt ?? "")
     }
 }
 
@@ -56,6 +59,7 @@ struct ValidatedOptions {
     var minTokens: Int
     var priority: Int
     var queueTimeout: Double?
+    var cacheSalt = ""
     var shownSpecialTokens: Set<Token> = []
 
     /// The scheduler request for choice `choice` of `prompt`.
@@ -68,6 +72,7 @@ struct ValidatedOptions {
                                         ignoreEOS: ignoreEOS, minTokens: minTokens, priority: priority, logprobs: logprobs,
                                         queueTimeout: queueTimeout)
         request.shownSpecialTokens = shownSpecialTokens
+        request.cacheSalt = cacheSalt
         return request
     }
 }

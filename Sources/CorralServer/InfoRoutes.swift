@@ -22,6 +22,7 @@ struct InfoRoutes: Sendable {
         var kv_capacity_tokens: Int
         var kv_layout: String
         var kv_sizing: KVSizing
+        var prefix_cache: PrefixCacheInfo
         var engine_threads: CPUBudget?
         var max_model_len: Int
         var engine: String
@@ -32,6 +33,20 @@ struct InfoRoutes: Sendable {
         var chat_template: String
         /// What the template does with tools and reasoning.
         var chat: Chat
+    }
+
+    /// The prefix cache in force.
+    struct PrefixCacheInfo: Encodable {
+        /// `slots` (partitioned: a free slot keeps its KV), `blocks` (unified: hashed
+        /// blocks), or `off`.
+        var mode: String
+        /// Tokens per block, and the shortest reuse worth taking a slot for.
+        var block_tokens: Int
+        /// The host-RAM tier's budget in bytes (0: none) and what it holds now.
+        var host_tier_bytes: Int
+        var host_tier_used_bytes: Int
+        /// Cached prefixes are scoped by tenant, then by the request's `cache_salt`.
+        var scope: String
     }
 
     /// The chat template's tool-call and reasoning handling.
@@ -58,6 +73,11 @@ struct InfoRoutes: Sendable {
             layers: m.layerCount, layer_kinds: m.layerKinds, kv_heads_per_layer: m.headCountKV,
             kv_bytes_per_token_f16: m.kvElementsPerToken * 2, kv_capacity_tokens: engine.scheduler.snapshot.kvCapacity,
             kv_layout: config.unifiedKV ? "unified" : "partitioned", kv_sizing: engine.kvSizing,
+            prefix_cache: PrefixCacheInfo(mode: engine.scheduler.prefixCacheMode,
+                                          block_tokens: engine.scheduler.config.prefixBlockSize,
+                                          host_tier_bytes: engine.scheduler.prefixCacheMode == "slots" ? engine.scheduler.config.hostCacheBytes : 0,
+                                          host_tier_used_bytes: engine.scheduler.snapshot.hostCachedBytes,
+                                          scope: "tenant+cache_salt"),
             engine_threads: engine.threads, max_model_len: engine.scheduler.maxModelLength,
             engine: engine.identity.version, gpu_offload: engine.identity.gpuOffload, settings: config.settings,
             chat_template: config.chatTemplateFile ?? "model", chat: Chat(engine.model.chatCapabilities, config)))

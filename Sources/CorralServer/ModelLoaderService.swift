@@ -44,6 +44,7 @@ public struct ModelLoaderService: Service {
             logger.info("ready", metadata: ["model": "\(engine.servedName)", "port": "\(config.port)",
                                              "kv_tokens": "\(snapshot.kvCapacity)",
                                              "kv_layout": "\(config.unifiedKV ? "unified" : "partitioned")",
+                                             "prefix_cache": "\(engine.scheduler.prefixCacheMode)",
                                              "max_model_len": "\(engine.scheduler.maxModelLength)"])
         }
         try? await gracefulShutdown()

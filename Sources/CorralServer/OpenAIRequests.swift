@@ -96,6 +96,9 @@ struct GenerationOptions: Decodable, Sendable {
     /// llama-server's top-level schema and GBNF grammar.
     var json_schema: OpenAPIObjectContainer?
     var grammar: String?
+    /// vLLM's prefix-cache scope: only requests with the same salt (and tenant) share
+    /// cached KV.
+    var cache_salt: String?
 
     struct StreamOptions: Decodable, Sendable { var include_usage: Bool? }
 
@@ -104,6 +107,7 @@ struct GenerationOptions: Decodable, Sendable {
         "model", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k", "min_p", "seed", "stop", "n",
         "presence_penalty", "frequency_penalty", "repetition_penalty", "logit_bias", "stream", "stream_options",
         "ignore_eos", "min_tokens", "priority", "user", "response_format", "nvext", "json_schema", "grammar",
+        "cache_salt",
     ]
     /// Accepted and not used: they label or route a request and cannot change its output.
     static let informational: Set<String> = [

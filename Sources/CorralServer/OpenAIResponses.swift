@@ -6,11 +6,24 @@ struct Usage: Encodable, Sendable {
     var prompt_tokens: Int
     var completion_tokens: Int
     var total_tokens: Int
+    var prompt_tokens_details: PromptTokensDetails
 
-    init(prompt: Int, completion: Int) {
+    /// OpenAI's breakdown of the prompt: how much of it came from the prefix cache.
+    struct PromptTokensDetails: Encodable, Sendable {
+        var cached_tokens: Int
+    }
+
+    init(prompt: Int, completion: Int, cached: Int = 0) {
         prompt_tokens = prompt
         completion_tokens = completion
         total_tokens = prompt + completion
+        prompt_tokens_details = PromptTokensDetails(cached_tokens: cached)
+    }
+
+    /// Prompt tokens reused from the cache, counted once per prompt: `cached[i]` is choice
+    /// `i`'s figure, and choices come `perPrompt` to a prompt (n), the first one leading.
+    static func cachedTokens(_ cached: [Int], perPrompt: Int) -> Int {
+        stride(from: 0, to: cached.count, by: max(perPrompt, 1)).reduce(0) { $0 + cached[$1] }
     }
 }
 

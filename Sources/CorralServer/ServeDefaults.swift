@@ -36,8 +36,11 @@ public enum ServeDefaults {
     public static let schedulerPolicy = SchedulerConfig.Policy.fair
     /// `NIM_KV_LAYOUT`.
     public static let kvLayout = KVLayout.auto
-    /// `NIM_ENABLE_KV_CACHE_REUSE`.
-    public static let enableKvCacheReuse = false
+    /// `NIM_ENABLE_KV_CACHE_REUSE`: prefix caching is on, as in vLLM and llama-server.
+    public static let enableKvCacheReuse = true
+    /// `NIM_KV_CACHE_HOST_MEM_MIB`: the prefix cache's host-RAM tier (llama-server's
+    /// `--cache-ram` is 8192), capped at startup to a quarter of the memory available.
+    public static let kvCacheHostMemMiB = 4096
     /// `NIM_METRICS_REQUIRE_AUTH`.
     public static let metricsRequireAuth = false
     /// `NIM_PER_REQ_METRICS_ENABLE`.

@@ -36,6 +36,9 @@ public struct ServerConfig: Sendable {
     public var warmUp: Bool
     /// Reuse the KV of finished prompts for requests sharing a prefix (`NIM_ENABLE_KV_CACHE_REUSE`).
     public var prefixCaching: Bool
+    /// MiB of host RAM for prefix-cache state saved from reused slots; 0 turns the tier off
+    /// (`NIM_KV_CACHE_HOST_MEM_MIB`).
+    public var hostCacheMiB = ServeDefaults.kvCacheHostMemMiB
     /// Admission order (`NIM_SCHEDULER_POLICY`).
     public var policy: SchedulerConfig.Policy
     /// KV layout (`NIM_KV_LAYOUT`).
@@ -109,13 +112,15 @@ public struct ServerConfig: Sendable {
     /// The model's name in the API: `servedModelName`, or the model file's name.
     public var servedName: String { servedModelName ?? ServedName.forPath(model) }
 
-    /// Whether the engine gets one shared KV pool.
-    public var unifiedKV: Bool { kvLayout == .unified || (kvLayout == .auto && prefixCaching) }
+    /// Whether the engine gets one shared KV pool. Prefix caching works in both layouts
+    /// (slot reuse when partitioned, shared blocks when unified), so only asking for it
+    /// gives the unified one.
+    public var unifiedKV: Bool { kvLayout == .unified }
 }
 
 /// How the KV cache is laid out for the engine's sequences.
 public enum KVLayout: String, Sendable, CaseIterable {
-    /// Unified only with prefix reuse (which needs sequences to share cells).
+    /// Partitioned (kept so existing settings still parse).
     case auto
     /// One pool every sequence draws from.
     case unified
@@ -140,6 +145,7 @@ extension ServerConfig {
         }
         try check((1...65535).contains(port), "NIM_SERVER_PORT=\(port) is outside 1...65535")
         try check(kvCapacity >= 16, "NIM_KV_CACHE_TOKENS=\(kvCapacity): the KV cache needs at least 16 tokens")
+        try check((0...1 << 30).contains(hostCacheMiB), "NIM_KV_CACHE_HOST_MEM_MIB must be between 0 and \(1 << 30), not \(hostCacheMiB)")
         try check(maxBatchTokens >= 1, "NIM_MAX_BATCH_TOKENS must be at least 1, not \(maxBatchTokens)")
         try check(maxRunningSequences >= 1, "NIM_MAX_NUM_SEQS must be at least 1, not \(maxRunningSequences)")
         try check(maxModelLength >= 0, "NIM_MAX_MODEL_LEN must not be negative")
@@ -166,6 +172,7 @@ extension ServerConfig {
          "NIM_DRAIN_GRACE_SECONDS": "\(Int(drainGrace))", "NIM_MAX_HEADER_BYTES": "\(maxHeaderBytes)",
          "NIM_HTTP_IDLE_TIMEOUT_SECONDS": "\(Int(idleTimeout))", "NIM_SCHEDULER_POLICY": policy.rawValue,
          "NIM_KV_LAYOUT": kvLayout.rawValue, "NIM_ENABLE_KV_CACHE_REUSE": ServeDefaults.flag(prefixCaching),
+         "NIM_KV_CACHE_HOST_MEM_MIB": "\(hostCacheMiB)",
          "NIM_METRICS_REQUIRE_AUTH": ServeDefaults.flag(metricsRequireAuth),
          "NIM_PER_REQ_METRICS_ENABLE": ServeDefaults.flag(perRequestStats),
          "NIM_DISABLE_LOG_REQUESTS": ServeDefaults.flag(!logPrompts),

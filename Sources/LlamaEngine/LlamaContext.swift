@@ -157,6 +157,37 @@ public final class LlamaContext {
         }
     }
 
+    /// Drops the KV of `sequence` from `position` on.
+    public func trimSequence(_ sequence: Int, from position: Int) {
+        _ = llama_memory_seq_rm(memory, Int32(sequence), Int32(position), -1)
+    }
+
+    /// `sequence`'s KV cells, serialized into host memory (`llama_state_seq_get_data_ext`);
+    /// `nil` when the engine wrote nothing.
+    public func saveSequence(_ sequence: Int) -> [UInt8]? {
+        let size = llama_state_seq_get_size_ext(pointer, Int32(sequence), 0)
+        guard size > 0 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: size)
+        let written = bytes.withUnsafeMutableBufferPointer {
+            llama_state_seq_get_data_ext(pointer, $0.baseAddress, size, Int32(sequence), 0)
+        }
+        guard written > 0 else { return nil }
+        if written < size { bytes.removeLast(size - written) }
+        return bytes
+    }
+
+    /// Restores state saved by `saveSequence` into `sequence` (any slot: the engine places
+    /// it in that sequence's own stream). False when the engine refused it; the sequence is
+    /// then empty.
+    public func restoreSequence(_ sequence: Int, from bytes: [UInt8]) -> Bool {
+        removeSequence(sequence)
+        let read = bytes.withUnsafeBufferPointer {
+            llama_state_seq_set_data_ext(pointer, $0.baseAddress, $0.count, Int32(sequence), 0)
+        }
+        if read == 0 { removeSequence(sequence) }
+        return read > 0
+    }
+
     /// The highest position stored for `sequence`, or -1 when it has none.
     public func lastPosition(of sequence: Int) -> Int {
         Int(llama_memory_seq_pos_max(memory, Int32(sequence)))
@@ -168,7 +199,4 @@ public final class LlamaContext {
     public func stateSize(of sequence: Int) -> Int {
         llama_state_seq_get_size(pointer, Int32(sequence))
     }
-
-    /// Drops every sequence's KV.
-    public func clearMemory() { llama_memory_clear(memory, true) }
 }

@@ -104,6 +104,20 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
         context.copySequence(from: source, to: destination, length: length)
     }
 
+    public func trim(slot: Int, from position: Int) {
+        context.trimSequence(slot, from: position)
+    }
+
+    public func saveState(slot: Int) -> SavedKV? {
+        let length = context.lastPosition(of: slot) + 1
+        guard length > 0, let bytes = context.saveSequence(slot) else { return nil }
+        return SavedKV(bytes: bytes, length: length)
+    }
+
+    public func restoreState(_ state: SavedKV, slot: Int) -> Bool {
+        context.restoreSequence(slot, from: state.bytes)
+    }
+
     public func move(from source: Int, to destination: Int, length: Int) {
         // A partition copy moves the whole stream's buffer, so skip it when there is nothing in it.
         if length > 0 { context.copySequence(from: source, to: destination, length: length) }

@@ -18,6 +18,9 @@ public final class BatchScheduler: @unchecked Sendable {
     public let maxModelLength: Int
     /// The configuration in force.
     public let config: SchedulerConfig
+    /// How prefixes are cached: `slots` (each free slot keeps its last sequence's KV, with
+    /// a host-RAM tier), `blocks` (hashed blocks in spare slots of a unified cache) or `off`.
+    public let prefixCacheMode: String
 
     /// Creates a scheduler over `executor`. Call `start()` to run it.
     /// - Parameter clock: seconds on a monotonic clock; simulations pass a virtual one.
@@ -29,6 +32,7 @@ public final class BatchScheduler: @unchecked Sendable {
         self.core.observer = observer
         self.maxModelLength = core.maxModelLength
         self.config = config
+        self.prefixCacheMode = !config.prefixCaching ? "off" : core.slotCache != nil ? "slots" : core.prefixCache != nil ? "blocks" : "off"
     }
 
     /// Starts the engine thread.

@@ -27,6 +27,9 @@ public struct GenerationRequest: Sendable {
     public var tenant = "default"
     /// The tenant's weight in fair share (from the keys file).
     public var tenantWeight = 1.0
+    /// Scopes prefix-cache reuse further than the tenant (vLLM's `cache_salt`): only
+    /// requests of the same tenant and salt share cached KV.
+    public var cacheSalt = ""
 
     /// Creates a request; by default greedy-free sampling, no stops, priority 0.
     public init(prompt: [Token], maxTokens: Int, sampling: SamplingParameters = SamplingParameters(),
@@ -80,6 +83,9 @@ public struct GenerationSummary: Sendable, Equatable {
     public var totalTime: Double
     /// Times this request was preempted and recomputed.
     public var preemptions: Int
+    /// Prompt tokens whose KV came from the prefix cache instead of being computed
+    /// (`usage.prompt_tokens_details.cached_tokens`).
+    public var cachedTokens = 0
 
     /// Mean seconds between generated tokens after the first.
     public var meanInterTokenLatency: Double {

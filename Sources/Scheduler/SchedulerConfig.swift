@@ -15,10 +15,14 @@ public struct SchedulerConfig: Sendable, Equatable {
     /// Whether decode tokens or prompt chunks get a step's budget first.
     public var stepOrder: StepOrder
     /// Keep finished sequences' KV and reuse it for requests with the same prefix
-    /// (`NIM_ENABLE_KV_CACHE_REUSE`). Needs executor slots beyond `maxRunningSequences`.
+    /// (`NIM_ENABLE_KV_CACHE_REUSE`): in the slot a sequence leaves (`SlotCache`), or, when
+    /// the executor has slots beyond `maxRunningSequences`, in hashed blocks (`PrefixCache`).
     public var prefixCaching: Bool
-    /// Tokens per hashed prefix block.
+    /// Tokens per hashed prefix block, and the shortest slot reuse worth taking a slot for.
     public var prefixBlockSize: Int
+    /// Bytes of the prefix cache's host-RAM tier (slot residents saved when their slot is
+    /// reused); 0 turns the tier off.
+    public var hostCacheBytes: Int
 
     /// What a step serves first.
     public enum StepOrder: String, Sendable, CaseIterable {
@@ -44,7 +48,8 @@ public struct SchedulerConfig: Sendable, Equatable {
     /// Creates a configuration with serving defaults for a small CPU machine.
     public init(maxBatchTokens: Int = 512, maxRunningSequences: Int = 16, maxWaitingRequests: Int = 256,
                 maxWaitingTokens: Int = 262_144, maxModelLength: Int = 0, policy: Policy = .fair,
-                prefixCaching: Bool = false, prefixBlockSize: Int = 16, stepOrder: StepOrder = .decodeFirst) {
+                prefixCaching: Bool = false, prefixBlockSize: Int = 16, hostCacheBytes: Int = 0,
+                stepOrder: StepOrder = .decodeFirst) {
         self.maxBatchTokens = maxBatchTokens
         self.maxRunningSequences = maxRunningSequences
         self.maxWaitingRequests = maxWaitingRequests
@@ -53,6 +58,7 @@ public struct SchedulerConfig: Sendable, Equatable {
         self.policy = policy
         self.prefixCaching = prefixCaching
         self.prefixBlockSize = prefixBlockSize
+        self.hostCacheBytes = hostCacheBytes
         self.stepOrder = stepOrder
     }
 }

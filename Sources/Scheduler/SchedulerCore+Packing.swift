@@ -18,6 +18,7 @@ extension SchedulerCore {
               let from = high.slot, from > low,
               high.borrow.entry == nil, !high.forks.holdsReservation {
             freeSlots.removeLast()
+            if slotCache?.residents[low] != nil { evictResident(of: low) }
             executor.move(from: from, to: low, length: high.computed)
             giveBackSlot(from)
             high.slot = low

@@ -97,17 +97,28 @@ extension SchedulerCore {
             let hit = prefixHit(for: seq)
             let alreadyBorrowed = seq.forks.holdsReservation
             if let hit, !alreadyBorrowed { prefixCache?.borrow(hit.entry) }
-            let need = seq.tokens.count + 1 - (hit?.length ?? 0)
-            if free - reserved < need {
+            var choice = chooseSlot(for: seq)
+            if let c = choice, c.host != nil, kvFree + cellsFreed(by: c) < c.host!.state.length {
+                choice = SlotChoice(slot: c.slot, reuse: 0)  // no room to restore it whole
+            }
+            let freed = choice.map(cellsFreed) ?? 0
+            let need = seq.tokens.count + 1 - (hit?.length ?? choice?.reuse ?? 0)
+            if free + freed - reserved < need {
                 let before = kvFree
-                makeRoom(kvFree + need - (free - reserved))
+                makeRoom(kvFree + need - (free + freed - reserved), keeping: choice?.slot)
                 free += kvFree - before
             }
-            guard free - reserved >= need, let slot = takeSlot() else {
+            guard free + freed - reserved >= need, !freeSlots.isEmpty else {
                 if let hit, !alreadyBorrowed { prefixCache?.giveBack(hit.entry, release: { executor.release(slot: $0) }) }
                 break
             }
-            admit(seq, slot: slot, now: now, hit: hit)
+            if let choice {
+                let reused = take(choice, for: seq)
+                free += freed - reused
+                admit(seq, slot: choice.slot, now: now, hit: nil, reused: reused)
+            } else {
+                admit(seq, slot: takeSlot()!, now: now, hit: hit)
+            }
             let n = min(seq.remainingPrefill, budget)
             plan.items.append((seq, work(seq, count: n)))
             budget -= n

@@ -17,6 +17,11 @@ final class SchedulerCore {
     /// is another pass over the weights, so running sequences stay packed at the bottom.
     var freeSlots: [Int]
     let prefixCache: PrefixCache?
+    /// With prefix caching and no spare slots for the block cache (the partitioned layout):
+    /// the KV each free slot still holds.
+    let slotCache: SlotCache?
+    /// The slot cache's host-RAM tier.
+    let hostCache: HostCache?
     private var waitingTokens = 0
     private var nextID: UInt64 = 0
     private(set) var counters = SchedulerCounters()
@@ -38,25 +43,34 @@ final class SchedulerCore {
         self.prefixCache = executor.slotCount > runningSlots
             ? PrefixCache(slots: Array(runningSlots..<executor.slotCount), blockSize: max(config.prefixBlockSize, 1))
             : nil
+        self.slotCache = config.prefixCaching && prefixCache == nil ? SlotCache(slots: executor.slotCount) : nil
+        self.hostCache = slotCache != nil && config.hostCacheBytes > 0 ? HostCache(capacityBytes: config.hostCacheBytes) : nil
     }
 
     var hasWork: Bool { !waiting.isEmpty || !running.isEmpty }
     /// Cells held by running sequences (shared prefix cells count with their cache entry).
     var kvUsed: Int { running.reduce(0) { $0 + $1.ownCells } }
     /// Cells free now, counting cached prefixes as used.
-    var kvFree: Int { executor.kvCapacity - kvUsed - (prefixCache?.cells ?? 0) }
+    var kvFree: Int { executor.kvCapacity - kvUsed - kvCached }
+    /// Cells held by cached prefixes, in either cache.
+    var kvCached: Int { (prefixCache?.cells ?? 0) + (slotCache?.cells ?? 0) }
 
-    /// Evicts unborrowed cached prefixes until `cells` are free or nothing is left to evict.
-    func makeRoom(_ cells: Int) {
-        guard let cache = prefixCache else { return }
-        while kvFree < cells, cache.evictOne(release: { executor.release(slot: $0) }) {}
+    /// Evicts unborrowed cached prefixes until `cells` are free or nothing is left to evict;
+    /// the resident of slot `keeping` stays (a request is about to reuse it).
+    func makeRoom(_ cells: Int, keeping: Int? = nil) {
+        if let cache = prefixCache {
+            while kvFree < cells, cache.evictOne(release: { executor.release(slot: $0) }) {}
+        }
+        while kvFree < cells, let slot = slotCache?.leastRecentlyUsed(among: freeSlots.filter { $0 != keeping }) {
+            evictResident(of: slot)
+        }
     }
 
     /// A point-in-time view for gauges.
     var snapshot: SchedulerSnapshot {
         SchedulerSnapshot(running: running.count, waiting: waiting.count, waitingTokens: waitingTokens,
-                          kvUsed: kvUsed, kvCached: prefixCache?.cells ?? 0, kvCapacity: executor.kvCapacity,
-                          counters: counters, tenants: tenantSnapshots)
+                          kvUsed: kvUsed, kvCached: kvCached,
+                          hostCachedBytes: hostCache?.bytes ?? 0, kvCapacity: executor.kvCapacity, counters: counters, tenants: tenantSnapshots)
     }
 
     // MARK: Admission
@@ -150,8 +164,9 @@ final class SchedulerCore {
     // MARK: Ending
 
     private func finish(_ seq: SequenceState, _ event: GenerationEvent) {
-        if case .finished = event { retainPrefix(of: seq) }
-        releaseSlot(of: seq)
+        let finished = if case .finished = event { true } else { false }
+        if finished { retainPrefix(of: seq) }
+        releaseSlot(of: seq, keep: finished)
         if seq.phase == .waiting { removeWaiting(seq) } else { running.removeAll { $0 === seq } }
         seq.phase = .finished
         seq.continuation.yield(event)
@@ -174,7 +189,8 @@ final class SchedulerCore {
         return GenerationSummary(reason: reason, promptTokens: seq.promptCount, completionTokens: seq.generatedCount,
                                  queueTime: (seq.timing.firstScheduled ?? now) - seq.arrival,
                                  timeToFirstToken: (seq.timing.firstToken ?? now) - seq.arrival,
-                                 totalTime: now - seq.arrival, preemptions: seq.preemptions)
+                                 totalTime: now - seq.arrival, preemptions: seq.preemptions,
+                                 cachedTokens: seq.cachedTokens)
     }
 
     // MARK: Steps (see SchedulerCore+Plan.swift and SchedulerCore+Commit.swift)
@@ -187,8 +203,9 @@ final class SchedulerCore {
         freeSlots.insert(slot, at: at)
     }
 
-    /// Frees a sequence's slot and KV, and ends its borrow of a cached prefix.
-    private func releaseSlot(of seq: SequenceState) {
+    /// Frees a sequence's slot and KV, and ends its borrow of a cached prefix. With `keep`
+    /// and the slot cache, the KV stays in the slot as a resident for a later request.
+    private func releaseSlot(of seq: SequenceState, keep: Bool = false) {
         if seq.forks.holdsReservation, let entry = seq.forks.leader?.forks.entry {
             prefixCache?.giveBack(entry, release: { executor.release(slot: $0) })
             seq.forks.holdsReservation = false
@@ -197,7 +214,14 @@ final class SchedulerCore {
         seq.borrow.entry = nil
         seq.borrow.length = 0
         if let slot = seq.slot {
-            executor.release(slot: slot)
+            if keep, let cache = slotCache, seq.computed > 0 {
+                // A failed step may have left positions past `computed`; the resident is exact.
+                executor.trim(slot: slot, from: seq.computed)
+                cache.keep(slot: slot, tokens: seq.tokens[..<seq.computed], scope: seq.cacheScope)
+            } else {
+                slotCache?.forget(slot: slot)
+                executor.release(slot: slot)
+            }
             giveBackSlot(slot)
             seq.slot = nil
         }
@@ -211,11 +235,13 @@ final class SchedulerCore {
         return config.prefixCaching ? prefixCache?.lookup(seq.tokens) : nil
     }
 
-    func admit(_ seq: SequenceState, slot: Int, now: Double, hit: (entry: PrefixCache.Entry, length: Int)?) {
+    /// Starts `seq` in `slot`: `hit` is a block-cache prefix to copy in, `reused` the tokens
+    /// the slot already holds for it (the slot cache put them there).
+    func admit(_ seq: SequenceState, slot: Int, now: Double, hit: (entry: PrefixCache.Entry, length: Int)?, reused: Int = 0) {
         removeWaiting(seq)
         seq.slot = slot
         seq.phase = .running
-        seq.computed = 0
+        seq.computed = reused
         seq.forks.leader = nil
         seq.forks.holdsReservation = false  // the reservation is now this sequence's borrow
         if config.prefixCaching { counters.prefixQueryTokens += seq.tokens.count }
@@ -226,14 +252,18 @@ final class SchedulerCore {
             seq.computed = hit.length
             if config.prefixCaching { counters.prefixHitTokens += hit.length }
         }
-        if seq.timing.firstScheduled == nil { seq.timing.firstScheduled = now }
+        counters.prefixHitTokens += reused
+        if seq.timing.firstScheduled == nil {
+            seq.timing.firstScheduled = now
+            seq.cachedTokens = min(seq.computed, seq.promptCount)
+        }
         executor.open(slot: slot, sampling: seq.request.sampling, history: Array(seq.tokens[seq.promptCount...]))
         running.append(seq)
     }
 
     /// Preempt by recompute: free the KV, keep the tokens, go back to the queue's front.
     func preempt(_ seq: SequenceState) {
-        releaseSlot(of: seq)
+        releaseSlot(of: seq, keep: true)
         running.removeAll { $0 === seq }
         seq.computed = 0
         seq.preemptions += 1
@@ -248,5 +278,6 @@ final class SchedulerCore {
         counters.generationTokens += generated
     }
     func countSlotMove() { counters.slotMoves += 1 }
+    func countHostHit(_ tokens: Int) { counters.prefixHostHitTokens += tokens }
     func noteThroughput(tokens: Int, seconds: Double) { counters.noteThroughput(tokens: tokens, seconds: seconds) }
 }

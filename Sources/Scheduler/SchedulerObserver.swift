@@ -52,8 +52,10 @@ public struct SchedulerCounters: Sendable, Equatable {
     public var rejected = 0
     /// Tokens looked up in the prefix cache.
     public var prefixQueryTokens = 0
-    /// Tokens found there (not recomputed).
+    /// Tokens found there (not recomputed), from either tier.
     public var prefixHitTokens = 0
+    /// The part of `prefixHitTokens` restored from the host-RAM tier.
+    public var prefixHostHitTokens = 0
     /// Running sequences moved to a lower slot to keep a partitioned batch in one pass.
     public var slotMoves = 0
     /// An exponential moving average of tokens per second, for Retry-After.
@@ -81,6 +83,8 @@ public struct SchedulerSnapshot: Sendable, Equatable {
     public var kvUsed: Int
     /// KV cells held by cached prefixes (evictable when not borrowed).
     public var kvCached: Int
+    /// Bytes of saved KV in the prefix cache's host-RAM tier.
+    public var hostCachedBytes = 0
     /// KV cells in all.
     public var kvCapacity: Int
     /// Totals.

@@ -30,6 +30,8 @@ final class SequenceState {
     var borrow = Borrow()
     /// Its place among the choices of one prompt (n > 1).
     var forks = ForkLinks()
+    /// Prompt tokens reused from the prefix cache at its first admission.
+    var cachedTokens = 0
     /// Turning its tokens into text.
     var text: TextOutput
     /// When it first ran and first produced a token.
@@ -80,6 +82,8 @@ final class SequenceState {
     }
 
     var promptCount: Int { request.prompt.count }
+    /// Who may share its cached KV: its tenant, then its `cache_salt`.
+    var cacheScope: String { request.tenant + "\u{1F}" + request.cacheSalt }
     /// KV cells this sequence holds beyond those it shares with a cache entry.
     var ownCells: Int { computed - borrow.length }
     var generatedCount: Int { tokens.count - promptCount }

@@ -33,8 +33,14 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
     public private(set) var passes: [Int] = []
     /// Virtual time elapsed, in seconds.
     public private(set) var now: Double = 0
+    /// Make each sampled token depend on everything in the slot's KV (see `next(history:)`),
+    /// so a slot that holds the wrong history (another conversation's state, or a stale
+    /// tail left by a bad trim) changes the output, as it would on the real engine.
+    public var historySensitive = false
     /// Physical cell ids held by each slot, by position.
     private var cells: [[Int]]
+    /// The tokens those cells were computed from, by position.
+    private var contents: [[Token]]
     /// How many slots hold each physical cell.
     private var refcount: [Int]
     private var freeCells: [Int]
@@ -49,6 +55,7 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
         self.slotCount = slotCount
         self.maxBatchTokens = maxBatchTokens
         self.cells = Array(repeating: [], count: slotCount)
+        self.contents = Array(repeating: [], count: slotCount)
         self.refcount = Array(repeating: 0, count: kvCapacity)
         self.freeCells = Array((0..<kvCapacity).reversed())
     }
@@ -62,15 +69,23 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
     /// Positions stored per slot (shared cells count in every slot that holds them).
     public var used: [Int] { cells.map(\.count) }
 
-    /// Positions stored for `slot`.
-    public func length(of slot: Int) -> Int { cells[slot].count }
-
     /// The token that follows `token` at `position`: deterministic, never the EOG token
     /// unless `eogEvery` says so.
     public func next(after token: Token, position: Int) -> Token {
         if eogEvery > 0 && (Int(token) + position) % eogEvery == 0 { return eogToken }
         return Token(1 + (Int(token) &* 31 &+ position &* 7) % (Int(vocabSize) - 1))
     }
+
+    /// The token that follows a slot holding `history` when `historySensitive` is set: a
+    /// hash of every token and position, never the EOG token.
+    public func next(history: [Token]) -> Token {
+        var h: UInt64 = 1469598103934665603
+        for t in history { h = (h ^ UInt64(UInt32(bitPattern: t))) &* 1099511628211 }
+        return Token(1 + Int(h % UInt64(vocabSize - 1)))
+    }
+
+    /// The tokens whose KV `slot` holds, by position.
+    public func history(of slot: Int) -> [Token] { contents[slot] }
 
     public func open(slot: Int, sampling: SamplingParameters, history: [Token]) {}
 
@@ -87,9 +102,12 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
                 refcount[cell] = 1
                 cells[w.slot].append(cell)
             }
+            contents[w.slot] += w.tokens
             if w.tokens.count == 1 && w.sample && w.startPosition > 0 { decode += 1 } else { prefill += w.tokens.count }
             let last = w.tokens.last!
-            out.append(w.sample ? SampledToken(token: next(after: last, position: w.startPosition + w.tokens.count - 1)) : nil)
+            let token = historySensitive ? next(history: contents[w.slot])
+                : next(after: last, position: w.startPosition + w.tokens.count - 1)
+            out.append(w.sample ? SampledToken(token: token) : nil)
         }
         peakUsed = max(peakUsed, usedCells)
         steps.append((prefill, decode))
@@ -104,6 +122,40 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
             if refcount[cell] == 0 { freeCells.append(cell) }
         }
         cells[slot] = []
+        contents[slot] = []
+    }
+
+    public func trim(slot: Int, from position: Int) {
+        guard position < cells[slot].count else { return }
+        for cell in cells[slot][position...] {
+            refcount[cell] -= 1
+            if refcount[cell] == 0 { freeCells.append(cell) }
+        }
+        cells[slot].removeLast(cells[slot].count - position)
+        contents[slot].removeLast(contents[slot].count - position)
+    }
+
+    /// The slot's tokens, four bytes each: the state's size grows with its length, as the
+    /// engine's does.
+    public func saveState(slot: Int) -> SavedKV? {
+        guard !contents[slot].isEmpty else { return nil }
+        let bytes = contents[slot].flatMap { t in withUnsafeBytes(of: t.littleEndian) { Array($0) } }
+        return SavedKV(bytes: bytes, length: contents[slot].count)
+    }
+
+    public func restoreState(_ state: SavedKV, slot: Int) -> Bool {
+        precondition(cells[slot].isEmpty, "restore onto a busy slot")
+        guard state.length <= freeCells.count, state.bytes.count == state.length * 4 else { return false }
+        contents[slot] = stride(from: 0, to: state.bytes.count, by: 4).map { i in
+            Token(littleEndian: state.bytes[i..<i + 4].enumerated().reduce(0) { $0 | Token($1.element) << (8 * $1.offset) })
+        }
+        cells[slot] = (0..<state.length).map { _ in
+            let cell = freeCells.removeLast()
+            refcount[cell] = 1
+            return cell
+        }
+        peakUsed = max(peakUsed, usedCells)
+        return true
     }
 
     public func copy(from source: Int, to destination: Int, length: Int) {
@@ -113,6 +165,7 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
         precondition(kept.count <= shared.count && Array(shared.prefix(kept.count)) == kept, "copy over foreign cells")
         for cell in shared.dropFirst(kept.count) { refcount[cell] += 1 }
         cells[destination] = shared
+        contents[destination] = Array(contents[source].prefix(length))
     }
 
     public func move(from source: Int, to destination: Int, length: Int) {
@@ -120,6 +173,8 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
         precondition(cells[source].count == length, "move of \(length) cells from a slot holding \(cells[source].count)")
         cells[destination] = cells[source]
         cells[source] = []
+        contents[destination] = contents[source]
+        contents[source] = []
     }
 
     public var packsSlots: Bool { partitioned }

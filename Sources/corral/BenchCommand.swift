@@ -50,8 +50,21 @@ struct BenchCommand: AsyncParsableCommand {
     var seed: UInt64 = 1
     @Option(help: "Write the Markdown (with the ratio table for two targets) here too.")
     var markdown: String?
+    @Flag(help: "A multi-turn chat workload instead (prefix caching): conversations sharing a system prompt, each resending its history every turn; reports first-turn and later-turn TTFT. Uses the first --concurrency value as conversations in flight.")
+    var multiTurn = false
+    @Option(help: "Multi-turn: conversations in all.")
+    var conversations = 8
+    @Option(help: "Multi-turn: turns per conversation.")
+    var turns = 4
+    @Option(help: "Multi-turn: words in the shared system prompt.")
+    var systemWords = 600
+    @Option(help: "Multi-turn: words per user turn.")
+    var userWords = 30
+    @Option(help: "Multi-turn: tokens per reply.")
+    var replyTokens = 32
 
     func run() async throws {
+        if multiTurn { return try await runMultiTurn() }
         guard var benchShape = BenchShape.parse(shape) else { throw ValidationError("--shape must be ISL/OSL, e.g. 128/1024") }
         if let isl { benchShape.inputTokens = isl }
         if let osl { benchShape.outputTokens = osl }
@@ -99,6 +112,37 @@ struct BenchCommand: AsyncParsableCommand {
         if let svg {
             let title = "Throughput vs TTFT p99, \(benchShape.label)"
             try SVGPlot.throughputVersusTTFT(runs, title: title).write(toFile: svg, atomically: true, encoding: .utf8)
+        }
+    }
+
+    /// `--multi-turn`: each target in turn, the same conversations for all.
+    func runMultiTurn() async throws {
+        var shape = MultiTurnBench.Shape()
+        shape.conversations = conversations
+        shape.turns = turns
+        shape.systemWords = systemWords
+        shape.userWords = userWords
+        shape.replyTokens = replyTokens
+        shape.concurrency = Int(try parseList(concurrency, name: "--concurrency")[0])
+        guard [conversations, turns, systemWords, userWords, replyTokens].allSatisfy({ $0 > 0 }) else {
+            throw ValidationError("the multi-turn sizes must be positive")
+        }
+        var results: [MultiTurnBench.Result] = []
+        for (name, url) in targets.map(split) {
+            let bench = MultiTurnBench(shape: shape, client: BenchClient(baseURL: url, model: model, apiKey: apiKey), seed: seed)
+            let result = await bench.run(name: name)
+            FileHandle.standardError.write(Data(String(format: "%@: %.1f s, %d failed\n", name, result.wallSeconds, result.failures).utf8))
+            results.append(result)
+        }
+        let text = "Multi-turn chat: \(conversations) conversations × \(turns) turns, \(shape.concurrency) at a time, "
+            + "\(systemWords)-word shared system prompt, \(userWords)-word user turns, \(replyTokens)-token replies\n\n"
+            + MultiTurnBench.markdown(results)
+        print(text, terminator: "")
+        if let markdown { try text.write(toFile: markdown, atomically: true, encoding: .utf8) }
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(results).write(to: URL(fileURLWithPath: json))
         }
     }
 

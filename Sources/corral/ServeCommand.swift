@@ -48,6 +48,8 @@ struct ServeCommand: AsyncParsableCommand {
     var maxRequestBytes: Int?
     @Option(help: "Reuse KV of finished prompts for shared prefixes, 1 or 0 (NIM_ENABLE_KV_CACHE_REUSE; default \(ServeDefaults.flag(ServeDefaults.enableKvCacheReuse))).")
     var enableKvCacheReuse: Bool?
+    @Option(help: "MiB of host RAM for the prefix cache's second tier (KV of conversations whose slot was reused), 0 for none; capped to a quarter of available memory (NIM_KV_CACHE_HOST_MEM_MIB; default \(ServeDefaults.kvCacheHostMemMiB)).")
+    var kvCacheHostMemMib: Int?
     @Option(help: "Admission order: fair (priority, then tenants by weight), priority or fcfs (NIM_SCHEDULER_POLICY; default \(ServeDefaults.schedulerPolicy.rawValue)).")
     var schedulerPolicy: String?
     @Option(help: "Seconds a request may wait in the queue before a 503; 0 for no limit (NIM_QUEUE_TIMEOUT_SECONDS; default \(ServeDefaults.queueTimeoutSeconds)).")
@@ -56,7 +58,7 @@ struct ServeCommand: AsyncParsableCommand {
     var drainGraceSeconds: Int?
     @Option(help: "File of API keys, one per line; clients send Authorization: Bearer <key> (NIM_API_KEYS_FILE; default: no auth).")
     var apiKeysFile: String?
-    @Option(help: "KV layout: auto, unified or partitioned (NIM_KV_LAYOUT; default \(ServeDefaults.kvLayout.rawValue): unified only with KV reuse).")
+    @Option(help: "KV layout: auto, unified or partitioned (NIM_KV_LAYOUT; default \(ServeDefaults.kvLayout.rawValue): partitioned).")
     var kvLayout: String?
     @Option(help: "JSON-lines logs, 1 or 0 (NIM_JSONL_LOGGING; default 0).")
     var jsonlLogging: Bool?
@@ -116,6 +118,7 @@ struct ServeCommand: AsyncParsableCommand {
             kvLayout: try Environment.choice(kvLayout ?? Environment.string("NIM_KV_LAYOUT") ?? ServeDefaults.kvLayout.rawValue,
                                              as: KVLayout.self, what: "KV layout"),
             queueTimeout: Double(try Environment.int("NIM_QUEUE_TIMEOUT_SECONDS", flag: queueTimeoutSeconds, default: ServeDefaults.queueTimeoutSeconds)))
+        c.hostCacheMiB = try Environment.int("NIM_KV_CACHE_HOST_MEM_MIB", flag: kvCacheHostMemMib, default: ServeDefaults.kvCacheHostMemMiB)
         c.drainGrace = Double(try Environment.int("NIM_DRAIN_GRACE_SECONDS", flag: drainGraceSeconds, default: ServeDefaults.drainGraceSeconds))
         if let file = apiKeysFile ?? Environment.string("NIM_API_KEYS_FILE") {
             do { c.keys = try KeyStore(path: file) } catch { throw ConfigError("NIM_API_KEYS_FILE=\(file): \(error)") }

@@ -139,6 +139,7 @@ final class RespelledExecutor: BatchExecutor {
     func execute(_ work: [SequenceWork]) throws(ExecutorError) -> [SampledToken?] { try base.execute(work) }
     func release(slot: Int) { base.release(slot: slot) }
     func copy(from source: Int, to destination: Int, length: Int) { base.copy(from: source, to: destination, length: length) }
+    func trim(slot: Int, from position: Int) { base.trim(slot: slot, from: position) }
     func isEndOfGeneration(_ token: Token) -> Bool { token == endOfGeneration || base.isEndOfGeneration(token) }
     func tokenBytes(_ token: Token) -> [UInt8] { spelling[token] ?? base.tokenBytes(token) }
 }

@@ -18,8 +18,9 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
     public let modelName: String
 
     let running, waiting, requestMax, kvUsage: Gauge
-    let vllmRunning, vllmWaiting, vllmKVUsage: Gauge
+    let vllmRunning, vllmWaiting, vllmKVUsage, hostCacheBytes: Gauge
     let promptTokens, generationTokens, preemptions, prefixHits, prefixQueries, slotMoves: Counter
+    let vllmPrefixHits, vllmPrefixQueries, prefixHostHits: Counter
     let success: [FinishReason: Counter]
     let failure: [FailureReason: Counter]
     let timeToFirstToken, timePerOutputToken, endToEnd, queueTime: ValueHistogram
@@ -87,6 +88,11 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
         slotMoves = counter("slot_moves_total",
                             "Running sequences moved to a lower slot (one KV partition copy) so each step stays one engine pass.")
         prefixQueries = counter("prefix_cache_queries_total", "Prompt tokens looked up in the prefix cache.")
+        vllmPrefixHits = counter("vllm:prefix_cache_hits_total", "Alias of prefix_cache_hits_total, for vLLM dashboards.")
+        vllmPrefixQueries = counter("vllm:prefix_cache_queries_total", "Alias of prefix_cache_queries_total, for vLLM dashboards.")
+        prefixHostHits = counter("prefix_cache_host_hits_total",
+                                 "Prompt tokens restored from the prefix cache's host-RAM tier (part of prefix_cache_hits_total).")
+        hostCacheBytes = gauge("prefix_cache_host_bytes", "Bytes of saved KV held in the prefix cache's host-RAM tier.")
         success = Dictionary(uniqueKeysWithValues: [FinishReason.stop, .length].map {
             ($0, counter("request_success_total", "Requests (choices) that finished.", [("finished_reason", $0.rawValue)]))
         })
@@ -144,7 +150,8 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
         let gauges: [(Gauge, Double)] = [
             (running, Double(snapshot?.running ?? 0)), (vllmRunning, Double(snapshot?.running ?? 0)),
             (waiting, Double(snapshot?.waiting ?? 0)), (vllmWaiting, Double(snapshot?.waiting ?? 0)),
-            (kvUsage, snapshot?.kvUsage ?? 0), (vllmKVUsage, snapshot?.kvUsage ?? 0)]
+            (kvUsage, snapshot?.kvUsage ?? 0), (vllmKVUsage, snapshot?.kvUsage ?? 0),
+            (hostCacheBytes, Double(snapshot?.hostCachedBytes ?? 0))]
         for (gauge, value) in gauges { gauge.set(value) }
         if let counters = snapshot?.counters { addTotals(counters) }
         if let snapshot { tenants.update(snapshot.tenants, active: isActive) }
@@ -164,7 +171,10 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
                                  (generationTokens, now.generationTokens - before.generationTokens),
                                  (preemptions, now.preemptions - before.preemptions),
                                  (prefixHits, now.prefixHitTokens - before.prefixHitTokens),
+                                 (vllmPrefixHits, now.prefixHitTokens - before.prefixHitTokens),
+                                 (prefixHostHits, now.prefixHostHitTokens - before.prefixHostHitTokens),
                                  (prefixQueries, now.prefixQueryTokens - before.prefixQueryTokens),
+                                 (vllmPrefixQueries, now.prefixQueryTokens - before.prefixQueryTokens),
                                  (slotMoves, now.slotMoves - before.slotMoves)] where delta > 0 {
             counter.increment(by: Int64(delta))
         }
