@@ -33,6 +33,7 @@ extension SchedulerCore {
         while free < decoders.count, let victim = victimForPreemption() {
             preempt(victim)
             decoders.removeAll { $0 === victim }
+            makeRoom(decoders.count)  // the victim's KV may stay as a resident; it goes first
             free = kvFree
         }
         var plan = StepPlan()
@@ -101,7 +102,8 @@ extension SchedulerCore {
             if let c = choice, c.host != nil, kvFree + cellsFreed(by: c) < c.host!.state.length {
                 choice = SlotChoice(slot: c.slot, reuse: 0)  // no room to restore it whole
             }
-            let freed = choice.map(cellsFreed) ?? 0
+            // Taking the slot moves its resident out of the cache's count, less what is reused.
+            let freed = choice.map { cellsFreed(by: $0) - $0.reuse } ?? 0
             let need = seq.tokens.count + 1 - (hit?.length ?? choice?.reuse ?? 0)
             if free + freed - reserved < need {
                 let before = kvFree
@@ -113,8 +115,9 @@ extension SchedulerCore {
                 break
             }
             if let choice {
+                let resident = cellsFreed(by: choice)
                 let reused = take(choice, for: seq)
-                free += freed - reused
+                free += resident - reused
                 admit(seq, slot: choice.slot, now: now, hit: nil, reused: reused)
             } else {
                 admit(seq, slot: takeSlot()!, now: now, hit: hit)

@@ -158,4 +158,41 @@ struct SchedulerEngineTests {
         #expect(cold.snapshot.counters.prefixHitTokens == 0)
         #expect(hit == missed)
     }
+
+    @Test func slotReuseAndTheHostTierGiveTheSameGreedyOutputAsCold() async throws {
+        // Four conversations over two partitioned slots, turn by turn: each second turn
+        // finds its first turn's KV either still in a slot or saved to the host tier.
+        func partitioned(reuse: Bool) throws -> BatchScheduler {
+            let context = try LlamaContext(model: Self.smol, options: .init(
+                contextLength: 4096, batchCapacity: 256, maxSequences: 2, threads: 2, unifiedKV: false))
+            let s = BatchScheduler(executor: LlamaExecutor(context: context, samplingThreads: 2),
+                                   config: SchedulerConfig(maxBatchTokens: 256, maxRunningSequences: 2,
+                                                           prefixCaching: reuse, hostCacheBytes: reuse ? 256 << 20 : 0))
+            s.start()
+            return s
+        }
+        let cold = try partitioned(reuse: false)
+        defer { cold.shutdown() }
+        let warm = try partitioned(reuse: true)
+        defer { warm.shutdown() }
+        let system = "You are a helpful assistant who answers in one short sentence, plainly and politely."
+        let firsts = ["Name a fruit.", "Name an animal.", "Name a color.", "Name a city."]
+        var histories = firsts.map { [ChatMessage(role: "system", content: system), ChatMessage(role: "user", content: $0)] }
+        for turn in 0..<2 {
+            for c in histories.indices {
+                let prompt = try Self.smol.tokenize(try Self.smol.prompt(for: histories[c]), addSpecial: true, parseSpecial: true)
+                let a = try await run(cold, [prompt], maxTokens: 12)[0]
+                let b = try await run(warm, [prompt], maxTokens: 12)[0]
+                #expect(a == b, "conversation \(c), turn \(turn)")
+                let reply = String(decoding: a.flatMap { Self.smol.tokenBytes($0) }, as: UTF8.self)
+                histories[c] += [ChatMessage(role: "assistant", content: reply), ChatMessage(role: "user", content: "Another one?")]
+            }
+        }
+        let counters = warm.snapshot.counters
+        print("slot reuse: \(counters.prefixHitTokens) of \(counters.prefixQueryTokens) prompt tokens reused, "
+              + "\(counters.prefixHostHitTokens) from the host tier")
+        #expect(counters.prefixHostHitTokens > 0, "second turns come back from the host tier")
+        #expect(counters.prefixHitTokens > counters.prefixHostHitTokens, "and from slots")
+        #expect(cold.snapshot.counters.prefixHitTokens == 0)
+    }
 }
