@@ -13,11 +13,15 @@ extension SchedulerCore {
     }
 
     private func packSlots(_ plan: inout StepPlan) {
-        while let low = freeSlots.last,
+        // Only a hole between running slots splits the batch; free slots below or above
+        // them may keep their cached KV (the slot cache), so the run need not start at 0.
+        while let bottom = running.compactMap(\.slot).min(),
               let high = running.max(by: { $0.slot! < $1.slot! }),
-              let from = high.slot, from > low,
+              let from = high.slot,
+              let low = freeSlots.last(where: { $0 > bottom && $0 < from }) ?? (slotCache == nil ? freeSlots.last : nil),
+              from > low,
               high.borrow.entry == nil, !high.forks.holdsReservation {
-            freeSlots.removeLast()
+            freeSlots.removeAll { $0 == low }
             if slotCache?.residents[low] != nil { evictResident(of: low) }
             executor.move(from: from, to: low, length: high.computed)
             giveBackSlot(from)

@@ -110,7 +110,7 @@ extension SchedulerCore {
                 makeRoom(kvFree + need - (free + freed - reserved), keeping: choice?.slot)
                 free += kvFree - before
             }
-            guard free + freed - reserved >= need, !freeSlots.isEmpty else {
+            guard free + freed - reserved >= need, !freeSlots.isEmpty, choice.map({ kvFree >= $0.reuse }) ?? true else {
                 if let hit, !alreadyBorrowed { prefixCache?.giveBack(hit.entry, release: { executor.release(slot: $0) }) }
                 break
             }
@@ -118,7 +118,7 @@ extension SchedulerCore {
                 let resident = cellsFreed(by: choice)
                 let reused = take(choice, for: seq)
                 free += resident - reused
-                admit(seq, slot: choice.slot, now: now, hit: nil, reused: reused)
+                admit(seq, slot: choice.target, now: now, hit: nil, reused: reused)
             } else {
                 admit(seq, slot: takeSlot()!, now: now, hit: hit)
             }

@@ -159,6 +159,18 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
     }
 
     public func copy(from source: Int, to destination: Int, length: Int) {
+        if partitioned {
+            // Partitions share nothing: the engine copies the buffer, so the cells are new.
+            precondition(cells[destination].isEmpty, "copy onto a busy partition")
+            cells[destination] = (0..<min(length, cells[source].count)).map { _ in
+                let cell = freeCells.removeLast()
+                refcount[cell] = 1
+                return cell
+            }
+            contents[destination] = Array(contents[source].prefix(length))
+            peakUsed = max(peakUsed, usedCells)
+            return
+        }
         let shared = Array(cells[source].prefix(length))
         let kept = cells[destination]
         // The destination may already hold a prefix of the same cells (an entry grown in place).
