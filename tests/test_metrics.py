@@ -69,6 +69,8 @@ def test_every_metric_carries_model_name_and_the_nim_and_vllm_names(server):
                  "time_to_first_token_seconds_bucket", "time_per_output_token_seconds_bucket",
                  "e2e_request_latency_seconds_bucket", "request_prompt_tokens_bucket", "request_generation_tokens_bucket",
                  "num_preemptions_total", "prefix_cache_hits_total", "prefix_cache_queries_total", "slot_moves_total",
+                 "vllm:prefix_cache_hits_total", "vllm:prefix_cache_queries_total", "prefix_cache_host_hits_total",
+                 "prefix_cache_host_bytes",
                  "iteration_phase_seconds_total",
                  "request_queue_time_seconds_bucket", "iteration_duration_seconds_bucket", "iteration_tokens_bucket",
                  "iteration_running_sequences_bucket", "http_requests_total", "http_requests_in_flight",

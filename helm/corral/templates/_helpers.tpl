@@ -241,6 +241,7 @@ failureThreshold: {{ $p.failureThreshold }}
   "kvCacheTokens" "NIM_KV_CACHE_TOKENS"
   "kvLayout" "NIM_KV_LAYOUT"
   "enableKvCacheReuse" "NIM_ENABLE_KV_CACHE_REUSE"
+  "kvCacheHostMemMib" "NIM_KV_CACHE_HOST_MEM_MIB"
   "schedulerPolicy" "NIM_SCHEDULER_POLICY"
   "maxModelLen" "NIM_MAX_MODEL_LEN"
   "maxBatchTokens" "NIM_MAX_BATCH_TOKENS"
