@@ -8,9 +8,11 @@
 #      images build 80;86;89;90);
 #   2. generates a random-weight Llama-3.2-1B-shaped model with gguf-py (no weights travel);
 #   3. measures a single-sequence Corral at one client (the 1.5× bar of the scheduler
-#      issue), then Corral (partitioned and unified KV) against llama-server from the same
-#      build, all with 32 sequences, with `corral bench` at concurrency 1, 8 and 32 for a
-#      decode-heavy and a long-prompt shape, targets alternating per load point;
+#      issue), then Corral (defaults: partitioned KV, prefix caching on) against
+#      llama-server from the same build and against itself with prefix caching off, all
+#      with 32 sequences, with `corral bench` at concurrency 1, 8 and 32 for a decode-heavy
+#      and a long-prompt shape, targets alternating per load point, and the multi-turn chat
+#      workload with caching on and off;
 #   4. runs llama-batched-bench at the same batch sizes, the engine's own ceiling.
 # Output goes to stdout and, when OUT is set, to $OUT/gpu-check.log and $OUT/*.md|json.
 #
@@ -77,20 +79,25 @@ corral_serve 8100 --max-num-seqs 1 --kv-cache-tokens 4096 || exit 1
 conc=1 bench single-sequence "$decode" --target corral-1seq=http://127.0.0.1:8100
 kill "${pids[-1]}"; wait "${pids[-1]}" 2> /dev/null
 
-# 2. Corral (partitioned, the default, and unified) against llama-server, same engine
-#    build, model, KV cells and 32 sequences, prompt caching off on both.
+# 2. Corral (the defaults) against llama-server, same engine build, model, KV cells and
+#    32 sequences, llama-server's prompt caching off; then Corral with caching off.
 "$engine/bin/llama-server" -m "$model" --host 127.0.0.1 --port 8201 -ngl "$ngl" -c "$kv" -np 32 \
   --no-kv-unified -b 512 -ub 512 --no-cache-prompt --no-webui --threads-http 40 --log-disable \
   > /tmp/llama-server.log 2>&1 &
 pids+=($!)
 ready http://127.0.0.1:8201/health /tmp/llama-server.log && el "llama-server ready" || exit 1
 corral_serve 8202 --max-num-seqs 32 --kv-cache-tokens "$kv" --max-batch-tokens 512 || exit 1
-corral_serve 8203 --max-num-seqs 32 --kv-cache-tokens "$kv" --max-batch-tokens 512 --kv-layout unified || exit 1
+NIM_ENABLE_KV_CACHE_REUSE=0 corral_serve 8203 --max-num-seqs 32 --kv-cache-tokens "$kv" --max-batch-tokens 512 || exit 1
 curl -s http://127.0.0.1:8202/v1/metadata > "$out/metadata.json"
 for s in "$decode" "$long"; do
   bench "compare-${s/\//-}" "$s" --target corral=http://127.0.0.1:8202 --target llama-server=http://127.0.0.1:8201
-  bench "layout-${s/\//-}" "$s" --target partitioned=http://127.0.0.1:8202 --target unified=http://127.0.0.1:8203
+  # Prefix caching (on by default) must cost nothing on unshared prompts: within 3%.
+  bench "caching-${s/\//-}" "$s" --target cache-on=http://127.0.0.1:8202 --target cache-off=http://127.0.0.1:8203
 done
+# The multi-turn chat workload (prefix caching's purpose), with and without it.
+"$corral" bench --multi-turn --target cache-on=http://127.0.0.1:8202 --target cache-off=http://127.0.0.1:8203 \
+  --conversations 32 --turns 4 --concurrency 16 --markdown "$out/multiturn.md" > /dev/null && cat "$out/multiturn.md"
+el "bench multiturn done"
 curl -s http://127.0.0.1:8202/v1/metrics | grep -E '^iteration_(phase_seconds_total|duration_seconds_(sum|count))' \
   | tee "$out/step-phases.txt"
 kill "${pids[@]}" 2> /dev/null; wait "${pids[@]}" 2> /dev/null; pids=()

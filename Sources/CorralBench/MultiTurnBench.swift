@@ -36,6 +36,8 @@ public struct MultiTurnBench: Sendable {
         public var turn: Int
         /// Seconds from sending to the first content.
         public var ttft: Double?
+        /// Seconds from sending to the end of the stream.
+        public var e2e: Double = 0
         /// Prompt tokens, and those the server reported as cached.
         public var promptTokens: Int
         public var cachedTokens: Int
@@ -109,8 +111,18 @@ public struct MultiTurnBench: Sendable {
                       wallSeconds: (ContinuousClock.now - began).seconds)
     }
 
-    /// One streamed chat turn: its measurements and the reply's text.
+    /// One streamed chat turn: its measurements and the reply's text. A pooled keep-alive
+    /// connection the server closed while idle fails before any byte; that is the pool's
+    /// doing, so the turn is sent once more (as `BenchClient.complete` does).
     func send(_ messages: [[String: String]], conversation: Int, turn: Int) async -> (Turn, String) {
+        let first = await attempt(messages, conversation: conversation, turn: turn)
+        if let error = first.0.error, error.lowercased().contains("closed"), first.0.ttft == nil {
+            return await attempt(messages, conversation: conversation, turn: turn)
+        }
+        return first
+    }
+
+    private func attempt(_ messages: [[String: String]], conversation: Int, turn: Int) async -> (Turn, String) {
         var result = Turn(conversation: conversation, turn: turn, ttft: nil, promptTokens: 0, cachedTokens: 0)
         var reply = ""
         let sent = ContinuousClock.now
@@ -143,6 +155,7 @@ public struct MultiTurnBench: Sendable {
             result.error = BenchClient.reason(error)
         }
         if result.error == nil, result.ttft == nil { result.error = "no tokens" }
+        result.e2e = (ContinuousClock.now - sent).seconds
         return (result, reply)
     }
 

@@ -17,14 +17,17 @@ final class PrefixCache {
         var borrowers = 0
         var lastUsed: UInt64
         let hashes: [Int]
+        /// Who may reuse it (tenant and `cache_salt`); the hash chain starts from it too.
+        let scope: String
         /// A fork of a running prompt for its sibling choices, dropped when the last
         /// borrower is done (when prefix reuse itself is off).
         var ephemeral = false
 
-        init(slot: Int, tokens: [Token], hashes: [Int], tick: UInt64) {
+        init(slot: Int, tokens: [Token], hashes: [Int], scope: String, tick: UInt64) {
             self.slot = slot
             self.tokens = tokens
             self.hashes = hashes
+            self.scope = scope
             self.lastUsed = tick
         }
 
@@ -46,15 +49,12 @@ final class PrefixCache {
 
     /// Cells held by all entries.
     var cells: Int { entries.reduce(0) { $0 + $1.cells } }
-    /// Cells that eviction could free now.
-    var evictableCells: Int { entries.filter { $0.borrowers == 0 }.reduce(0) { $0 + $1.cells } }
-    /// Entries resident.
-    var count: Int { entries.count }
 
-    /// Chained hashes of the full blocks of `tokens`.
-    func blockHashes(_ tokens: ArraySlice<Token>) -> [Int] {
+    /// Chained hashes of the full blocks of `tokens`, the chain seeded with `scope` so that
+    /// no two scopes share a block.
+    func blockHashes(_ tokens: ArraySlice<Token>, scope: String) -> [Int] {
         var hashes: [Int] = []
-        var previous = 0
+        var previous = scope.hashValue
         var start = tokens.startIndex
         while start + blockSize <= tokens.endIndex {
             var hasher = Hasher()
@@ -69,14 +69,14 @@ final class PrefixCache {
 
     /// The longest cached prefix of `prompt` that leaves at least one token to compute
     /// (the last prompt token must run to produce logits).
-    func lookup(_ prompt: [Token]) -> (entry: Entry, length: Int)? {
+    func lookup(_ prompt: [Token], scope: String) -> (entry: Entry, length: Int)? {
         let usable = prompt[..<max(prompt.count - 1, 0)]
         var best: (Entry, Int)?
-        for (i, hash) in blockHashes(usable).enumerated() {
+        for (i, hash) in blockHashes(usable, scope: scope).enumerated() {
             guard let entry = byHash[hash] else { break }
             let length = (i + 1) * blockSize
-            // Hashes can collide; the tokens decide.
-            guard entry.tokens.count >= length, entry.tokens[..<length].elementsEqual(prompt[..<length]) else { break }
+            // Hashes can collide; the scope and the tokens decide.
+            guard entry.scope == scope, entry.tokens.count >= length, entry.tokens[..<length].elementsEqual(prompt[..<length]) else { break }
             best = (entry, length)
         }
         return best
@@ -107,9 +107,9 @@ final class PrefixCache {
 
     /// Records an entry whose KV has just been copied into `slot`.
     @discardableResult
-    func insert(slot: Int, tokens: [Token]) -> Entry {
+    func insert(slot: Int, tokens: [Token], scope: String) -> Entry {
         tick += 1
-        let entry = Entry(slot: slot, tokens: tokens, hashes: blockHashes(tokens[...]), tick: tick)
+        let entry = Entry(slot: slot, tokens: tokens, hashes: blockHashes(tokens[...], scope: scope), scope: scope, tick: tick)
         entries.append(entry)
         for h in entry.hashes { byHash[h] = entry }
         return entry
@@ -118,7 +118,7 @@ final class PrefixCache {
     /// Replaces `entry` by a longer one in the same slot, whose KV already extends it.
     func replace(_ entry: Entry, tokens: [Token]) {
         unlink(entry)
-        insert(slot: entry.slot, tokens: tokens)
+        insert(slot: entry.slot, tokens: tokens, scope: entry.scope)
     }
 
     /// Drops `entry` and frees its KV.

@@ -18,6 +18,7 @@ extension SchedulerCore {
     ///
     /// The step's work is then put in the order the engine batches best (see `arrange`).
     func plan() -> StepPlan {
+        copiedThisStep.removeAll(keepingCapacity: true)
         var plan = planWork()
         arrange(&plan)
         return plan
@@ -99,6 +100,7 @@ extension SchedulerCore {
             let alreadyBorrowed = seq.forks.holdsReservation
             if let hit, !alreadyBorrowed { prefixCache?.borrow(hit.entry) }
             var choice = chooseSlot(for: seq)
+            if choice?.wait == true { break }  // its prefix is being computed: copy it next step
             if let c = choice, c.host != nil, kvFree + cellsFreed(by: c) < c.host!.state.length {
                 choice = SlotChoice(slot: c.slot, reuse: 0)  // no room to restore it whole
             }

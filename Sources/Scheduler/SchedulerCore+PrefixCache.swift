@@ -8,7 +8,7 @@ extension SchedulerCore {
         guard length > seq.borrow.length else { return }
         let tokens = Array(seq.tokens[..<length])
         // (lookup keeps the last token back for logits; the sentinel lets it see them all)
-        if let existing = cache.lookup(tokens + [0]), existing.length >= length { return }
+        if let existing = cache.lookup(tokens + [0], scope: seq.cacheScope), existing.length >= length { return }
         if let entry = seq.borrow.entry {
             // Grow the entry only if this sequence used all of it and nobody else shares it;
             // otherwise leave it be rather than have two entries share cells.
@@ -23,7 +23,7 @@ extension SchedulerCore {
         }
         guard let entrySlot = cache.takeSlot(release: { executor.release(slot: $0) }) else { return }
         executor.copy(from: slot, to: entrySlot, length: length)
-        cache.insert(slot: entrySlot, tokens: tokens)
+        cache.insert(slot: entrySlot, tokens: tokens, scope: seq.cacheScope)
     }
 
     /// Moves all but the last token of a running leader's prompt into an ephemeral cache
@@ -42,7 +42,7 @@ extension SchedulerCore {
             return
         }
         executor.copy(from: slot, to: entrySlot, length: length)
-        let entry = cache.insert(slot: entrySlot, tokens: Array(leader.tokens[..<length]))
+        let entry = cache.insert(slot: entrySlot, tokens: Array(leader.tokens[..<length]), scope: leader.cacheScope)
         entry.ephemeral = true
         cache.borrow(entry)
         leader.borrow.entry = entry

@@ -8,9 +8,13 @@ struct SlotChoice {
     var reuse: Int
     /// A host-tier entry to restore into the slot first.
     var host: HostCache.Entry?
-    /// An empty slot to copy the reused prefix into, leaving the resident whole where it is
-    /// (its conversation will likely come back for the rest).
+    /// A free slot to copy the reused prefix into: from a resident that stays whole where
+    /// it is (its conversation will likely come back for the rest), or from a running
+    /// sequence that computed the same prefix.
     var copyTo: Int?
+    /// Admit nothing yet: a running sequence is computing a long prefix this one shares,
+    /// and copying it in a step or two beats computing it twice.
+    var wait = false
 
     /// The slot the sequence runs in.
     var target: Int { copyTo ?? slot }
@@ -31,15 +35,64 @@ extension SchedulerCore {
             // copy the partition into an empty slot (one buffer copy, far cheaper than the
             // prefill) rather than cut that history off.
             let tail = (cache.residents[r.slot]?.tokens.count ?? 0) - r.length
-            if tail >= minimum, let empty = emptySlotBesideTheBatch() ?? freeSlots.filter({ cache.residents[$0] == nil }).min() {
+            if tail >= minimum, executor.packsSlots, let empty = emptySlotBesideTheBatch() ?? freeSlots.filter({ cache.residents[$0] == nil }).min() {
                 choice.copyTo = empty
             }
         }
-        if let h = hostCache?.bestMatch(for: seq.tokens, scope: seq.cacheScope), h.length >= choice.reuse + minimum {
+        // A slot copied from in this plan is copied at the next decode: restoring into it
+        // now would be copied instead.
+        if let h = hostCache?.bestMatch(for: seq.tokens, scope: seq.cacheScope), h.length >= choice.reuse + minimum,
+           !copiedThisStep.contains(coldest) {
             choice = SlotChoice(slot: coldest, reuse: h.length, host: h.entry)
+        }
+        // Requests that arrive together with one prompt (a burst of chats with one system
+        // prompt, the choices of n > 1): the first computes it, the others copy its slot.
+        // (Partitions only: a unified cache's block cache shares cells instead.)
+        if executor.packsSlots, let (source, shared) = runningSource(for: seq), shared >= choice.reuse + minimum {
+            let ready = min(shared, source.computed)
+            if shared - ready >= 4 * minimum {
+                choice.wait = true  // bounded: the source's prefill comes first in every step
+            } else if ready >= choice.reuse + minimum {
+                choice = SlotChoice(slot: source.slot!, reuse: ready, copyTo: coldest)
+            }
         }
         return choice
     }
+
+    /// The running sequence of `seq`'s scope whose tokens share the longest prefix with
+    /// `seq`'s prompt (leaving its last token to compute), and that length.
+    private func runningSource(for seq: SequenceState) -> (SequenceState, Int)? {
+        var best: (SequenceState, Int)?
+        for r in running where r.slot != nil && !r.cancelled && r.cacheScope == seq.cacheScope {
+            let n = commonPrefixLength(r.tokens, seq.tokens, limit: seq.tokens.count - 1)
+            if n > (best?.1 ?? 0) { best = (r, n) }
+        }
+        return best
+    }
+
+    /// Cache-aware admission, where it costs nobody: when a request of the same tenant and
+    /// priority a little behind `chosen` finds far more of its prompt in a free slot (four
+    /// blocks more), it goes first. Both are the same tenant's, so fair share is untouched,
+    /// and `chosen` is passed over at most `maxBypass` times (bounded waiting).
+    func preferCached(_ chosen: SequenceState) -> SequenceState {
+        guard let cache = slotCache, chosen.bypassed < Self.maxBypass, !freeSlots.isEmpty, waiting.count > 1 else { return chosen }
+        func reuse(_ seq: SequenceState) -> Int {
+            cache.bestMatch(for: seq.tokens, scope: seq.cacheScope, among: freeSlots)?.length ?? 0
+        }
+        let bar = reuse(chosen) + 4 * max(config.prefixBlockSize, 1)
+        let rival = waiting.prefix(Self.lookahead).first {
+            $0 !== chosen && $0.request.priority == chosen.request.priority && $0.request.tenant == chosen.request.tenant
+                && $0.forks.leader == nil && chosen.forks.followers.isEmpty && reuse($0) >= bar
+        }
+        guard let rival else { return chosen }
+        chosen.bypassed += 1
+        return rival
+    }
+
+    /// Most times one waiting request is passed over for a cached one.
+    static let maxBypass = 4
+    /// How far down the queue cache-aware admission looks.
+    static let lookahead = 16
 
     /// A free slot holding nothing right above or below the running slots, so the batch
     /// stays one run of consecutive slots (one engine pass) without moving anyone.
@@ -53,7 +106,7 @@ extension SchedulerCore {
     /// Cells that taking `choice` frees from the cache's count: the chosen slot's resident
     /// leaves it (what is reused becomes the sequence's own).
     func cellsFreed(by choice: SlotChoice) -> Int {
-        choice.copyTo != nil ? 0 : slotCache?.residents[choice.slot]?.tokens.count ?? 0
+        slotCache?.residents[choice.target]?.tokens.count ?? 0
     }
 
     /// Takes the chosen slot and makes its KV hold exactly the reused prefix: trims a
@@ -62,8 +115,10 @@ extension SchedulerCore {
     /// - Returns: the tokens reused.
     func take(_ choice: SlotChoice, for seq: SequenceState) -> Int {
         if let empty = choice.copyTo {
+            if slotCache?.residents[empty] != nil { evictResident(of: empty) }
             freeSlots.removeAll { $0 == empty }
             executor.copy(from: choice.slot, to: empty, length: choice.reuse)
+            copiedThisStep.insert(choice.slot)
             return choice.reuse
         }
         freeSlots.removeAll { $0 == choice.slot }

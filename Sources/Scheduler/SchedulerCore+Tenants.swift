@@ -8,6 +8,10 @@ extension SchedulerCore {
     ///   priority is set by the operator in the keys file); within a class, tenants share
     ///   by weight.
     func nextWaiting() -> SequenceState? {
+        nextByPolicy().map(preferCached)
+    }
+
+    private func nextByPolicy() -> SequenceState? {
         guard config.policy == .fair, let head = waiting.first else { return waiting.first }
         let shares = FairShare(self)
         var chosen = head

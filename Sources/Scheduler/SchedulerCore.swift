@@ -22,6 +22,9 @@ final class SchedulerCore {
     let slotCache: SlotCache?
     /// The slot cache's host-RAM tier.
     let hostCache: HostCache?
+    /// Slots copied from while planning this step: the engine copies a partition at the
+    /// next decode, so nothing may be restored into them before it.
+    var copiedThisStep: Set<Int> = []
     private var waitingTokens = 0
     private var nextID: UInt64 = 0
     private(set) var counters = SchedulerCounters()
@@ -232,7 +235,7 @@ final class SchedulerCore {
         if seq.forks.holdsReservation, let entry = seq.forks.leader?.forks.entry {
             return (entry, min(entry.cells, seq.tokens.count - 1))
         }
-        return config.prefixCaching ? prefixCache?.lookup(seq.tokens) : nil
+        return config.prefixCaching ? prefixCache?.lookup(seq.tokens, scope: seq.cacheScope) : nil
     }
 
     /// Starts `seq` in `slot`: `hit` is a block-cache prefix to copy in, `reused` the tokens

@@ -30,6 +30,8 @@ final class SequenceState {
     var borrow = Borrow()
     /// Its place among the choices of one prompt (n > 1).
     var forks = ForkLinks()
+    /// Times cache-aware admission let a request with a cached prefix go first.
+    var bypassed = 0
     /// Prompt tokens reused from the prefix cache at its first admission.
     var cachedTokens = 0
     /// Turning its tokens into text.

@@ -79,4 +79,29 @@ struct PrefixCacheTests {
         #expect(h.core.snapshot.kvCached == 0)
         #expect(h.executor.usedCells == 0)
     }
+
+    @Test func blocksAreNeverSharedAcrossTenantsOrSalts() async throws {
+        let h = Harness(kvCapacity: 512, slots: 8, config: config())
+        let p = prompt(40)
+        func send(_ tenant: String, salt: String = "") throws -> UInt64 {
+            var r = GenerationRequest(prompt: p, maxTokens: 4)
+            r.tenant = tenant
+            r.cacheSalt = salt
+            let id = try h.submit(r)
+            #expect(h.runUntilIdle())
+            return id
+        }
+        let ids = try [send("a"), send("b"), send("a", salt: "x"), send("a")]
+        let cached = await ids.asyncMap { await h.outcome($0)?.summary?.cachedTokens }
+        #expect(cached == [0, 0, 0, 32], "only tenant a without a salt reuses a's blocks")
+        #expect(h.violations.isEmpty)
+    }
+}
+
+extension Array {
+    func asyncMap<T>(_ transform: (Element) async -> T) async -> [T] {
+        var out: [T] = []
+        for e in self { out.append(await transform(e)) }
+        return out
+    }
 }

@@ -143,4 +143,33 @@ struct SlotCacheTests {
         try await Self.play(h, conversations: 8, turns: 3, inFlight: 4, reply: 12)
         #expect(h.core.counters.preemptions > 0, "the workload should squeeze KV hard enough to preempt")
     }
+
+    @Test func aCachedRequestMayGoFirstButNoRequestIsPassedOverMoreThanFourTimes() async throws {
+        let h = Self.harness(slots: 1)
+        let p = prompt(64, seed: 5)
+        try h.submit(GenerationRequest(prompt: p + prompt(3, seed: 6), maxTokens: 2))
+        #expect(h.runUntilIdle())
+        let cold = try h.submit(GenerationRequest(prompt: prompt(30, seed: 8), maxTokens: 2))
+        let warm = try (0..<6).map { i in try h.submit(GenerationRequest(prompt: p + prompt(3, seed: 10 + i), maxTokens: 2)) }
+        #expect(h.runUntilIdle())
+        let order = h.admitted.filter { $0 == cold || warm.contains($0) }
+        #expect(order == Array(warm.prefix(4)) + [cold] + Array(warm.suffix(2)),
+                "four cached requests go first, then the one passed over, then the rest")
+        #expect(h.violations == [])
+    }
+
+    @Test func aBurstSharingOnePromptComputesItOnceAndCopiesIt() async throws {
+        let h = Self.harness(slots: 4)
+        let system = prompt(120, seed: 4)
+        let prompts = (0..<4).map { system + prompt(6, seed: 20 + $0) }
+        let ids = try prompts.map { try h.submit(GenerationRequest(prompt: $0, maxTokens: 5)) }
+        #expect(h.runUntilIdle())
+        for (id, p) in zip(ids, prompts) {
+            #expect(await h.outcome(id)?.tokens == Self.expected(h.executor, after: p, count: 5))
+        }
+        let computed = h.core.counters.promptTokens
+        #expect(computed < 120 + 4 * 8 + 16, "the shared 120 tokens were computed once, not \(computed / 120) times")
+        #expect(h.violations == [])
+        #expect(h.executorErrors.isEmpty)
+    }
 }

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Benchmark (prints figures, asserts nothing): the multi-turn chat workload of issue 25 —
+# conversations sharing one system prompt, each resending its history every turn — against
+# Corral with no settings but the model and threads, and llama-server from the same pinned
+# engine with its default prompt cache (-np 4). Writes a Markdown table to $OUT.
+#   scripts/bench-multiturn.sh   (CONVERSATIONS=8 TURNS=4 CONCURRENCY=4 THREADS=2 TAG=)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+threads=${THREADS:-2}; conversations=${CONVERSATIONS:-8}; turns=${TURNS:-4}; conc=${CONCURRENCY:-4}
+out=${OUT:-$here/docs/benchmarks}
+engine=$("$here/scripts/bootstrap-engine.sh" --tools)
+model=$("$here/scripts/fetch-model.sh")
+bin=$here/.build/release/corral
+mkdir -p "$out"
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+wait_ready() { until curl -sf "$1" >/dev/null; do sleep 0.5; done; }
+
+"$engine/bin/llama-server" -m "$model" --host 127.0.0.1 --port 8211 -t "$threads" -tb "$threads" -np "$conc" \
+  --no-webui --log-disable >/dev/null 2>&1 &
+pids+=($!)
+"$bin" serve --host 127.0.0.1 --port 8212 --model "$model" --threads "$threads" --log-level warning &
+pids+=($!)
+wait_ready http://127.0.0.1:8211/health
+wait_ready http://127.0.0.1:8212/v1/health/ready
+
+machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB"
+stamp=$(date -u +%Y-%m-%d)${TAG:+-$TAG}
+report=$out/$stamp-multiturn-cpu-smollm2.md
+{
+  echo "# Multi-turn chat: Corral (prefix caching on by default) vs llama-server, $stamp"
+  echo
+  echo "- machine: $machine"
+  echo "- model: SmolLM2-135M-Instruct Q4_1; engine: llama.cpp from llama-cpp-python 0.3.36, CPU, $threads threads"
+  echo "- Corral: no settings but the model and threads; llama-server: -np $conc -t $threads, its default prompt cache"
+  echo "- command: scripts/bench-multiturn.sh (corral bench --multi-turn); the targets run one after the other"
+  echo
+} > "$report"
+"$bin" bench --multi-turn --target corral=http://127.0.0.1:8212 --target llama-server=http://127.0.0.1:8211 \
+  --conversations "$conversations" --turns "$turns" --concurrency "$conc" --markdown "$out/.part.md" \
+  ${JSON:+--json "$JSON"}
+cat "$out/.part.md" >> "$report"
+rm -f "$out/.part.md"
+echo "wrote $report"
