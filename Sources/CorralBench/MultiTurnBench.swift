@@ -34,10 +34,12 @@ public struct MultiTurnBench: Sendable {
         /// Which conversation, and which turn of it (0 is the first).
         public var conversation: Int
         public var turn: Int
-        /// Seconds from sending to the first content.
+        /// Seconds from sending to the first generated token (its text may be empty).
         public var ttft: Double?
         /// Seconds from sending to the end of the stream.
         public var e2e: Double = 0
+        /// Seconds from the run's start to sending.
+        public var start: Double = 0
         /// Prompt tokens, and those the server reported as cached.
         public var promptTokens: Int
         public var cachedTokens: Int
@@ -95,7 +97,7 @@ public struct MultiTurnBench: Sendable {
                         var messages: [[String: String]] = [["role": "system", "content": system]]
                         for (t, question) in questions[c].enumerated() {
                             messages.append(["role": "user", "content": question])
-                            let (turn, reply) = await send(messages, conversation: c, turn: t)
+                            let (turn, reply) = await send(messages, conversation: c, turn: t, began: began)
                             mine.append(turn)
                             messages.append(["role": "assistant", "content": reply])
                         }
@@ -114,22 +116,28 @@ public struct MultiTurnBench: Sendable {
     /// One streamed chat turn: its measurements and the reply's text. A pooled keep-alive
     /// connection the server closed while idle fails before any byte; that is the pool's
     /// doing, so the turn is sent once more (as `BenchClient.complete` does).
-    func send(_ messages: [[String: String]], conversation: Int, turn: Int) async -> (Turn, String) {
-        let first = await attempt(messages, conversation: conversation, turn: turn)
+    func send(_ messages: [[String: String]], conversation: Int, turn: Int, began: ContinuousClock.Instant)
+        async -> (Turn, String) {
+        let first = await attempt(messages, conversation: conversation, turn: turn, began: began)
         if let error = first.0.error, error.lowercased().contains("closed"), first.0.ttft == nil {
-            return await attempt(messages, conversation: conversation, turn: turn)
+            return await attempt(messages, conversation: conversation, turn: turn, began: began)
         }
         return first
     }
 
-    private func attempt(_ messages: [[String: String]], conversation: Int, turn: Int) async -> (Turn, String) {
-        var result = Turn(conversation: conversation, turn: turn, ttft: nil, promptTokens: 0, cachedTokens: 0)
-        var reply = ""
+    private func attempt(_ messages: [[String: String]], conversation: Int, turn: Int, began: ContinuousClock.Instant)
+        async -> (Turn, String) {
         let sent = ContinuousClock.now
+        var result = Turn(conversation: conversation, turn: turn, ttft: nil, promptTokens: 0, cachedTokens: 0)
+        result.start = (sent - began).seconds
+        var reply = ""
         do {
             let req = try client.request("/v1/chat/completions", [
                 "messages": messages, "max_tokens": shape.replyTokens, "min_tokens": shape.replyTokens,
-                "ignore_eos": true, "temperature": 0, "stream": true, "stream_options": ["include_usage": true]])
+                "ignore_eos": true, "temperature": 0, "stream": true, "stream_options": ["include_usage": true],
+                // Logprobs make every token a chunk, so the first token is timed even when its
+                // text is empty (an end-of-turn token that ignore_eos carries past).
+                "logprobs": true])
             let response = try await benchHTTPClient.execute(req, timeout: .hours(1))
             guard response.status.code == 200 else {
                 result.error = "HTTP \(response.status.code)"
@@ -145,11 +153,12 @@ public struct MultiTurnBench: Sendable {
                     let details = usage["prompt_tokens_details"] as? [String: Any]
                     result.cachedTokens = details?["cached_tokens"] as? Int ?? 0
                 }
-                let delta = (event["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any]
-                if let text = delta?["content"] as? String, !text.isEmpty {
-                    if result.ttft == nil { result.ttft = (ContinuousClock.now - sent).seconds }
-                    reply += text
-                }
+                let choice = (event["choices"] as? [[String: Any]])?.first
+                let delta = choice?["delta"] as? [String: Any]
+                let text = delta?["content"] as? String ?? ""
+                let tokens = (choice?["logprobs"] as? [String: Any])?["content"] as? [Any] ?? []
+                if result.ttft == nil, !text.isEmpty || !tokens.isEmpty { result.ttft = (ContinuousClock.now - sent).seconds }
+                reply += text
             }
         } catch {
             result.error = BenchClient.reason(error)

@@ -97,7 +97,18 @@ public final class BatchScheduler: @unchecked Sendable {
     private func runLoop() {
         while true {
             condition.lock()
-            while !core.hasWork && !stopping { condition.wait() }
+            var wasIdle = false
+            while !core.hasWork && !stopping {
+                condition.wait()
+                wasIdle = true
+            }
+            if wasIdle {
+                // An idle engine woken by one request waits a moment for others sent at the
+                // same instant (clients whose turns ended in the same step), so they share
+                // the first step instead of each waiting out the one before.
+                let deadline = Date(timeIntervalSinceNow: Self.arrivalWindow)
+                while !stopping && Date() < deadline { _ = condition.wait(until: deadline) }
+            }
             if stopping {
                 core.failAll(.shuttingDown)
                 condition.unlock()
@@ -127,6 +138,9 @@ public final class BatchScheduler: @unchecked Sendable {
 }
 
 extension BatchScheduler {
+    /// Seconds an idle engine waits, once woken, for requests arriving together.
+    static let arrivalWindow = 0.003
+
     /// Queues sibling choices of one prompt (n > 1). The first runs the prompt; the others
     /// wait for it and share its KV (all but the last prompt token) instead of prefilling
     /// it again. All are refused together if the queue cannot take them.
