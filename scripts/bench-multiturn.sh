@@ -40,5 +40,33 @@ report=$out/$stamp-multiturn-cpu-smollm2.md
   --conversations "$conversations" --turns "$turns" --concurrency "$conc" --markdown "$out/.part.md" \
   ${JSON:+--json "$JSON"}
 cat "$out/.part.md" >> "$report"
+kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=()
+
+# The long tail: 64 conversations over 4 slots, turn by turn, so each comes back after 15
+# others used its client's slot: the host-RAM tier's case. Against the same Corral with
+# prefix caching off.
+"$bin" serve --host 127.0.0.1 --port 8213 --model "$model" --threads "$threads" --max-num-seqs 4 --log-level warning &
+pids+=($!)
+NIM_ENABLE_KV_CACHE_REUSE=0 "$bin" serve --host 127.0.0.1 --port 8214 --model "$model" --threads "$threads" \
+  --max-num-seqs 4 --log-level warning &
+pids+=($!)
+wait_ready http://127.0.0.1:8213/v1/health/ready
+wait_ready http://127.0.0.1:8214/v1/health/ready
+{
+  echo
+  echo "## The long tail: 64 conversations over 4 slots (--max-num-seqs 4), interleaved"
+  echo
+} >> "$report"
+"$bin" bench --multi-turn --interleave --target cache=http://127.0.0.1:8213 --target no-cache=http://127.0.0.1:8214 \
+  --conversations 64 --turns 3 --concurrency 4 --system-words 200 --markdown "$out/.part.md"
+cat "$out/.part.md" >> "$report"
+{
+  echo
+  echo "Prefix-cache counters of the cached server after the long-tail run:"
+  echo
+  echo '```'
+  curl -s http://127.0.0.1:8213/v1/metrics | grep -E '^(prefix_cache_[a-z_]+|slot_moves_total)\{'
+  echo '```'
+} >> "$report"
 rm -f "$out/.part.md"
 echo "wrote $report"

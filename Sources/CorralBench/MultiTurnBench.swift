@@ -24,6 +24,10 @@ public struct MultiTurnBench: Sendable {
         public var replyTokens = 32
         /// Conversations in flight at once.
         public var concurrency = 4
+        /// Each worker plays turn 1 of all its conversations, then turn 2 of all, and so
+        /// on, so a conversation comes back after many others used the server (users who
+        /// think between turns: the long tail that a host-RAM tier is for).
+        public var interleave = false
 
         /// The defaults.
         public init() {}
@@ -93,14 +97,17 @@ public struct MultiTurnBench: Sendable {
             for w in 0..<workers {
                 group.addTask {
                     var mine: [Turn] = []
-                    for c in stride(from: w, to: shape.conversations, by: workers) {
-                        var messages: [[String: String]] = [["role": "system", "content": system]]
-                        for (t, question) in questions[c].enumerated() {
-                            messages.append(["role": "user", "content": question])
-                            let (turn, reply) = await send(messages, conversation: c, turn: t, began: began)
-                            mine.append(turn)
-                            messages.append(["role": "assistant", "content": reply])
-                        }
+                    let owned = Array(stride(from: w, to: shape.conversations, by: workers))
+                    var histories = owned.map { _ in [["role": "system", "content": system]] }
+                    // (conversation index in `owned`, turn) in the order this worker plays them.
+                    let order = shape.interleave
+                        ? (0..<shape.turns).flatMap { t in owned.indices.map { ($0, t) } }
+                        : owned.indices.flatMap { i in (0..<shape.turns).map { (i, $0) } }
+                    for (i, t) in order {
+                        histories[i].append(["role": "user", "content": questions[owned[i]][t]])
+                        let (turn, reply) = await send(histories[i], conversation: owned[i], turn: t, began: began)
+                        mine.append(turn)
+                        histories[i].append(["role": "assistant", "content": reply])
                     }
                     return mine
                 }

@@ -62,6 +62,8 @@ struct BenchCommand: AsyncParsableCommand {
     var userWords = 30
     @Option(help: "Multi-turn: tokens per reply.")
     var replyTokens = 32
+    @Flag(help: "Multi-turn: each client plays turn 1 of all its conversations, then turn 2, …, so conversations come back after many others (the long tail).")
+    var interleave = false
 
     func run() async throws {
         if multiTurn { return try await runMultiTurn() }
@@ -123,6 +125,7 @@ struct BenchCommand: AsyncParsableCommand {
         shape.systemWords = systemWords
         shape.userWords = userWords
         shape.replyTokens = replyTokens
+        shape.interleave = interleave
         shape.concurrency = Int(try parseList(concurrency, name: "--concurrency")[0])
         guard [conversations, turns, systemWords, userWords, replyTokens].allSatisfy({ $0 > 0 }) else {
             throw ValidationError("the multi-turn sizes must be positive")
@@ -134,7 +137,8 @@ struct BenchCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data(String(format: "%@: %.1f s, %d failed\n", name, result.wallSeconds, result.failures).utf8))
             results.append(result)
         }
-        let text = "Multi-turn chat: \(conversations) conversations × \(turns) turns, \(shape.concurrency) at a time, "
+        let text = "Multi-turn chat: \(conversations) conversations × \(turns) turns, \(shape.concurrency) at a time"
+            + (interleave ? " (interleaved: turn by turn across each client's conversations), " : ", ")
             + "\(systemWords)-word shared system prompt, \(userWords)-word user turns, \(replyTokens)-token replies\n\n"
             + MultiTurnBench.markdown(results)
         print(text, terminator: "")
