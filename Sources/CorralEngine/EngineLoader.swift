@@ -45,20 +45,31 @@ public enum EngineLoader {
             maxSequences: unified ? min(running * 2, max(running, 256)) : running, threads: threads.threads,
             // deci: without flash attention llama.cpp pads V to the widest layer.
             flashAttention: isDeci ? true : nil, unifiedKV: unified))
-        let scheduler = BatchScheduler(
-            executor: LlamaExecutor(context: context, samplingThreads: threads.threads),
-            config: SchedulerConfig(maxBatchTokens: config.maxBatchTokens,
+        var schedulerConfig = SchedulerConfig(maxBatchTokens: config.maxBatchTokens,
                                     maxRunningSequences: config.maxRunningSequences,
                                     maxWaitingRequests: config.maxWaitingRequests,
                                     maxWaitingTokens: config.maxWaitingTokens,
                                     maxModelLength: config.maxModelLength,
                                     policy: config.policy,
                                     prefixCaching: config.prefixCaching,
-                                    hostCacheBytes: hostCacheBytes(config)),
+                                    hostCacheBytes: hostCacheBytes(config))
+        // On a CPU a step's cost grows with every token, so prompts computed one per step
+        // get their first tokens sooner than prompts computed together; a GPU batches
+        // them almost for free.
+        schedulerConfig.serialPrefill = !runsOnGPU(config)
+        let scheduler = BatchScheduler(
+            executor: LlamaExecutor(context: context, samplingThreads: threads.threads),
+            config: schedulerConfig,
             observer: observer)
         scheduler.start()
         return ServingEngine(model: model, scheduler: scheduler, servedName: config.servedName, kvSizing: sizing,
                              threads: threads, identity: identity)
+    }
+
+    /// Whether layers are offloaded to a GPU that the engine sees.
+    static func runsOnGPU(_ config: ServerConfig) -> Bool {
+        LlamaModel.supportsGPUOffload && config.gpuLayers != 0
+            && EngineDevice.all().contains { $0.kind == .gpu || $0.kind == .integratedGPU }
     }
 
     /// The host tier's budget: `NIM_KV_CACHE_HOST_MEM_MIB`, at most a quarter of the memory

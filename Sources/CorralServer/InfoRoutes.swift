@@ -23,6 +23,8 @@ struct InfoRoutes: Sendable {
         var kv_layout: String
         var kv_sizing: KVSizing
         var prefix_cache: PrefixCacheInfo
+        /// Whether prompts start one per step while others decode (on a CPU).
+        var serial_prefill: Bool
         var engine_threads: CPUBudget?
         var max_model_len: Int
         var engine: String
@@ -78,6 +80,7 @@ struct InfoRoutes: Sendable {
                                           host_tier_bytes: engine.scheduler.prefixCacheMode == "slots" ? engine.scheduler.config.hostCacheBytes : 0,
                                           host_tier_used_bytes: engine.scheduler.snapshot.hostCachedBytes,
                                           scope: "tenant+cache_salt"),
+            serial_prefill: engine.scheduler.config.serialPrefill,
             engine_threads: engine.threads, max_model_len: engine.scheduler.maxModelLength,
             engine: engine.identity.version, gpu_offload: engine.identity.gpuOffload, settings: config.settings,
             chat_template: config.chatTemplateFile ?? "model", chat: Chat(engine.model.chatCapabilities, config)))

@@ -20,6 +20,10 @@ public struct SchedulerConfig: Sendable, Equatable {
     public var prefixCaching: Bool
     /// Tokens per hashed prefix block, and the shortest slot reuse worth taking a slot for.
     public var prefixBlockSize: Int
+    /// While sequences decode, start at most one prompt per step: where compute grows with
+    /// every token (a CPU), prompts computed one after another get their first tokens
+    /// sooner on average than prompts computed together, at the same total cost.
+    public var serialPrefill = false
     /// Bytes of the prefix cache's host-RAM tier (slot residents saved when their slot is
     /// reused); 0 turns the tier off.
     public var hostCacheBytes: Int

@@ -84,6 +84,7 @@ extension SchedulerCore {
             reserved -= n
         }
 
+        let decoding = plan.items.contains { $0.sequence.isDecoding }
         while budget > 0, running.count < config.maxRunningSequences, let seq = nextWaiting() {
             // A sibling choice waits for its leader's prompt, then shares it.
             if let leader = seq.forks.leader, !seq.forks.holdsReservation {
@@ -107,6 +108,13 @@ extension SchedulerCore {
             // Taking the slot moves its resident out of the cache's count, less what is reused.
             let freed = choice.map { cellsFreed(by: $0) - $0.reuse } ?? 0
             let need = seq.tokens.count + 1 - (hit?.length ?? choice?.reuse ?? 0)
+            // Serial prefill: beside decoding sequences, a step computes one prompt; prompts
+            // almost wholly cached (a sibling choice, a repeat) still join at once.
+            if config.serialPrefill, decoding, need > max(config.prefixBlockSize, 1),
+               plan.items.contains(where: { !$0.sequence.isDecoding && $0.work.tokens.count > max(config.prefixBlockSize, 1) }) {
+                if let hit, !alreadyBorrowed { prefixCache?.giveBack(hit.entry, release: { executor.release(slot: $0) }) }
+                break
+            }
             if free + freed - reserved < need {
                 let before = kvFree
                 makeRoom(kvFree + need - (free + freed - reserved), keeping: choice?.slot)

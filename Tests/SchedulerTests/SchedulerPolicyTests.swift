@@ -182,4 +182,26 @@ struct SchedulerPolicyTests {
         #expect(try #require(h.endStep[b]) < h.endStep[a] ?? -1, "it expired while the first request ran")
         #expect(await h.outcome(c)?.summary?.reason == .length)
     }
+
+    @Test("With serial prefill, prompts start one per step while others decode, and all finish exactly")
+    func serialPrefillStartsOnePromptPerStepBesideDecoders() async throws {
+        var config = SchedulerConfig(maxBatchTokens: 256, maxRunningSequences: 4, policy: .fcfs)
+        config.serialPrefill = true
+        let h = Harness(kvCapacity: 1024, slots: 4, config: config)
+        let first = try h.submit(GenerationRequest(prompt: prompt(10), maxTokens: 30))
+        h.step()
+        let rest = try (0..<3).map { i in try h.submit(GenerationRequest(prompt: prompt(20, seed: 2 + i), maxTokens: 5)) }
+        var started: [Int] = []
+        for _ in 0..<3 {
+            h.step()
+            started.append(h.core.running.count)
+        }
+        #expect(started == [2, 3, 4], "one new prompt per step beside the decoding one")
+        #expect(h.runUntilIdle())
+        for id in [first] + rest {
+            let outcome = try #require(await h.outcome(id))
+            #expect(outcome.tokens == h.executor.chain(after: h.requests[id]!.prompt, count: outcome.tokens.count))
+        }
+        #expect(h.violations == [])
+    }
 }
