@@ -28,6 +28,9 @@ public struct BenchRunner: Sendable {
     public var seed: UInt64
     /// Called with a progress line (a terminal shows it); nil for none.
     public var progress: (@Sendable (String) -> Void)?
+    /// The first prompt index: load points use different prompts, so a prefix cache does
+    /// not answer one point's prompts from another's.
+    public var promptOffset = 0
 
     /// Creates a runner.
     public init(name: String, client: BenchClient, shape: BenchShape, amount: Amount, warmup: Int, slo: BenchSLO?,
@@ -59,13 +62,13 @@ public struct BenchRunner: Sendable {
 
     /// A closed-loop run at `concurrency`.
     public func closedLoop(concurrency: Int) async -> BenchRun {
-        if warmup > 0 { _ = await closedLoopRequests(concurrency: concurrency, count: warmup, offset: 1_000_000, label: "warm-up") }
+        if warmup > 0 { _ = await closedLoopRequests(concurrency: concurrency, count: warmup, offset: 1_000_000 + promptOffset, label: "warm-up") }
         let count: Int
         switch amount {
         case .requests(let n): count = n
         case .seconds: count = Int.max
         }
-        let (results, seconds, exact) = await closedLoopRequests(concurrency: concurrency, count: count, offset: 0,
+        let (results, seconds, exact) = await closedLoopRequests(concurrency: concurrency, count: count, offset: promptOffset,
                                                                  label: "c=\(concurrency)")
         return BenchRun(target: name, shape: shape, concurrency: concurrency, rate: nil, results: results,
                         seconds: seconds, exactInput: exact, slo: slo)
@@ -106,13 +109,13 @@ public struct BenchRunner: Sendable {
 
     /// An open-loop run: requests arrive as a Poisson process at `rate` per second.
     public func poisson(rate: Double) async -> BenchRun {
-        if warmup > 0 { _ = await closedLoopRequests(concurrency: 1, count: warmup, offset: 1_000_000, label: "warm-up") }
+        if warmup > 0 { _ = await closedLoopRequests(concurrency: 1, count: warmup, offset: 1_000_000 + promptOffset, label: "warm-up") }
         let count: Int
         switch amount {
         case .requests(let n): count = n
         case .seconds(let s): count = max(1, Int(s * rate))
         }
-        let (items, exact) = await prompts(count, offset: 0)
+        let (items, exact) = await prompts(count, offset: promptOffset)
         var rng = SplitMix64(seed: seed &+ 7)
         let origin = ContinuousClock.now
         let collected = Shared<[RequestResult]>([])

@@ -1,6 +1,9 @@
-/// Builds prompts of an exact token count: common one-token words, with each request's
-/// words rotated so no two prompts share a prefix (a server's prefix cache gets no free
-/// wins), checked and adjusted against the server's own `/tokenize`.
+import CorralCore
+
+/// Builds prompts of an exact token count: common one-token words, drawn at random for
+/// each request index so no two prompts share more than a word or two of prefix (a
+/// server's prefix cache gets no free wins), checked and adjusted against the server's own
+/// `/tokenize`.
 public struct PromptFactory: Sendable {
     static let words = ["the", "cat", "sat", "on", "a", "mat", "and", "dog", "ran", "to", "big", "red", "sun",
                         "in", "sky", "we", "saw", "one", "old", "man", "with", "hat", "by", "sea", "it", "was",
@@ -16,7 +19,10 @@ public struct PromptFactory: Sendable {
     public func prompt(tokens: Int, index: Int) async -> (text: String, exact: Bool) {
         var count = tokens
         func text(_ n: Int) -> String {
-            (0..<max(n, 1)).map { Self.words[($0 * 7 + index * 13 + index / Self.words.count) % Self.words.count] }
+            // A rotation of one word list repeats itself across indices (and would hand a
+            // prefix cache whole prompts); a stream seeded by the index does not.
+            var rng = SplitMix64(seed: UInt64(truncatingIfNeeded: index) &* 0x9E37_79B9_7F4A_7C15 &+ 0x5EED)
+            return (0..<max(n, 1)).map { _ in Self.words[Int(rng.next() % UInt64(Self.words.count))] }
                 .joined(separator: " ")
         }
         for _ in 0..<8 {

@@ -93,8 +93,9 @@ struct BenchCommand: AsyncParsableCommand {
                 let client = BenchClient(baseURL: url, model: model, apiKey: apiKey)
                 let amount: BenchRunner.Amount = duration.map { .seconds($0) }
                     ?? .requests(requests ?? max(perClient == nil ? 8 : 4, (perClient ?? 4) * Int(load.rounded(.up))))
-                let runner = BenchRunner(name: name, client: client, shape: benchShape, amount: amount, warmup: warmup,
+                var runner = BenchRunner(name: name, client: client, shape: benchShape, amount: amount, warmup: warmup,
                                          slo: objectives, seed: seed, progress: progress)
+                runner.promptOffset = index * 100_000
                 let run = rate == nil ? await runner.closedLoop(concurrency: Int(load)) : await runner.poisson(rate: load)
                 runs.append(run)
                 if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
