@@ -19,7 +19,7 @@ trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 wait_ready() { until curl -sf "$1" >/dev/null; do sleep 0.5; done; }
 
 # llama-server: the same KV cells split over the same slots (partitioned, as Corral by default), prompt caching off
-# (Corral's prefix reuse is off by default too), no web UI, and an HTTP thread per
+# (Corral keeps its default prefix cache, which finds nothing to reuse in these prompts), no web UI, and an HTTP thread per
 # connection the sweep opens (its default pool is smaller and drops connections at 32).
 "$engine/bin/llama-server" -m "$model" --host 127.0.0.1 --port 8201 -t "$threads" -tb "$threads" \
   -c "$kv" -np "$seqs" --no-kv-unified -b 512 -ub 512 --no-cache-prompt --no-webui --threads-http $((seqs + 8)) --log-disable >/dev/null 2>&1 &
@@ -38,7 +38,7 @@ report=$out/$stamp-cpu-smollm2.md
   echo
   echo "- machine: $machine"
   echo "- model: SmolLM2-135M-Instruct Q4_1; engine: llama.cpp from llama-cpp-python 0.3.36, CPU"
-  echo "- both: $threads threads, $kv KV cells, $seqs parallel sequences, batch 512; llama-server with --no-cache-prompt"
+  echo "- both: $threads threads, $kv KV cells, $seqs parallel sequences, batch 512; llama-server with --no-cache-prompt, Corral with its defaults (prefix caching on; every prompt here is new)"
   echo "- load: closed loop at concurrency $conc; per point 2 × concurrency requests for 128/256 and 1 × for 1024/64"
   echo "  (at least 4), after 2 warm-up requests;"
   echo "  exact input lengths through /tokenize, fixed output lengths through ignore_eos; targets alternate per point"
