@@ -29,8 +29,9 @@ struct RouteTests {
         try await post("/v1/completions", #"{"prompt":"one two three","max_tokens":5}"#) { response in
             #expect(response.status == .ok)
             let body = try object(response.body)
-            let usage = try #require(body["usage"] as? [String: Int])
-            #expect(usage == ["prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8])
+            var usage = try #require(body["usage"] as? [String: Any])
+            #expect(usage.removeValue(forKey: "prompt_tokens_details") as? [String: Int] == ["cached_tokens": 0])
+            #expect(usage as? [String: Int] == ["prompt_tokens": 3, "completion_tokens": 5, "total_tokens": 8])
             let choice = try #require((body["choices"] as? [[String: Any]])?.first)
             #expect(choice["finish_reason"] as? String == "length")
             let text = try #require(choice["text"] as? String)
@@ -58,8 +59,9 @@ struct RouteTests {
             let chunks = try events.dropLast().map {
                 try #require(JSONSerialization.jsonObject(with: Data($0.dropFirst(6).utf8)) as? [String: Any])
             }
-            let usage = try #require(chunks.last?["usage"] as? [String: Int])
-            #expect(usage["completion_tokens"] == 4)
+            let usage = try #require(chunks.last?["usage"] as? [String: Any])
+            #expect(usage["completion_tokens"] as? Int == 4)
+            #expect((usage["prompt_tokens_details"] as? [String: Int])?["cached_tokens"] == 0)
             let text = chunks.compactMap { ($0["choices"] as? [[String: Any]])?.first?["text"] as? String }.joined()
             #expect(text.split(separator: " ").count == 4)
         }
