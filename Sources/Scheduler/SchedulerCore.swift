@@ -259,6 +259,8 @@ final class SchedulerCore {
         if seq.timing.firstScheduled == nil {
             seq.timing.firstScheduled = now
             seq.cachedTokens = min(seq.computed, seq.promptCount)
+            // A tenant's prompt tokens are those its requests sent, cached or computed.
+            seq.ledger.counters.promptTokens += seq.cachedTokens
         }
         executor.open(slot: slot, sampling: seq.request.sampling, history: Array(seq.tokens[seq.promptCount...]))
         running.append(seq)

@@ -43,7 +43,7 @@ public final class TenantMetrics: Sendable {
         }
         let outcomes = "A tenant's requests (choices) by outcome: succeeded, failed, or rejected by its quota."
         let s = Series(
-            prompt: counter("tenant_prompt_tokens_total", "A tenant's prompt tokens computed."),
+            prompt: counter("tenant_prompt_tokens_total", "A tenant's prompt tokens, computed or taken from the prefix cache."),
             generation: counter("tenant_generation_tokens_total", "A tenant's generated tokens."),
             preemptions: counter("tenant_preemptions_total", "A tenant's running sequences preempted (KV space or priority)."),
             succeeded: counter("tenant_requests_total", outcomes, [("outcome", "succeeded")]),
