@@ -5,6 +5,7 @@ or `cache_salt` scope ever reuses another's prompt."""
 import json
 import re
 import threading
+import time
 import urllib.request
 
 import openai
@@ -133,19 +134,22 @@ def test_a_preempted_request_resumes_from_its_own_cached_kv():
 
         def go(name, priority, question, tokens):
             r = client(s).chat.completions.create(
-                model="smollm2", temperature=0, max_tokens=tokens, extra_body={"priority": priority},
+                model="smollm2", temperature=0, max_tokens=tokens,
+                extra_body={"priority": priority, "ignore_eos": True},  # the low ones run long
                 messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": question}])
             out[name] = r
-        low = [threading.Thread(target=go, args=(f"low{i}", 5, QUESTIONS[i], 120)) for i in range(2)]
+        low = [threading.Thread(target=go, args=(f"low{i}", 5, QUESTIONS[i], 400)) for i in range(2)]
         for t in low:
             t.start()
-        threading.Event().wait(1.5)
+        deadline = time.time() + 60
+        while metric(s, "num_requests_running") < 2 and time.time() < deadline:
+            time.sleep(0.1)
         go("urgent", 0, QUESTIONS[2], 8)
         for t in low:
             t.join()
         assert metric(s, "num_preemptions_total") >= 1
         for r in out.values():
-            assert r.choices[0].finish_reason in ("stop", "length") and r.usage.completion_tokens >= 1
+            assert r.choices[0].finish_reason == "length"
         assert metric(s, "prefix_cache_hits_total") >= 100, "the resumed stream reused its own KV"
     finally:
         s.stop()
