@@ -113,7 +113,7 @@ extension SchedulerCore {
     /// resident, or restores a host entry (falling back to nothing reused if the engine
     /// refuses it). A resident whose tail is lost is saved to the host tier first.
     /// - Returns: the tokens reused.
-    func take(_ choice: SlotChoice, for seq: SequenceState) -> Int {
+    func take(_ choice: SlotChoice) -> Int {
         if let empty = choice.copyTo {
             if slotCache?.residents[empty] != nil { evictResident(of: empty) }
             freeSlots.removeAll { $0 == empty }

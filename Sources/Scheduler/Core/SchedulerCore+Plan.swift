@@ -126,7 +126,7 @@ extension SchedulerCore {
             }
             if let choice {
                 let resident = cellsFreed(by: choice)
-                let reused = take(choice, for: seq)
+                let reused = take(choice)
                 free += resident - reused
                 admit(seq, slot: choice.target, now: now, hit: nil, reused: reused)
             } else {
