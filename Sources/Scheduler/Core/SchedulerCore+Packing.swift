@@ -4,7 +4,7 @@ extension SchedulerCore {
     /// With one KV stream per sequence, `llama_decode` cuts the batch into ubatches with
     /// `split_equal(sequential: true)` (`src/llama-batch.cpp`): a ubatch only takes
     /// sequences whose ids follow one another, in batch order. So the work goes in
-    /// ascending slot order, and when a finished sequence has left a hole below a running
+    /// ascending slot order, and when a finished sequence has left a hole between running
     /// one, the highest running sequence moves down into it: one copy of its KV now
     /// instead of an extra pass on every step it has left.
     func arrange(_ plan: inout StepPlan) {
@@ -18,8 +18,7 @@ extension SchedulerCore {
         while let bottom = running.compactMap(\.slot).min(),
               let high = running.max(by: { $0.slot! < $1.slot! }),
               let from = high.slot,
-              let low = freeSlots.last(where: { $0 > bottom && $0 < from }) ?? (slotCache == nil ? freeSlots.last : nil),
-              from > low,
+              let low = freeSlots.last(where: { $0 > bottom && $0 < from }),
               high.borrow.entry == nil, !high.forks.holdsReservation {
             freeSlots.removeAll { $0 == low }
             if slotCache?.residents[low] != nil { evictResident(of: low) }
