@@ -5,7 +5,7 @@ extension SchedulerCore {
     /// `split_equal(sequential: true)` (`src/llama-batch.cpp`): a ubatch only takes
     /// sequences whose ids follow one another, in batch order. So the work goes in
     /// ascending slot order, and when a finished sequence has left a hole between running
-    /// one, the highest running sequence moves down into it: one copy of its KV now
+    /// ones, the highest running sequence moves down into it: one copy of its KV now
     /// instead of an extra pass on every step it has left.
     func arrange(_ plan: inout StepPlan) {
         if executor.packsSlots { packSlots(&plan) }
