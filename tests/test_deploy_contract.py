@@ -249,13 +249,16 @@ def test_no_run_uses_corral_before_path_has_it():
 # ---------------------------------------------------------------- rendered values vs the server
 
 def serve_setting_types():
-    """NIM_* name -> Swift type of the `corral serve` option that reads it."""
-    text = open(os.path.join(ROOT, "Sources", "corral", "ServeCommand.swift")).read()
+    """NIM_* name -> Swift type of the `corral serve` option that reads it: the options name
+    their row of the settings table (ServeSetting+Table.swift), which names the variable."""
+    src = os.path.join(ROOT, "Sources")
+    command = open(os.path.join(src, "corral", "ServeCommand.swift")).read()
+    table = open(os.path.join(src, "CorralServer", "Settings", "ServeSetting+Table.swift")).read()
+    rows = dict(re.findall(r'static let (\w+) = ServeSetting\(\s*"(NIM_[A-Z0-9_]+)"', table))
     types = {}
-    for help_text, swift_type in re.findall(r'@Option\(help: "((?:[^"\\]|\\.)*)"\)\s*var \w+: (\w+)\?', text):
-        for name in re.findall(r"\b(NIM_[A-Z0-9_]+)", help_text)[:1]:
-            types[name] = swift_type
-    assert types["NIM_MAX_QUEUE_TOKENS"] == "Int" and types["NIM_ENABLE_KV_CACHE_REUSE"] == "Bool"
+    for member, swift_type in re.findall(r"ServeSetting\.(\w+)\.flag\).*\)\s*var \w+: (\w+)\?", command):
+        types[rows[member]] = swift_type
+    assert types["NIM_MAX_QUEUE_TOKENS"] == "Int" and types["NIM_ENABLE_KV_CACHE_REUSE"] == "Toggle"
     return types
 
 
@@ -270,7 +273,7 @@ def check_env_parses(env, types):
         kind = types.get(name)
         if kind == "Int" and not re.fullmatch(r"-?[0-9]+", value):
             bad[name] = value
-        elif kind == "Bool" and value.lower() not in BOOL_TEXT:
+        elif kind == "Toggle" and value.lower() not in BOOL_TEXT:
             bad[name] = value
         elif kind == "Double" and not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", value):
             bad[name] = value
@@ -278,9 +281,9 @@ def check_env_parses(env, types):
 
 
 # Every integer setting of the chart at a large value, to catch float formatting (1e+06).
-LARGE = {"config": {"kvCacheTokens": 4194304, "maxModelLen": 1048576, "maxBatchTokens": 1000000,
-                    "maxNumSeqs": 1000000, "maxQueueRequests": 12345678, "maxQueueTokens": 1048576,
-                    "queueTimeoutSeconds": 3600000, "threads": 2000000, "gpuLayers": -1,
+LARGE = {"config": {"kvCacheTokens": 4194304, "maxModelLen": 1048576, "maxBatchTokens": 65536,
+                    "maxNumSeqs": 256, "maxQueueRequests": 12345678, "maxQueueTokens": 1048576,
+                    "queueTimeoutSeconds": 3600000, "threads": 4096, "gpuLayers": -1,
                     "maxRequestBytes": 104857600},
          "drain": {"graceSeconds": 1000000, "preStopSleepSeconds": 5},
          "terminationGracePeriodSeconds": 1000010,
@@ -332,6 +335,13 @@ def test_every_integer_setting_of_the_server_is_covered():
     ({"config": {"maxRequestBytes": 1023}}, "/config/maxRequestBytes"),
     ({"config": {"queueTimeoutSeconds": -1}}, "/config/queueTimeoutSeconds"),
     ({"config": {"maxModelLen": -1}}, "/config/maxModelLen"),
+    # ... and its upper bounds (the settings table in ServeSetting+Table.swift).
+    ({"config": {"kvCacheTokens": 2147483648}}, "/config/kvCacheTokens"),
+    ({"config": {"maxNumSeqs": 257}}, "/config/maxNumSeqs"),
+    ({"config": {"maxBatchTokens": 65537}}, "/config/maxBatchTokens"),
+    ({"config": {"threads": 4097}}, "/config/threads"),
+    ({"config": {"kvCachePercent": 101}}, "/config/kvCachePercent"),
+    ({"config": {"gpuMemoryUtilization": 1.5}}, "/config/gpuMemoryUtilization"),
 ])
 def test_schema_rejects_what_the_server_rejects(values, where):
     with helm.Chart.load(td.CHART) as chart:
@@ -593,6 +603,9 @@ def test_the_server_accepts_every_rendered_configuration(rendered, values_set): 
     pod = td.workload(td.documents(manifests))["spec"]["template"]["spec"]
     env = {k: v for k, v in td.env_of(td.container(pod)).items()
            if k.startswith("NIM_") and v is not None and k not in MOUNTED_FILES}
+    # --check-config also finds the model: the pod's is in its cache volume, ours is here.
+    from conftest import MODEL
+    env["NIM_MODEL_NAME"] = MODEL
     run = check_config(env)
     assert run.returncode == 0, f"{values_set}: {run.stderr.strip()} (env {env})"
 

@@ -38,12 +38,15 @@ def test_percent_sizes_the_cache_from_free_memory_per_layer(model, per_token):
 
 def test_fixed_size_is_reported_too(server):
     sizing = metadata(server)["kv_sizing"]
-    assert sizing == {"mode": "fixed", "tokens": 8192, "bytes_per_token": 23040}
+    assert {k: sizing[k] for k in ("mode", "tokens", "bytes_per_token", "max_num_seqs", "max_model_len")} == \
+        {"mode": "fixed", "tokens": 8192, "bytes_per_token": 23040, "max_num_seqs": 8, "max_model_len": 1024}
+    # The fixture's 8192 cells over 8 sequences cannot hold the trained 8192 each: the cap says so.
+    assert "capped from the trained 8192" in sizing["reasons"]["max_model_len"]
 
 
 @pytest.mark.parametrize("env, message", [
     ({"NIM_KV_CACHE_PERCENT": "0"}, "NIM_KV_CACHE_PERCENT=0"),
-    ({"NIM_KV_CACHE_PERCENT": "150"}, "must be a share"),
+    ({"NIM_KV_CACHE_PERCENT": "150"}, "must be between"),
     ({"NIM_KV_CACHE_PERCENT": "50", "NIM_KV_CACHE_TOKENS": "4096"}, "not both"),
 ])
 def test_bad_percent_settings_stop_startup(env, message):

@@ -22,8 +22,13 @@ public enum EngineLoader {
         }
     }
 
+    /// The GGUF file `config.model` names: a path, or a model in the cache.
+    public static func locate(_ config: ServerConfig) throws -> String {
+        try ModelLocator.resolve(config.model, cacheDirectory: config.cachePath)
+    }
+
     private static func loadBlocking(_ config: ServerConfig, observer: (any SchedulerObserver)?) throws -> ServingEngine {
-        let path = try ModelLocator.resolve(config.model, cacheDirectory: config.cachePath)
+        let path = try locate(config)
         let template = try config.chatTemplateFile.map { file in
             do { return try String(contentsOfFile: file, encoding: .utf8) } catch {
                 throw ServerConfig.Invalid(description: "NIM_CHAT_TEMPLATE_FILE=\(file) cannot be read")
@@ -35,28 +40,30 @@ public enum EngineLoader {
         // prompts of n > 1 choices (llama.cpp allows 256 ids in all). Partitioned: one
         // partition per running sequence, attention over its own cells only.
         let unified = config.unifiedKV
-        let running = config.maxRunningSequences
-        let sizing = try config.kvCachePercent.map {
-            try KVSizing.percent($0, model: model, gpuLayers: config.gpuLayers, sequences: config.maxRunningSequences)
-        } ?? .fixed(config.kvCapacity, model: model)
+        let memory = KVSizing.Memory.measure(model: model, gpuLayers: config.gpuLayers)
+        var sizing = try KVSizing.plan(config, memory: memory, bytesPerToken: model.metadata.kvElementsPerToken * 2,
+                                       trainedContext: model.metadata.trainingContextLength)
+        let layers = model.metadata.layerCount
+        sizing.offloadedLayers = memory.onGPU ? (config.gpuLayers < 0 ? layers : min(config.gpuLayers, layers)) : 0
+        let running = sizing.maxNumSeqs
         let threads = CPUBudget.resolve(configured: config.threads)
         let context = try LlamaContext(model: model, options: .init(
-            contextLength: sizing.tokens, batchCapacity: config.maxBatchTokens,
+            contextLength: sizing.tokens, batchCapacity: sizing.maxBatchTokens,
             maxSequences: unified ? min(running * 2, max(running, 256)) : running, threads: threads.threads,
             // deci: without flash attention llama.cpp pads V to the widest layer.
             flashAttention: isDeci ? true : nil, unifiedKV: unified))
-        var schedulerConfig = SchedulerConfig(maxBatchTokens: config.maxBatchTokens,
-                                    maxRunningSequences: config.maxRunningSequences,
+        var schedulerConfig = SchedulerConfig(maxBatchTokens: sizing.maxBatchTokens,
+                                    maxRunningSequences: running,
                                     maxWaitingRequests: config.maxWaitingRequests,
                                     maxWaitingTokens: config.maxWaitingTokens,
-                                    maxModelLength: config.maxModelLength,
+                                    maxModelLength: sizing.maxModelLen,
                                     policy: config.policy,
                                     prefixCaching: config.prefixCaching,
                                     hostCacheBytes: hostCacheBytes(config))
         // On a CPU a step's cost grows with every token, so prompts computed one per step
         // get their first tokens sooner than prompts computed together; a GPU batches
         // them almost for free.
-        schedulerConfig.serialPrefill = !runsOnGPU(config)
+        schedulerConfig.serialPrefill = !memory.onGPU
         let scheduler = BatchScheduler(
             executor: LlamaExecutor(context: context, samplingThreads: threads.threads),
             config: schedulerConfig,
@@ -64,12 +71,6 @@ public enum EngineLoader {
         scheduler.start()
         return ServingEngine(model: model, scheduler: scheduler, servedName: config.servedName, kvSizing: sizing,
                              threads: threads, identity: identity)
-    }
-
-    /// Whether layers are offloaded to a GPU that the engine sees.
-    static func runsOnGPU(_ config: ServerConfig) -> Bool {
-        LlamaModel.supportsGPUOffload && config.gpuLayers != 0
-            && EngineDevice.all().contains { $0.kind == .gpu || $0.kind == .integratedGPU }
     }
 
     /// The host tier's budget: `NIM_KV_CACHE_HOST_MEM_MIB`, at most a quarter of the memory

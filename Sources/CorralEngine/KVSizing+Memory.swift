@@ -3,34 +3,22 @@ public import CorralServer
 import Foundation
 public import LlamaEngine
 
-extension KVSizing {
-    /// Sizes the cache to `percent` of the memory the loaded `model` leaves free: the GPUs'
-    /// free memory when layers are offloaded, else the smaller of the system's available
-    /// memory and the cgroup's remaining limit, less the weights (mapped, so not yet counted).
-    /// The result is a multiple of 256 per sequence and at most `sequences` full training
-    /// contexts.
-    /// - Throws: when that share holds fewer than 256 tokens per sequence.
-    public static func percent(_ percent: Double, model: LlamaModel, gpuLayers: Int, sequences: Int) throws -> KVSizing {
-        let perToken = max(model.metadata.kvElementsPerToken * 2, 1)
-        let gpus = EngineDevice.all().filter { $0.kind == .gpu || $0.kind == .integratedGPU }
-        let free: Int, source: String
-        if LlamaModel.supportsGPUOffload, gpuLayers != 0, !gpus.isEmpty {
-            (free, source) = (gpus.reduce(0) { $0 + $1.freeBytes }, "gpu")
-        } else {
-            let host = HostMemory.available()
-            (free, source) = (max(host.bytes - Int(model.sizeBytes), 0), host.source)
+extension KVSizing.Memory {
+    /// What the loaded `model` leaves: the GPUs' free and total memory when layers are
+    /// offloaded to one, else the smaller of the system's available memory and the
+    /// cgroup's remaining limit, less the weights (mapped, so not yet counted as used).
+    public static func measure(model: LlamaModel, gpuLayers: Int) -> KVSizing.Memory {
+        let devices = EngineDevice.all()
+        let gpus = EngineDevice.servingGPUs(gpuLayers: gpuLayers, among: devices)
+        if !gpus.isEmpty {
+            return .init(onGPU: true, freeBytes: gpus.reduce(0) { $0 + $1.freeBytes },
+                         totalBytes: gpus.reduce(0) { $0 + $1.totalBytes }, source: "gpu",
+                         devices: gpus.map { "\($0.name): \($0.description)" })
         }
-        // Whole 256-cell blocks per sequence, as llama.cpp pads each partition to them.
-        let block = 256 * max(sequences, 1)
-        var tokens = Int(Double(free) * percent) / perToken / block * block
-        let context = model.metadata.trainingContextLength
-        if context > 0 { tokens = min(tokens, sequences * context) }
-        guard tokens >= 256 * sequences else {
-            throw KVSizingError( "NIM_KV_CACHE_PERCENT=\(percent): \(free >> 20) MiB free (\(source)) holds "
-                                + "\(tokens) KV tokens at \(perToken) bytes each, under 256 per sequence for \(sequences)")
-        }
-        return KVSizing(mode: "percent", tokens: tokens, bytesPerToken: perToken, percent: percent, freeBytes: free,
-                        memorySource: source)
+        let host = HostMemory.available()
+        let free = max(host.bytes - Int(model.sizeBytes), 0)
+        let cpus = devices.filter { $0.kind == .cpu }.map { "\($0.name): \($0.description)" }
+        return .init(onGPU: false, freeBytes: free, totalBytes: free, source: host.source, devices: cpus)
     }
 }
 

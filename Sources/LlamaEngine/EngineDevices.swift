@@ -48,4 +48,11 @@ public struct EngineDevice: Sendable, Equatable {
                                 backend: reg.map { String(cString: ggml_backend_reg_name($0)) } ?? "")
         }
     }
+
+    /// The GPUs `serve` offloads to: every GPU among `devices` when this build can offload
+    /// and `gpuLayers` is not 0, else none (the model runs on the CPU).
+    public static func servingGPUs(gpuLayers: Int, among devices: [EngineDevice]) -> [EngineDevice] {
+        guard LlamaModel.supportsGPUOffload, gpuLayers != 0 else { return [] }
+        return devices.filter { $0.kind == .gpu || $0.kind == .integratedGPU }
+    }
 }

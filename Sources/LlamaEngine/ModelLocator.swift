@@ -20,7 +20,9 @@ public enum ModelLocator {
         }
         let prefixed = cached.filter { $0.hasPrefix(name + ".") }
         if prefixed.count == 1 { return modelsDirectory(cacheDirectory) + "/" + prefixed[0] }
-        let known = cached.isEmpty ? "the cache is empty" : "cached: " + cached.joined(separator: ", ")
+        let known = cached.isEmpty
+            ? "the cache is empty: fill it with `corral download-to-cache hf://OWNER/REPO/FILE.gguf`, or serve with --model hf://OWNER/REPO/FILE.gguf"
+            : "cached: " + cached.joined(separator: ", ")
         throw LlamaError(.fileNotFound, "no model named '\(name)' in \(modelsDirectory(cacheDirectory)) (\(known))",
                          file: #fileID, line: #line)
     }

@@ -9,4 +9,9 @@ struct Corral: AsyncParsableCommand {
         subcommands: [ServeCommand.self, GenerateCommand.self, SimulateCommand.self, DownloadCommand.self,
                       ListProfilesCommand.self, PlanCommand.self, BenchCommand.self],
         defaultSubcommand: ServeCommand.self)
+
+    /// Parses the process's arguments with on/off flags expanded (`Toggle`), then runs.
+    static func main() async {
+        await main(Toggle.expandingToggles(Array(CommandLine.arguments.dropFirst())))
+    }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import AsyncHTTPClient
+import CorralServer
 import Foundation
 
 /// `corral download-to-cache`: provisions a model into `NIM_CACHE_PATH` before serving,
@@ -23,7 +24,7 @@ struct DownloadCommand: AsyncParsableCommand {
     var name: String?
     @Option(help: "Hugging Face revision for hf:// sources.")
     var revision = "main"
-    @Option(help: "Model cache directory (NIM_CACHE_PATH; default /opt/nim/.cache).")
+    @Option(help: ArgumentHelp(ServeSetting.cachePath.help))
     var cachePath: String?
     @Option(help: "Tries before giving up; each resumes where the last stopped.")
     var attempts = 5
@@ -33,56 +34,12 @@ struct DownloadCommand: AsyncParsableCommand {
             throw ValidationError("--sha256 must be 64 hex digits")
         }
         guard attempts >= 1 else { throw ValidationError("--attempts must be at least 1") }
-        _ = try resolved()
-    }
-
-    /// The URL, the request headers, and the file name.
-    func resolved() throws -> (url: String, headers: [(String, String)], file: String) {
-        var url = source
-        var headers: [(String, String)] = []
-        if source.hasPrefix("hf://") {
-            let parts = source.dropFirst(5).split(separator: "/", omittingEmptySubsequences: true)
-            guard parts.count >= 3 else { throw ValidationError("hf:// needs OWNER/REPO/FILE, got \(source)") }
-            let endpoint = ProcessInfo.processInfo.environment["HF_ENDPOINT"] ?? "https://huggingface.co"
-            url = "\(endpoint)/\(parts[0])/\(parts[1])/resolve/\(revision)/\(parts[2...].joined(separator: "/"))"
-            if let token = ProcessInfo.processInfo.environment["HF_TOKEN"], !token.isEmpty {
-                headers.append(("Authorization", "Bearer \(token)"))
-            }
-        } else if !(source.hasPrefix("http://") || source.hasPrefix("https://")) {
-            throw ValidationError("SOURCE must be http://, https:// or hf://, got \(source)")
-        }
-        let pathPart = url.split(separator: "?").first.map(String.init) ?? url
-        let file = name ?? (pathPart as NSString).lastPathComponent
-        guard file.hasSuffix(".gguf"), !file.contains("/"), file != ".gguf" else {
-            throw ValidationError("the cached file must be named NAME.gguf (use --name), not \(file)")
-        }
-        return (url, headers, file)
+        _ = try ModelDownload.resolve(source, revision: revision, name: name)
     }
 
     func run() async throws {
-        let (url, headers, file) = try resolved()
-        let cache = cachePath ?? Environment.string("NIM_CACHE_PATH") ?? "/opt/nim/.cache"
-        let models = cache + "/models"
-        try FileManager.default.createDirectory(atPath: models, withIntermediateDirectories: true)
-        let destination = models + "/" + file
-        let progress = DownloadProgress()
-        if FileManager.default.fileExists(atPath: destination) {
-            let digest = try ModelDownload.sha256(ofFile: destination)
-            if sha256 == nil || digest == sha256?.lowercased() {
-                progress.note("\(file) is already cached (sha256 \(digest))")
-                print(destination)
-                return
-            }
-            progress.note("\(file) is cached with sha256 \(digest), not the expected one: downloading again")
-        }
-        let download = ModelDownload(url: url, headers: headers, destination: destination, sha256: sha256,
-                                     progress: progress)
-        do {
-            let digest = try await download.run(attempts: attempts)
-            progress.note("saved \(destination) (sha256 \(digest))")
-            print(destination)
-        } catch {
-            throw DownloadError("download failed: \(error)", retryable: false)
-        }
+        let cache = Environment.string(.cachePath, flag: cachePath) ?? ServeDefaults.cachePath
+        print(try await ModelDownload.fetch(source, cachePath: cache, sha256: sha256, revision: revision, name: name,
+                                            attempts: attempts))
     }
 }

@@ -1,50 +1,65 @@
+import CorralServer
 import Foundation
 
-/// Reads `NIM_*` settings: a flag wins over the environment, which wins over the default
-/// (the defaults are `ServeDefaults`, and validation is `ServerConfig.validate`).
+/// Reads `corral serve`'s settings through their rows of the settings table
+/// (`ServeSetting.all`): a flag wins over the `NIM_*` variable, which wins over the
+/// default, and every number is checked against its row's bounds, naming the variable and
+/// the flag when it is out.
 ///
 /// Kept rather than swift-configuration: ArgumentParser already owns the flags and their
-/// help, so the library would only replace these three lookups, while adding a package (and
+/// help, so the library would only replace these lookups, while adding a package (and
 /// its build time) to every clean build; NIM's variable names are not a key hierarchy either.
 enum Environment {
+    /// A variable's value, nil when unset or empty.
     static func string(_ name: String) -> String? {
         guard let v = ProcessInfo.processInfo.environment[name], !v.isEmpty else { return nil }
         return v
     }
 
-    /// An integer setting, refusing garbage with a one-line explanation.
-    static func int(_ name: String, flag: Int?, default value: Int) throws -> Int {
-        if let flag { return flag }
-        guard let raw = string(name) else { return value }
-        guard let parsed = Int(raw) else { throw ConfigError("\(name)=\(raw) is not an integer") }
-        return parsed
-    }
+    /// A text setting: the flag, else the variable.
+    static func string(_ setting: ServeSetting, flag: String?) -> String? { flag ?? string(setting.name) }
 
-    /// A boolean setting: 1/true/yes/on or 0/false/no/off.
-    static func bool(_ name: String, flag: Bool?, default value: Bool) throws -> Bool {
-        if let flag { return flag }
-        guard let raw = string(name)?.lowercased() else { return value }
-        switch raw {
-        case "1", "true", "yes", "on": return true
-        case "0", "false", "no", "off": return false
-        default: throw ConfigError("\(name)=\(raw) is not a boolean (use 1 or 0)")
+    /// An integer setting within its bounds; nil when unset (or `auto`, where that is the default).
+    static func int(_ setting: ServeSetting, flag: Int?) throws(ServerConfig.Invalid) -> Int? {
+        if let flag {
+            try setting.check(Double(flag), as: "\(flag)")
+            return flag
         }
+        guard let raw = string(setting.name) else { return nil }
+        if setting.defaultText == "auto", raw.lowercased() == "auto" { return nil }
+        return try setting.int(raw)
     }
-}
 
-extension Environment {
+    /// An integer setting within its bounds, or `value` when unset.
+    static func int(_ setting: ServeSetting, flag: Int?, default value: Int) throws(ServerConfig.Invalid) -> Int {
+        try int(setting, flag: flag) ?? value
+    }
+
+    /// A number setting within its bounds; nil when unset or `auto`.
+    static func double(_ setting: ServeSetting, flag: Double?) throws(ServerConfig.Invalid) -> Double? {
+        let raw = flag.map { "\($0)" } ?? string(setting.name)
+        guard let raw, raw.lowercased() != "auto" else { return nil }
+        guard let value = Double(raw) else {
+            throw ServerConfig.Invalid(description: "\(setting.name)=\(raw) (\(setting.option)) is not a number")
+        }
+        try setting.check(value, as: raw)
+        return value
+    }
+
+    /// An on/off setting: a bare flag, 1/true/yes/on or 0/false/no/off.
+    static func bool(_ setting: ServeSetting, flag: Toggle?, default value: Bool) throws(ServerConfig.Invalid) -> Bool {
+        if let flag { return flag.value }
+        guard let raw = string(setting.name) else { return value }
+        return try setting.bool(raw)
+    }
+
     /// `raw` as one of an enum's cases, or an error listing the accepted values.
-    static func choice<E: RawRepresentable & CaseIterable>(_ raw: String, as: E.Type, what: String) throws(ConfigError) -> E
-        where E.RawValue == String {
+    static func choice<E: RawRepresentable & CaseIterable>(_ raw: String, as: E.Type, setting: ServeSetting)
+        throws(ServerConfig.Invalid) -> E where E.RawValue == String {
         guard let value = E(rawValue: raw) else {
-            throw ConfigError("\(what) must be one of \(E.allCases.map(\.rawValue).joined(separator: ", ")), not \(raw)")
+            throw ServerConfig.Invalid(description: "\(setting.name) (\(setting.option)) must be one of "
+                                       + "\(E.allCases.map(\.rawValue).joined(separator: ", ")), not \(raw)")
         }
         return value
     }
-}
-
-/// A configuration value that cannot be used; the message is the whole explanation.
-struct ConfigError: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
 }

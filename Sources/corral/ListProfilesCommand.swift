@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import CorralCore
+import CorralServer
 import LlamaEngine
 
 /// `corral list-model-profiles`: which engine backends this build has and which one
@@ -10,17 +11,16 @@ struct ListProfilesCommand: ParsableCommand {
         commandName: "list-model-profiles",
         abstract: "List the engine backends in this build and the one `serve` would pick.")
 
-    @Option(help: "Layers to offload, as for serve (NIM_GPU_LAYERS; default -1).")
+    @Option(help: ArgumentHelp(ServeSetting.gpuLayers.help))
     var gpuLayers: Int?
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
     func run() throws {
         let devices = EngineDevice.all()
-        let layers = try Environment.int("NIM_GPU_LAYERS", flag: gpuLayers, default: -1)
-        let gpus = devices.filter { $0.kind == .gpu || $0.kind == .integratedGPU }
-        // serve offloads to the GPUs whenever the build has one and layers are not 0.
-        let pick = (LlamaModel.supportsGPUOffload && !gpus.isEmpty && layers != 0)
+        let layers = try Environment.int(.gpuLayers, flag: gpuLayers, default: ServeDefaults.gpuLayers)
+        let gpus = EngineDevice.servingGPUs(gpuLayers: layers, among: devices)
+        let pick = !gpus.isEmpty
             ? "\(gpus[0].backend.lowercased()) (\(gpus.map(\.name).joined(separator: ", ")), \(layers < 0 ? "all" : String(layers)) layers)"
             : "cpu"
         if json {

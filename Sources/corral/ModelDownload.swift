@@ -48,7 +48,7 @@ struct ModelDownload {
         }
         try? await client.shutdown()
         if let lastError { throw lastError }
-        let digest = try Self.sha256(ofFile: partialPath)
+        let digest = try Self.sha256Hex(ofFile: partialPath)
         if let sha256, digest != sha256.lowercased() {
             try? fm.removeItem(atPath: partialPath)
             throw DownloadError("sha256 mismatch: got \(digest), expected \(sha256.lowercased()); the partial file was removed")
@@ -103,7 +103,7 @@ struct ModelDownload {
     }
 
     /// Lowercase hex sha256 of a file, read in 4 MiB pieces.
-    static func sha256(ofFile path: String) throws -> String {
+    static func sha256Hex(ofFile path: String) throws -> String {
         let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
         defer { try? handle.close() }
         var hasher = SHA256()

@@ -18,180 +18,188 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Address to bind.")
     var host: String = "0.0.0.0"
-    @Option(help: "Port (NIM_SERVER_PORT; default \(ServeDefaults.port)).")
+    @Option(name: .customLong(ServeSetting.port.flag), help: ArgumentHelp(ServeSetting.port.help))
     var port: Int?
-    @Option(help: "GGUF path or cached model name (NIM_MODEL_NAME; default \(ServeDefaults.model)).")
+    @Option(name: .customLong(ServeSetting.model.flag), help: ArgumentHelp(ServeSetting.model.help))
     var model: String?
-    @Option(help: "Model cache directory (NIM_CACHE_PATH; default \(ServeDefaults.cachePath)).")
+    @Option(name: .customLong(ServeSetting.cachePath.flag), help: ArgumentHelp(ServeSetting.cachePath.help))
     var cachePath: String?
-    @Option(help: "Model name in the API (NIM_SERVED_MODEL_NAME; default: the file's name).")
+    @Option(name: .customLong(ServeSetting.servedModelName.flag), help: ArgumentHelp(ServeSetting.servedModelName.help))
     var servedModelName: String?
-    @Option(help: "KV cache cells for all sequences together (NIM_KV_CACHE_TOKENS; default \(ServeDefaults.kvCacheTokens)).")
+    @Option(name: .customLong(ServeSetting.kvCacheTokens.flag), help: ArgumentHelp(ServeSetting.kvCacheTokens.help))
     var kvCacheTokens: Int?
-    @Option(help: "Size the KV cache to this share of the memory left after the weights (GPU free memory, or system/cgroup memory on CPU), 0-1 or 1-100; replaces --kv-cache-tokens (NIM_KV_CACHE_PERCENT; default: unset).")
+    @Option(name: .customLong(ServeSetting.kvCachePercent.flag), help: ArgumentHelp(ServeSetting.kvCachePercent.help))
     var kvCachePercent: Double?
-    @Option(help: "Longest sequence, prompt plus output (NIM_MAX_MODEL_LEN; default: the KV capacity).")
+    @Option(name: .customLong(ServeSetting.gpuMemoryUtilization.flag), help: ArgumentHelp(ServeSetting.gpuMemoryUtilization.help))
+    var gpuMemoryUtilization: Double?
+    @Option(name: .customLong(ServeSetting.maxModelLen.flag), help: ArgumentHelp(ServeSetting.maxModelLen.help))
     var maxModelLen: Int?
-    @Option(help: "Tokens per scheduler step (NIM_MAX_BATCH_TOKENS; default \(ServeDefaults.maxBatchTokens)).")
+    @Option(name: .customLong(ServeSetting.maxBatchTokens.flag), help: ArgumentHelp(ServeSetting.maxBatchTokens.help))
     var maxBatchTokens: Int?
-    @Option(help: "Sequences running at once (NIM_MAX_NUM_SEQS; default \(ServeDefaults.maxNumSeqs)).")
+    @Option(name: .customLong(ServeSetting.maxNumSeqs.flag), help: ArgumentHelp(ServeSetting.maxNumSeqs.help))
     var maxNumSeqs: Int?
-    @Option(help: "Waiting requests before 429 (NIM_MAX_QUEUE_REQUESTS; default \(ServeDefaults.maxQueueRequests)).")
+    @Option(name: .customLong(ServeSetting.maxQueueRequests.flag), help: ArgumentHelp(ServeSetting.maxQueueRequests.help))
     var maxQueueRequests: Int?
-    @Option(help: "Waiting prompt tokens before 429 (NIM_MAX_QUEUE_TOKENS; default \(ServeDefaults.maxQueueTokens)).")
+    @Option(name: .customLong(ServeSetting.maxQueueTokens.flag), help: ArgumentHelp(ServeSetting.maxQueueTokens.help))
     var maxQueueTokens: Int?
-    @Option(help: "Engine CPU threads (NIM_NUM_THREADS; default: the CPUs this process may use, after affinity and the cgroup quota).")
+    @Option(name: .customLong(ServeSetting.threads.flag), help: ArgumentHelp(ServeSetting.threads.help))
     var threads: Int?
-    @Option(help: "Layers to offload to the GPU, -1 for all (NIM_GPU_LAYERS; default \(ServeDefaults.gpuLayers)).")
+    @Option(name: .customLong(ServeSetting.gpuLayers.flag), help: ArgumentHelp(ServeSetting.gpuLayers.help))
     var gpuLayers: Int?
-    @Option(help: "Largest request body in bytes (NIM_MAX_REQUEST_BYTES; default \(ServeDefaults.maxRequestBytes)).")
+    @Option(name: .customLong(ServeSetting.maxRequestBytes.flag), help: ArgumentHelp(ServeSetting.maxRequestBytes.help))
     var maxRequestBytes: Int?
-    @Option(help: "Reuse KV of finished prompts for shared prefixes, 1 or 0 (NIM_ENABLE_KV_CACHE_REUSE; default \(ServeDefaults.flag(ServeDefaults.enableKvCacheReuse))).")
-    var enableKvCacheReuse: Bool?
-    @Option(help: "MiB of host RAM for the prefix cache's second tier (KV of conversations whose slot was reused), 0 for none; capped to a quarter of available memory (NIM_KV_CACHE_HOST_MEM_MIB; default \(ServeDefaults.kvCacheHostMemMiB)).")
+    @Option(name: .customLong(ServeSetting.enableKvCacheReuse.flag), help: ArgumentHelp(ServeSetting.enableKvCacheReuse.help))
+    var enableKvCacheReuse: Toggle?
+    @Option(name: .customLong(ServeSetting.kvCacheHostMemMib.flag), help: ArgumentHelp(ServeSetting.kvCacheHostMemMib.help))
     var kvCacheHostMemMib: Int?
-    @Option(help: "Admission order: fair (priority, then tenants by weight), priority or fcfs (NIM_SCHEDULER_POLICY; default \(ServeDefaults.schedulerPolicy.rawValue)).")
+    @Option(name: .customLong(ServeSetting.schedulerPolicy.flag), help: ArgumentHelp(ServeSetting.schedulerPolicy.help))
     var schedulerPolicy: String?
-    @Option(help: "Seconds a request may wait in the queue before a 503; 0 for no limit (NIM_QUEUE_TIMEOUT_SECONDS; default \(ServeDefaults.queueTimeoutSeconds)).")
+    @Option(name: .customLong(ServeSetting.queueTimeoutSeconds.flag), help: ArgumentHelp(ServeSetting.queueTimeoutSeconds.help))
     var queueTimeoutSeconds: Int?
-    @Option(help: "Seconds in-flight requests get to finish after SIGTERM (NIM_DRAIN_GRACE_SECONDS; default \(ServeDefaults.drainGraceSeconds)).")
+    @Option(name: .customLong(ServeSetting.drainGraceSeconds.flag), help: ArgumentHelp(ServeSetting.drainGraceSeconds.help))
     var drainGraceSeconds: Int?
-    @Option(help: "File of API keys, one per line; clients send Authorization: Bearer <key> (NIM_API_KEYS_FILE; default: no auth).")
+    @Option(name: .customLong(ServeSetting.apiKeysFile.flag), help: ArgumentHelp(ServeSetting.apiKeysFile.help))
     var apiKeysFile: String?
-    @Option(help: "KV layout: auto, unified or partitioned (NIM_KV_LAYOUT; default \(ServeDefaults.kvLayout.rawValue): partitioned).")
+    @Option(name: .customLong(ServeSetting.kvLayout.flag), help: ArgumentHelp(ServeSetting.kvLayout.help))
     var kvLayout: String?
-    @Option(help: "JSON-lines logs, 1 or 0 (NIM_JSONL_LOGGING; default 0).")
-    var jsonlLogging: Bool?
-    @Option(help: "Log level: trace, debug, info, notice, warning, error (NIM_LOG_LEVEL; default info).")
+    @Option(name: .customLong(ServeSetting.jsonlLogging.flag), help: ArgumentHelp(ServeSetting.jsonlLogging.help))
+    var jsonlLogging: Toggle?
+    @Option(name: .customLong(ServeSetting.logLevel.flag), help: ArgumentHelp(ServeSetting.logLevel.help))
     var logLevel: String?
-    @Option(help: "Require an API key for /v1/metrics too when keys are set, 1 or 0 (NIM_METRICS_REQUIRE_AUTH; default \(ServeDefaults.flag(ServeDefaults.metricsRequireAuth))).")
-    var metricsRequireAuth: Bool?
-    @Option(help: "Add a stats object (queue time, TTFT, ITL, tokens/s) to each response, 1 or 0 (NIM_PER_REQ_METRICS_ENABLE; default \(ServeDefaults.flag(ServeDefaults.perReqMetrics))).")
-    var perReqMetrics: Bool?
-    @Option(help: "Time-to-first-token and queue-time histogram bounds, seconds, comma-separated (NIM_METRICS_TTFT_BUCKETS; default 0.001 up to 80).")
+    @Option(name: .customLong(ServeSetting.metricsRequireAuth.flag), help: ArgumentHelp(ServeSetting.metricsRequireAuth.help))
+    var metricsRequireAuth: Toggle?
+    @Option(name: .customLong(ServeSetting.perReqMetrics.flag), help: ArgumentHelp(ServeSetting.perReqMetrics.help))
+    var perReqMetrics: Toggle?
+    @Option(name: .customLong(ServeSetting.metricsTtftBuckets.flag), help: ArgumentHelp(ServeSetting.metricsTtftBuckets.help))
     var metricsTtftBuckets: String?
-    @Option(help: "Time-per-output-token and step-duration histogram bounds, seconds (NIM_METRICS_ITL_BUCKETS; default 0.001 up to 2.5).")
+    @Option(name: .customLong(ServeSetting.metricsItlBuckets.flag), help: ArgumentHelp(ServeSetting.metricsItlBuckets.help))
     var metricsItlBuckets: String?
-    @Option(help: "End-to-end latency histogram bounds, seconds (NIM_METRICS_E2E_BUCKETS; default 0.05 up to 960).")
+    @Option(name: .customLong(ServeSetting.metricsE2eBuckets.flag), help: ArgumentHelp(ServeSetting.metricsE2eBuckets.help))
     var metricsE2eBuckets: String?
-    @Option(help: "TLS: DISABLED, TLS or MTLS (NIM_SSL_MODE; default DISABLED).")
+    @Option(name: .customLong(ServeSetting.sslMode.flag), help: ArgumentHelp(ServeSetting.sslMode.help))
     var sslMode: String?
-    @Option(help: "PEM private key for TLS (NIM_SSL_KEY_PATH).")
+    @Option(name: .customLong(ServeSetting.sslKeyPath.flag), help: ArgumentHelp(ServeSetting.sslKeyPath.help))
     var sslKeyPath: String?
-    @Option(help: "PEM certificate chain for TLS, leaf first (NIM_SSL_CERTS_PATH).")
+    @Option(name: .customLong(ServeSetting.sslCertsPath.flag), help: ArgumentHelp(ServeSetting.sslCertsPath.help))
     var sslCertsPath: String?
-    @Option(help: "PEM CA certificates that sign client certificates, for MTLS (NIM_SSL_CA_CERTS_PATH).")
+    @Option(name: .customLong(ServeSetting.sslCaCertsPath.flag), help: ArgumentHelp(ServeSetting.sslCaCertsPath.help))
     var sslCaCertsPath: String?
-    @Option(help: "Largest request line plus headers, bytes; more gets 431 (NIM_MAX_HEADER_BYTES; default \(ServeDefaults.maxHeaderBytes)).")
+    @Option(name: .customLong(ServeSetting.maxHeaderBytes.flag), help: ArgumentHelp(ServeSetting.maxHeaderBytes.help))
     var maxHeaderBytes: Int?
-    @Option(help: "Seconds an idle connection stays open; 0 for no limit (NIM_HTTP_IDLE_TIMEOUT_SECONDS; default \(ServeDefaults.httpIdleTimeoutSeconds)).")
+    @Option(name: .customLong(ServeSetting.httpIdleTimeoutSeconds.flag), help: ArgumentHelp(ServeSetting.httpIdleTimeoutSeconds.help))
     var httpIdleTimeoutSeconds: Int?
-    @Option(help: "A Jinja chat template to use instead of the model's, rendered as llama-server renders it (NIM_CHAT_TEMPLATE_FILE; default: the template in the GGUF).")
+    @Option(name: .customLong(ServeSetting.chatTemplateFile.flag), help: ArgumentHelp(ServeSetting.chatTemplateFile.help))
     var chatTemplateFile: String?
-    @Option(help: "A thinking model's reasoning: split (into reasoning_content), inline (left in content) or hidden (NIM_REASONING_FORMAT; default \(ServeDefaults.reasoningFormat.rawValue)).")
+    @Option(name: .customLong(ServeSetting.reasoningFormat.flag), help: ArgumentHelp(ServeSetting.reasoningFormat.help))
     var reasoningFormat: String?
-    @Option(help: "1 keeps prompts and completions out of the logs; 0 logs them (NIM_DISABLE_LOG_REQUESTS; default \(ServeDefaults.flag(ServeDefaults.disableLogRequests))).")
-    var disableLogRequests: Bool?
+    @Option(name: .customLong(ServeSetting.disableLogRequests.flag), help: ArgumentHelp(ServeSetting.disableLogRequests.help))
+    var disableLogRequests: Toggle?
 
-    @Flag(help: "Check the settings (flags and NIM_* variables) and exit: status 0 when serve would start with them, else the reason on one line.")
+    @Flag(help: "Check the settings (flags and NIM_* variables) and the model and exit: status 0 and the settings in force when serve would start with them, else the reason on one line.")
     var checkConfig = false
 
-    func config() throws -> ServerConfig {
+    /// The settings in force: flags over `NIM_*` variables over defaults, each checked
+    /// against its row of the settings table once.
+    func config() throws(ServerConfig.Invalid) -> ServerConfig {
+        typealias E = Environment
         var c = ServerConfig(
             host: host,
-            port: try Environment.int("NIM_SERVER_PORT", flag: port, default: ServeDefaults.port),
-            model: model ?? Environment.string("NIM_MODEL_NAME") ?? ServeDefaults.model,
-            cachePath: cachePath ?? Environment.string("NIM_CACHE_PATH") ?? ServeDefaults.cachePath,
-            servedModelName: servedModelName ?? Environment.string("NIM_SERVED_MODEL_NAME"),
-            kvCapacity: try Environment.int("NIM_KV_CACHE_TOKENS", flag: kvCacheTokens, default: ServeDefaults.kvCacheTokens),
-            maxModelLength: try Environment.int("NIM_MAX_MODEL_LEN", flag: maxModelLen, default: 0),
-            maxBatchTokens: try Environment.int("NIM_MAX_BATCH_TOKENS", flag: maxBatchTokens, default: ServeDefaults.maxBatchTokens),
-            maxRunningSequences: try Environment.int("NIM_MAX_NUM_SEQS", flag: maxNumSeqs, default: ServeDefaults.maxNumSeqs),
-            maxWaitingRequests: try Environment.int("NIM_MAX_QUEUE_REQUESTS", flag: maxQueueRequests, default: ServeDefaults.maxQueueRequests),
-            maxWaitingTokens: try Environment.int("NIM_MAX_QUEUE_TOKENS", flag: maxQueueTokens, default: ServeDefaults.maxQueueTokens),
-            threads: try Environment.int("NIM_NUM_THREADS", flag: threads, default: 0),
-            gpuLayers: try Environment.int("NIM_GPU_LAYERS", flag: gpuLayers, default: ServeDefaults.gpuLayers),
-            maxBodyBytes: try Environment.int("NIM_MAX_REQUEST_BYTES", flag: maxRequestBytes, default: ServeDefaults.maxRequestBytes),
-            prefixCaching: try Environment.bool("NIM_ENABLE_KV_CACHE_REUSE", flag: enableKvCacheReuse, default: ServeDefaults.enableKvCacheReuse),
-            policy: try Environment.choice(schedulerPolicy ?? Environment.string("NIM_SCHEDULER_POLICY") ?? ServeDefaults.schedulerPolicy.rawValue,
-                                           as: SchedulerConfig.Policy.self, what: "scheduler policy"),
-            kvLayout: try Environment.choice(kvLayout ?? Environment.string("NIM_KV_LAYOUT") ?? ServeDefaults.kvLayout.rawValue,
-                                             as: KVLayout.self, what: "KV layout"),
-            queueTimeout: Double(try Environment.int("NIM_QUEUE_TIMEOUT_SECONDS", flag: queueTimeoutSeconds, default: ServeDefaults.queueTimeoutSeconds)))
-        c.hostCacheMiB = try Environment.int("NIM_KV_CACHE_HOST_MEM_MIB", flag: kvCacheHostMemMib, default: ServeDefaults.kvCacheHostMemMiB)
-        c.drainGrace = Double(try Environment.int("NIM_DRAIN_GRACE_SECONDS", flag: drainGraceSeconds, default: ServeDefaults.drainGraceSeconds))
-        if let file = apiKeysFile ?? Environment.string("NIM_API_KEYS_FILE") {
-            do { c.keys = try KeyStore(path: file) } catch { throw ConfigError("NIM_API_KEYS_FILE=\(file): \(error)") }
+            port: try E.int(.port, flag: port, default: ServeDefaults.port),
+            model: E.string(.model, flag: model) ?? ServeDefaults.model,
+            cachePath: E.string(.cachePath, flag: cachePath) ?? ServeDefaults.cachePath,
+            servedModelName: E.string(.servedModelName, flag: servedModelName),
+            kvCapacity: try E.int(.kvCacheTokens, flag: kvCacheTokens),
+            maxModelLength: try E.int(.maxModelLen, flag: maxModelLen) ?? 0,
+            maxBatchTokens: try E.int(.maxBatchTokens, flag: maxBatchTokens),
+            maxRunningSequences: try E.int(.maxNumSeqs, flag: maxNumSeqs),
+            maxWaitingRequests: try E.int(.maxQueueRequests, flag: maxQueueRequests, default: ServeDefaults.maxQueueRequests),
+            maxWaitingTokens: try E.int(.maxQueueTokens, flag: maxQueueTokens, default: ServeDefaults.maxQueueTokens),
+            threads: try E.int(.threads, flag: threads, default: 0),
+            gpuLayers: try E.int(.gpuLayers, flag: gpuLayers, default: ServeDefaults.gpuLayers),
+            maxBodyBytes: try E.int(.maxRequestBytes, flag: maxRequestBytes, default: ServeDefaults.maxRequestBytes),
+            prefixCaching: try E.bool(.enableKvCacheReuse, flag: enableKvCacheReuse, default: ServeDefaults.enableKvCacheReuse),
+            policy: try E.choice(E.string(.schedulerPolicy, flag: schedulerPolicy) ?? ServeDefaults.schedulerPolicy.rawValue,
+                                 as: SchedulerConfig.Policy.self, setting: .schedulerPolicy),
+            kvLayout: try E.choice(E.string(.kvLayout, flag: kvLayout) ?? ServeDefaults.kvLayout.rawValue,
+                                   as: KVLayout.self, setting: .kvLayout),
+            queueTimeout: Double(try E.int(.queueTimeoutSeconds, flag: queueTimeoutSeconds, default: ServeDefaults.queueTimeoutSeconds)))
+        c.hostCacheMiB = try E.int(.kvCacheHostMemMib, flag: kvCacheHostMemMib, default: ServeDefaults.kvCacheHostMemMiB)
+        c.drainGrace = Double(try E.int(.drainGraceSeconds, flag: drainGraceSeconds, default: ServeDefaults.drainGraceSeconds))
+        if let file = E.string(.apiKeysFile, flag: apiKeysFile) {
+            do { c.keys = try KeyStore(path: file) } catch { throw .init(description: "NIM_API_KEYS_FILE=\(file): \(error)") }
         }
-        let percentText = kvCachePercent.map { String($0) } ?? Environment.string("NIM_KV_CACHE_PERCENT")
-        if let percentText {
-            guard var share = Double(percentText), share > 0, share <= 100 else {
-                throw ConfigError("NIM_KV_CACHE_PERCENT=\(percentText) must be a share in (0, 1] or a percentage in (1, 100]")
-            }
+        if var share = try E.double(.kvCachePercent, flag: kvCachePercent) {
             if share > 1 { share /= 100 }
-            guard kvCacheTokens == nil, Environment.string("NIM_KV_CACHE_TOKENS") == nil else {
-                throw ConfigError("set NIM_KV_CACHE_TOKENS or NIM_KV_CACHE_PERCENT, not both")
+            guard c.kvCapacity == nil else {
+                throw .init(description: "set NIM_KV_CACHE_TOKENS or NIM_KV_CACHE_PERCENT, not both")
             }
             c.kvCachePercent = share
         }
-        c.metricsRequireAuth = try Environment.bool("NIM_METRICS_REQUIRE_AUTH", flag: metricsRequireAuth, default: ServeDefaults.metricsRequireAuth)
-        c.perRequestStats = try Environment.bool("NIM_PER_REQ_METRICS_ENABLE", flag: perReqMetrics, default: ServeDefaults.perReqMetrics)
+        c.gpuMemoryUtilization = try E.double(.gpuMemoryUtilization, flag: gpuMemoryUtilization) ?? ServeDefaults.gpuMemoryUtilization
+        c.metricsRequireAuth = try E.bool(.metricsRequireAuth, flag: metricsRequireAuth, default: ServeDefaults.metricsRequireAuth)
+        c.perRequestStats = try E.bool(.perReqMetrics, flag: perReqMetrics, default: ServeDefaults.perReqMetrics)
         do {
-            if let text = metricsTtftBuckets ?? Environment.string("NIM_METRICS_TTFT_BUCKETS") {
-                c.metricsBuckets.timeToFirstToken = try MetricBuckets.parse(text, setting: "NIM_METRICS_TTFT_BUCKETS")
+            if let text = E.string(.metricsTtftBuckets, flag: metricsTtftBuckets) {
+                c.metricsBuckets.timeToFirstToken = try MetricBuckets.parse(text, setting: ServeSetting.metricsTtftBuckets.name)
             }
-            if let text = metricsItlBuckets ?? Environment.string("NIM_METRICS_ITL_BUCKETS") {
-                c.metricsBuckets.interTokenLatency = try MetricBuckets.parse(text, setting: "NIM_METRICS_ITL_BUCKETS")
+            if let text = E.string(.metricsItlBuckets, flag: metricsItlBuckets) {
+                c.metricsBuckets.interTokenLatency = try MetricBuckets.parse(text, setting: ServeSetting.metricsItlBuckets.name)
             }
-            if let text = metricsE2eBuckets ?? Environment.string("NIM_METRICS_E2E_BUCKETS") {
-                c.metricsBuckets.endToEnd = try MetricBuckets.parse(text, setting: "NIM_METRICS_E2E_BUCKETS")
+            if let text = E.string(.metricsE2eBuckets, flag: metricsE2eBuckets) {
+                c.metricsBuckets.endToEnd = try MetricBuckets.parse(text, setting: ServeSetting.metricsE2eBuckets.name)
             }
-        } catch { throw ConfigError(error.description) }
-        let mode = (sslMode ?? Environment.string("NIM_SSL_MODE") ?? "DISABLED").uppercased()
+        } catch { throw .init(description: error.description) }
+        let mode = (E.string(.sslMode, flag: sslMode) ?? "DISABLED").uppercased()
         guard let tlsMode = TLSSettings.Mode(rawValue: mode) else {
-            throw ConfigError("NIM_SSL_MODE must be DISABLED, TLS or MTLS, not \(mode)")
+            throw .init(description: "NIM_SSL_MODE must be DISABLED, TLS or MTLS, not \(mode)")
         }
-        c.tls = TLSSettings(mode: tlsMode, keyPath: sslKeyPath ?? Environment.string("NIM_SSL_KEY_PATH"),
-                            certsPath: sslCertsPath ?? Environment.string("NIM_SSL_CERTS_PATH"),
-                            caCertsPath: sslCaCertsPath ?? Environment.string("NIM_SSL_CA_CERTS_PATH"))
-        do { _ = try c.tls.configuration() } catch { throw ConfigError(error.description) }
-        c.maxHeaderBytes = try Environment.int("NIM_MAX_HEADER_BYTES", flag: maxHeaderBytes, default: ServeDefaults.maxHeaderBytes)
-        c.idleTimeout = Double(try Environment.int("NIM_HTTP_IDLE_TIMEOUT_SECONDS", flag: httpIdleTimeoutSeconds, default: ServeDefaults.httpIdleTimeoutSeconds))
-        c.chatTemplateFile = chatTemplateFile ?? Environment.string("NIM_CHAT_TEMPLATE_FILE")
+        c.tls = TLSSettings(mode: tlsMode, keyPath: E.string(.sslKeyPath, flag: sslKeyPath),
+                            certsPath: E.string(.sslCertsPath, flag: sslCertsPath),
+                            caCertsPath: E.string(.sslCaCertsPath, flag: sslCaCertsPath))
+        do { _ = try c.tls.configuration() } catch { throw .init(description: error.description) }
+        c.maxHeaderBytes = try E.int(.maxHeaderBytes, flag: maxHeaderBytes, default: ServeDefaults.maxHeaderBytes)
+        c.idleTimeout = Double(try E.int(.httpIdleTimeoutSeconds, flag: httpIdleTimeoutSeconds, default: ServeDefaults.httpIdleTimeoutSeconds))
+        c.chatTemplateFile = E.string(.chatTemplateFile, flag: chatTemplateFile).flatMap { $0 == "model" ? nil : $0 }
         if let file = c.chatTemplateFile, !FileManager.default.isReadableFile(atPath: file) {
-            throw ConfigError("NIM_CHAT_TEMPLATE_FILE=\(file) cannot be read")
+            throw .init(description: "NIM_CHAT_TEMPLATE_FILE=\(file) cannot be read")
         }
-        c.reasoningFormat = try Environment.choice(
-            reasoningFormat ?? Environment.string("NIM_REASONING_FORMAT") ?? ServeDefaults.reasoningFormat.rawValue,
-            as: ReasoningFormat.self, what: "NIM_REASONING_FORMAT")
-        c.logPrompts = !(try Environment.bool("NIM_DISABLE_LOG_REQUESTS", flag: disableLogRequests, default: ServeDefaults.disableLogRequests))
-        do { try c.validate() } catch { throw ConfigError(error.description) }
+        c.reasoningFormat = try E.choice(E.string(.reasoningFormat, flag: reasoningFormat) ?? ServeDefaults.reasoningFormat.rawValue,
+                                         as: ReasoningFormat.self, setting: .reasoningFormat)
+        c.logPrompts = !(try E.bool(.disableLogRequests, flag: disableLogRequests, default: ServeDefaults.disableLogRequests))
+        try c.validate()
         return c
     }
 
-    func run() async throws {
-        let config: ServerConfig
-        var logger = Logger(label: "corral")
-        do {
-            config = try self.config()
-            let level = logLevel ?? Environment.string("NIM_LOG_LEVEL") ?? "info"
-            guard let parsed = Logger.Level(rawValue: level.lowercased()) else { throw ConfigError("unknown log level \(level)") }
-            logger.logLevel = parsed
-        } catch let error as ConfigError {
-            throw ValidationError(error.description)
+    /// The log level from `NIM_LOG_LEVEL`: swift-log's names and NIM's (`DEFAULT` is info,
+    /// `CRITICAL` critical, `WARN` warning), in any case.
+    func level() throws(ServerConfig.Invalid) -> Logger.Level {
+        let text = Environment.string(.logLevel, flag: logLevel) ?? "DEFAULT"
+        switch text.lowercased() {
+        case "default": return .info
+        case "warn": return .warning
+        case let name:
+            guard let level = Logger.Level(rawValue: name) else {
+                throw .init(description: "NIM_LOG_LEVEL=\(text) (--log-level) must be DEFAULT, TRACE, DEBUG, INFO, NOTICE, WARNING, ERROR or CRITICAL")
+            }
+            return level
         }
+    }
+
+    func run() async throws {
+        let (config, level, jsonl) = try validated()
         if checkConfig {
             print("corral serve: the configuration is valid")
+            for (name, value) in config.settings.sorted(by: { $0.key < $1.key }) { print("\(name)=\(value)") }
             return
         }
-        let jsonl = try Environment.bool("NIM_JSONL_LOGGING", flag: jsonlLogging, default: false)
-        let level = logger.logLevel
+        // llama.cpp's own log (load progress, devices, buffers) joins at debug and trace.
+        if level <= .debug { setenv("CORRAL_ENGINE_LOG", "1", 1) }
         LoggingSystem.bootstrap { label in
             var handler: any LogHandler = jsonl ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
-        logger = Logger(label: "corral")
+        var logger = Logger(label: "corral")
         logger.logLevel = level
         let state = ModelState()
         // Warm-up stays out of the metrics; swift-metrics users (libraries) report into
@@ -206,8 +214,12 @@ struct ServeCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(factory)
         let app = try buildApplication(config: config, state: state, metrics: metrics, engine: EngineLoader.identity,
                                        logger: logger)
-        let loader = ModelLoaderService(config: config, state: state, metrics: metrics, logger: logger) {
-            try await EngineLoader.load($0, observer: $1)
+        let loader = ModelLoaderService(config: config, state: state, metrics: metrics, logger: logger) { config, observer in
+            var config = config
+            if ModelDownload.isRemote(config.model) {
+                config.model = try await ModelDownload.fetch(config.model, cachePath: config.cachePath)
+            }
+            return try await EngineLoader.load(config, observer: observer)
         }
         let drain = DrainService(state: state, grace: config.drainGrace, logger: logger)
         // Shutdown runs in reverse: drain first (readiness 503, in-flight requests finish),
@@ -218,5 +230,30 @@ struct ServeCommand: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
+    }
+
+    /// The configuration, log level and log format, or the one-line reason they cannot serve.
+    func validated() throws(ValidationError) -> (ServerConfig, Logger.Level, Bool) {
+        do {
+            let config = try self.config()
+            let level = try self.level()
+            let jsonl = try Environment.bool(.jsonlLogging, flag: jsonlLogging, default: false)
+            if checkConfig { try checkModel(config) }
+            return (config, level, jsonl)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// `--check-config`'s model check: a download names a well-formed source, anything else
+    /// resolves to a GGUF file now (so an empty cache is reported here, not at startup).
+    func checkModel(_ config: ServerConfig) throws(ServerConfig.Invalid) {
+        if ModelDownload.isRemote(config.model) {
+            do { _ = try ModelDownload.resolve(config.model) } catch {
+                throw .init(description: "NIM_MODEL_NAME=\(config.model): \(error.message)")
+            }
+            return
+        }
+        do { _ = try EngineLoader.locate(config) } catch { throw .init(description: "\(error)") }
     }
 }

@@ -64,11 +64,14 @@ enum FakeServer {
     }
 
     static func ready(_ config: ServerConfig = config()) -> (ServerConfig, ModelState, BatchScheduler) {
-        let executor = SimulatedExecutor(kvCapacity: config.kvCapacity, slotCount: config.maxRunningSequences,
-                                         maxBatchTokens: config.maxBatchTokens)
+        // Sized as the engine sizes itself, over a fake gigabyte of host memory.
+        let sizing = try! KVSizing.plan(config, memory: .init(onGPU: false, freeBytes: 1 << 30, totalBytes: 1 << 30, source: "test"),
+                                        bytesPerToken: 64, trainedContext: 256)
+        let executor = SimulatedExecutor(kvCapacity: sizing.tokens, slotCount: sizing.maxNumSeqs,
+                                         maxBatchTokens: sizing.maxBatchTokens)
         let scheduler = BatchScheduler(executor: executor, config: SchedulerConfig(
-            maxBatchTokens: config.maxBatchTokens, maxRunningSequences: config.maxRunningSequences,
-            maxModelLength: config.maxModelLength))
+            maxBatchTokens: sizing.maxBatchTokens, maxRunningSequences: sizing.maxNumSeqs,
+            maxModelLength: sizing.maxModelLen))
         scheduler.start()
         let state = ModelState()
         state.set(.ready(ServingEngine(model: FakeModel(), scheduler: scheduler, servedName: "fake")))

@@ -7,8 +7,9 @@ struct ServerConfigTests {
     @Test func theDefaultsAreTheTable() throws {
         let c = ServerConfig()
         #expect(c.port == ServeDefaults.port && c.model == ServeDefaults.model && c.cachePath == ServeDefaults.cachePath)
-        #expect(c.kvCapacity == ServeDefaults.kvCacheTokens && c.maxBatchTokens == ServeDefaults.maxBatchTokens)
-        #expect(c.maxRunningSequences == ServeDefaults.maxNumSeqs && c.maxWaitingRequests == ServeDefaults.maxQueueRequests)
+        // Sizes the engine works out from the device and its memory start unset.
+        #expect(c.kvCapacity == nil && c.maxBatchTokens == nil && c.maxRunningSequences == nil && c.maxModelLength == 0)
+        #expect(c.maxWaitingRequests == ServeDefaults.maxQueueRequests)
         #expect(c.maxWaitingTokens == ServeDefaults.maxQueueTokens && c.gpuLayers == ServeDefaults.gpuLayers)
         #expect(c.maxBodyBytes == ServeDefaults.maxRequestBytes && c.maxHeaderBytes == ServeDefaults.maxHeaderBytes)
         #expect(c.drainGrace == Double(ServeDefaults.drainGraceSeconds))

@@ -127,12 +127,17 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
 
     /// Metrics for the server `config` describes.
     public convenience init(config: ServerConfig, active: Bool = true) {
-        self.init(modelName: config.servedName, maxRequests: config.maxRunningSequences,
-                  maxBatchTokens: config.maxBatchTokens, buckets: config.metricsBuckets, active: active)
+        // Sizes the engine chooses are not known before it loads: the buckets reach the
+        // largest default, and `activate` sets the gauge to the size chosen.
+        self.init(modelName: config.servedName, maxRequests: config.maxRunningSequences ?? ServeDefaults.maxNumSeqsGPU,
+                  maxBatchTokens: config.maxBatchTokens ?? ServeDefaults.maxBatchTokensGPU, buckets: config.metricsBuckets,
+                  active: active)
     }
 
     /// Starts counting: called after warm-up, so its generation never shows up.
-    public func activate(baseline: SchedulerSnapshot?) {
+    /// - Parameter maxRequests: the running-sequence cap the engine was sized to.
+    public func activate(baseline: SchedulerSnapshot?, maxRequests: Int? = nil) {
+        if let maxRequests { requestMax.set(Double(maxRequests)) }
         seen.withLock { $0 = (baseline?.counters, true) }
         tenants.setBaseline(baseline?.tenants)
     }

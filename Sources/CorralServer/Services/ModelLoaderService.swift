@@ -33,21 +33,38 @@ public struct ModelLoaderService: Service {
             logger.info("loading model", metadata: ["model": "\(config.model)"])
             engine = try await load(config, metrics)
             if config.warmUp { try await engine.warmUp() }
-            metrics?.activate(baseline: engine.scheduler.snapshot)
+            metrics?.activate(baseline: engine.scheduler.snapshot, maxRequests: engine.scheduler.config.maxRunningSequences)
         } catch {
             state.set(.failed("\(error)"))
             logger.error("model failed to load: \(error)")
             throw error
         }
+        logSummary(engine)
         if state.markReady(engine) {
-            let snapshot = engine.scheduler.snapshot
-            logger.info("ready", metadata: ["model": "\(engine.servedName)", "port": "\(config.port)",
-                                             "kv_tokens": "\(snapshot.kvCapacity)",
-                                             "kv_layout": "\(config.unifiedKV ? "unified" : "partitioned")",
-                                             "prefix_cache": "\(engine.scheduler.prefixCacheMode)",
-                                             "max_model_len": "\(engine.scheduler.maxModelLength)"])
+            logger.info("ready", metadata: ["model": "\(engine.servedName)", "port": "\(config.port)"])
         }
         try? await gracefulShutdown()
         engine.scheduler.shutdown()
+    }
+
+    /// One line with what the engine runs on and the sizes in force, then one line per size
+    /// the engine chose below what the operator might expect (a capped `max_model_len`).
+    private func logSummary(_ engine: ServingEngine) {
+        let k = engine.kvSizing
+        let snapshot = engine.scheduler.snapshot
+        logger.info("engine", metadata: [
+            "device": "\(k.device)", "devices": "\(k.devices.joined(separator: "; "))",
+            "offloaded_layers": "\(k.offloadedLayers)/\(engine.model.metadata.layerCount)",
+            "weights_mib": "\(engine.model.sizeBytes >> 20)", "kv_mib": "\((snapshot.kvCapacity * k.bytesPerToken) >> 20)",
+            "kv_tokens": "\(snapshot.kvCapacity)", "kv_sizing": "\(k.mode)",
+            "max_model_len": "\(engine.scheduler.maxModelLength)", "max_num_seqs": "\(engine.scheduler.config.maxRunningSequences)",
+            "max_batch_tokens": "\(engine.scheduler.config.maxBatchTokens)",
+            "threads": "\(engine.threads.map { "\($0.threads) (\($0.source))" } ?? "-")",
+            "kv_layout": "\(config.unifiedKV ? "unified" : "partitioned")",
+            "prefix_cache": "\(engine.scheduler.prefixCacheMode)",
+            "serial_prefill": "\(engine.scheduler.config.serialPrefill)"])
+        for (size, reason) in k.reasons.sorted(by: { $0.key < $1.key }) {
+            logger.info("sized", metadata: ["setting": "\(size)", "why": "\(reason)"])
+        }
     }
 }

@@ -1,8 +1,8 @@
 public import Scheduler
 
-/// The one table of `corral serve`'s defaults. `ServerConfig`'s initializer, the flags'
-/// defaults and their `--help` text use these constants; `tests/test_config_defaults.py`
-/// checks the README's table against `--help`, and `/v1/metadata`'s `settings` against both.
+/// The default values behind the settings table (`ServeSetting.all`), and the constants of
+/// the sizing rules (`KVSizing.plan`). `tests/test_config_defaults.py` checks the README's
+/// table against `--help`, and `/v1/metadata`'s `settings` against both.
 public enum ServeDefaults {
     /// `NIM_SERVER_PORT`.
     public static let port = 8000
@@ -10,12 +10,26 @@ public enum ServeDefaults {
     public static let model = "SmolLM2-135M-Instruct"
     /// `NIM_CACHE_PATH`.
     public static let cachePath = "/opt/nim/.cache"
-    /// `NIM_KV_CACHE_TOKENS`.
-    public static let kvCacheTokens = 32768
-    /// `NIM_MAX_BATCH_TOKENS`.
-    public static let maxBatchTokens = 512
-    /// `NIM_MAX_NUM_SEQS`.
-    public static let maxNumSeqs = 16
+    /// `NIM_MAX_BATCH_TOKENS` on a CPU: a step's time grows with every token there, so a
+    /// longer step only delays the decoding sequences beside a prompt.
+    public static let maxBatchTokensCPU = 512
+    /// `NIM_MAX_BATCH_TOKENS` on a GPU (llama-server's `n_batch`): prompts cost little
+    /// beside decodes, and the engine splits the batch into 512-token ubatches.
+    public static let maxBatchTokensGPU = 2048
+    /// `NIM_MAX_NUM_SEQS` on a CPU: 16 streams fill two cores; more only lengthen each step.
+    public static let maxNumSeqsCPU = 16
+    /// `NIM_MAX_NUM_SEQS` on a GPU: decode steps cost nearly the same up to here, so
+    /// throughput grows with the batch (32 gave 10.3x one stream on an H200).
+    public static let maxNumSeqsGPU = 64
+    /// `NIM_GPU_MEMORY_UTILIZATION`: vLLM's default share of a GPU's total memory.
+    public static let gpuMemoryUtilization = 0.9
+    /// The share of the host memory left after the weights that the KV cache takes by
+    /// default on a CPU (the host tier of the prefix cache takes up to another quarter).
+    public static let cpuKVShare = 0.25
+    /// GPU memory kept back for llama.cpp's work buffers when sizing the KV from memory.
+    public static let gpuReserveBytes = 1 << 30
+    /// The context assumed when a GGUF states none.
+    public static let fallbackContext = 4096
     /// `NIM_MAX_QUEUE_REQUESTS`.
     public static let maxQueueRequests = 256
     /// `NIM_MAX_QUEUE_TOKENS`.

@@ -14,14 +14,19 @@ public struct ServerConfig: Sendable {
     public var cachePath: String
     /// The model's name in the API (`NIM_SERVED_MODEL_NAME`); defaults to the file's name.
     public var servedModelName: String?
-    /// KV cells of the unified cache (context of all sequences together).
-    public var kvCapacity: Int
-    /// Longest single sequence (`NIM_MAX_MODEL_LEN`); 0 means the KV capacity.
+    /// KV cells for all sequences together (`NIM_KV_CACHE_TOKENS`); nil sizes the cache
+    /// from memory (`KVSizing.plan`).
+    public var kvCapacity: Int?
+    /// Longest single sequence (`NIM_MAX_MODEL_LEN`); 0 means the model's trained context,
+    /// capped by what the KV cache holds per sequence.
     public var maxModelLength: Int
-    /// Scheduler step budget in tokens (`NIM_MAX_BATCH_TOKENS`).
-    public var maxBatchTokens: Int
-    /// Running sequences at once (`NIM_MAX_NUM_SEQS`).
-    public var maxRunningSequences: Int
+    /// Scheduler step budget in tokens (`NIM_MAX_BATCH_TOKENS`); nil chooses by device.
+    public var maxBatchTokens: Int?
+    /// Running sequences at once (`NIM_MAX_NUM_SEQS`); nil chooses by device.
+    public var maxRunningSequences: Int?
+    /// vLLM's `gpu_memory_utilization`: the share of a GPU's total memory this server may
+    /// use (`NIM_GPU_MEMORY_UTILIZATION`).
+    public var gpuMemoryUtilization = ServeDefaults.gpuMemoryUtilization
     /// Waiting requests before 429 (`NIM_MAX_QUEUE_REQUESTS`).
     public var maxWaitingRequests: Int
     /// Waiting prompt tokens before 429 (`NIM_MAX_QUEUE_TOKENS`).
@@ -78,8 +83,8 @@ public struct ServerConfig: Sendable {
     /// Creates a configuration with the documented defaults.
     public init(host: String = "0.0.0.0", port: Int = ServeDefaults.port, model: String = ServeDefaults.model,
                 cachePath: String = ServeDefaults.cachePath, servedModelName: String? = nil,
-                kvCapacity: Int = ServeDefaults.kvCacheTokens, maxModelLength: Int = 0,
-                maxBatchTokens: Int = ServeDefaults.maxBatchTokens, maxRunningSequences: Int = ServeDefaults.maxNumSeqs,
+                kvCapacity: Int? = nil, maxModelLength: Int = 0,
+                maxBatchTokens: Int? = nil, maxRunningSequences: Int? = nil,
                 maxWaitingRequests: Int = ServeDefaults.maxQueueRequests,
                 maxWaitingTokens: Int = ServeDefaults.maxQueueTokens, threads: Int = 0,
                 gpuLayers: Int = ServeDefaults.gpuLayers, maxBodyBytes: Int = ServeDefaults.maxRequestBytes,
@@ -138,44 +143,53 @@ extension ServerConfig {
         public init(description: String) { self.description = description }
     }
 
-    /// Refuses values no server could run with, naming the setting.
+    /// Refuses values no server could run with, naming the setting: every number against
+    /// its row's bounds in the settings table.
     public func validate() throws(Invalid) {
-        func check(_ ok: Bool, _ why: @autoclosure () -> String) throws(Invalid) {
-            if !ok { throw Invalid(description: why()) }
+        typealias S = ServeSetting
+        let numbers: [(ServeSetting, Double?)] = [
+            (S.port, Double(port)), (S.kvCacheTokens, kvCapacity.map(Double.init)),
+            (S.kvCacheHostMemMib, Double(hostCacheMiB)), (S.maxBatchTokens, maxBatchTokens.map(Double.init)),
+            (S.maxNumSeqs, maxRunningSequences.map(Double.init)),
+            (S.maxModelLen, maxModelLength > 0 ? Double(maxModelLength) : nil),
+            (S.maxQueueRequests, Double(maxWaitingRequests)), (S.maxQueueTokens, Double(maxWaitingTokens)),
+            (S.threads, Double(threads)), (S.gpuLayers, Double(gpuLayers)), (S.maxRequestBytes, Double(maxBodyBytes)),
+            (S.maxHeaderBytes, Double(maxHeaderBytes)), (S.queueTimeoutSeconds, queueTimeout),
+            (S.drainGraceSeconds, drainGrace), (S.httpIdleTimeoutSeconds, idleTimeout),
+            (S.gpuMemoryUtilization, gpuMemoryUtilization),
+        ]
+        for (setting, value) in numbers {
+            if let value { try setting.check(value, as: ServeSetting.format(value)) }
         }
-        try check((1...65535).contains(port), "NIM_SERVER_PORT=\(port) is outside 1...65535")
-        try check(kvCapacity >= 16, "NIM_KV_CACHE_TOKENS=\(kvCapacity): the KV cache needs at least 16 tokens")
-        try check((0...1 << 30).contains(hostCacheMiB), "NIM_KV_CACHE_HOST_MEM_MIB must be between 0 and \(1 << 30), not \(hostCacheMiB)")
-        try check(maxBatchTokens >= 1, "NIM_MAX_BATCH_TOKENS must be at least 1, not \(maxBatchTokens)")
-        try check(maxRunningSequences >= 1, "NIM_MAX_NUM_SEQS must be at least 1, not \(maxRunningSequences)")
-        try check(maxModelLength >= 0, "NIM_MAX_MODEL_LEN must not be negative")
-        try check(maxWaitingRequests >= 1, "NIM_MAX_QUEUE_REQUESTS must be at least 1")
-        try check(maxWaitingTokens >= 1, "NIM_MAX_QUEUE_TOKENS must be at least 1")
-        try check(maxBodyBytes >= 1024, "NIM_MAX_REQUEST_BYTES must be at least 1024")
-        try check(maxHeaderBytes >= 1024, "NIM_MAX_HEADER_BYTES must be at least 1024")
-        try check(queueTimeout >= 0, "NIM_QUEUE_TIMEOUT_SECONDS must not be negative")
-        try check(drainGrace >= 0, "NIM_DRAIN_GRACE_SECONDS must not be negative")
-        try check(idleTimeout >= 0, "NIM_HTTP_IDLE_TIMEOUT_SECONDS must not be negative")
-        if let share = kvCachePercent { try check(share > 0 && share <= 1, "NIM_KV_CACHE_PERCENT must be in (0, 1]") }
+        if maxModelLength < 0 { try S.maxModelLen.check(Double(maxModelLength), as: "\(maxModelLength)") }
+        if let share = kvCachePercent, !(share > 0 && share <= 1) {
+            throw Invalid(description: "NIM_KV_CACHE_PERCENT must be in (0, 1] or (1, 100], not \(share)")
+        }
     }
 }
 
 extension ServerConfig {
-    /// The effective value of every setting `ServeDefaults` has a default for, by its
-    /// `NIM_*` name, as `--help` and the README write them (for `/v1/metadata`).
+    /// The configured value of every setting the table does not mark process-only, by its
+    /// `NIM_*` name, as `--help` and the README write them (`auto` where the engine chooses;
+    /// `/v1/metadata`'s `kv_sizing` says what it chose and why).
     public var settings: [String: String] {
-        ["NIM_SERVER_PORT": "\(port)", "NIM_MODEL_NAME": model, "NIM_CACHE_PATH": cachePath,
-         "NIM_KV_CACHE_TOKENS": "\(kvCapacity)", "NIM_MAX_BATCH_TOKENS": "\(maxBatchTokens)",
-         "NIM_MAX_NUM_SEQS": "\(maxRunningSequences)", "NIM_MAX_QUEUE_REQUESTS": "\(maxWaitingRequests)",
-         "NIM_MAX_QUEUE_TOKENS": "\(maxWaitingTokens)", "NIM_GPU_LAYERS": "\(gpuLayers)",
-         "NIM_MAX_REQUEST_BYTES": "\(maxBodyBytes)", "NIM_QUEUE_TIMEOUT_SECONDS": "\(Int(queueTimeout))",
-         "NIM_DRAIN_GRACE_SECONDS": "\(Int(drainGrace))", "NIM_MAX_HEADER_BYTES": "\(maxHeaderBytes)",
-         "NIM_HTTP_IDLE_TIMEOUT_SECONDS": "\(Int(idleTimeout))", "NIM_SCHEDULER_POLICY": policy.rawValue,
-         "NIM_KV_LAYOUT": kvLayout.rawValue, "NIM_ENABLE_KV_CACHE_REUSE": ServeDefaults.flag(prefixCaching),
-         "NIM_KV_CACHE_HOST_MEM_MIB": "\(hostCacheMiB)",
-         "NIM_METRICS_REQUIRE_AUTH": ServeDefaults.flag(metricsRequireAuth),
-         "NIM_PER_REQ_METRICS_ENABLE": ServeDefaults.flag(perRequestStats),
-         "NIM_DISABLE_LOG_REQUESTS": ServeDefaults.flag(!logPrompts),
-         "NIM_REASONING_FORMAT": reasoningFormat.rawValue]
+        typealias S = ServeSetting
+        func auto(_ value: Int?) -> String { value.map { "\($0)" } ?? "auto" }
+        let values: [ServeSetting: String] = [
+            S.port: "\(port)", S.model: model, S.cachePath: cachePath, S.servedModelName: servedModelName ?? "auto",
+            S.kvCacheTokens: auto(kvCapacity), S.kvCachePercent: kvCachePercent.map { "\($0)" } ?? "auto",
+            S.gpuMemoryUtilization: "\(gpuMemoryUtilization)", S.maxModelLen: auto(maxModelLength > 0 ? maxModelLength : nil),
+            S.maxBatchTokens: auto(maxBatchTokens), S.maxNumSeqs: auto(maxRunningSequences),
+            S.maxQueueRequests: "\(maxWaitingRequests)", S.maxQueueTokens: "\(maxWaitingTokens)",
+            S.threads: auto(threads > 0 ? threads : nil), S.gpuLayers: "\(gpuLayers)", S.maxRequestBytes: "\(maxBodyBytes)",
+            S.enableKvCacheReuse: ServeDefaults.flag(prefixCaching), S.kvCacheHostMemMib: "\(hostCacheMiB)",
+            S.schedulerPolicy: policy.rawValue, S.queueTimeoutSeconds: "\(Int(queueTimeout))",
+            S.drainGraceSeconds: "\(Int(drainGrace))", S.kvLayout: kvLayout.rawValue,
+            S.metricsRequireAuth: ServeDefaults.flag(metricsRequireAuth), S.perReqMetrics: ServeDefaults.flag(perRequestStats),
+            S.maxHeaderBytes: "\(maxHeaderBytes)", S.httpIdleTimeoutSeconds: "\(Int(idleTimeout))",
+            S.chatTemplateFile: chatTemplateFile ?? "model", S.reasoningFormat: reasoningFormat.rawValue,
+            S.disableLogRequests: ServeDefaults.flag(!logPrompts),
+        ]
+        return Dictionary(uniqueKeysWithValues: values.map { ($0.key.name, $0.value) })
     }
 }

@@ -20,7 +20,7 @@ public enum SchedulerError: Error, Sendable, Equatable, CustomStringConvertible 
         switch self {
         case .overloaded(let s): "server overloaded: the waiting queue is full; retry after \(s)s"
         case .contextLengthExceeded(let r, let l):
-            "this model's maximum context length is \(l) tokens, but \(r) were requested (prompt plus max_tokens)"
+            "this model's maximum context length is \(l) tokens, but \(r) were requested (prompt plus max_tokens); the server sets it with NIM_MAX_MODEL_LEN (--max-model-len)"
         case .invalidRequest(let m): m
         case .queueTimeout: "request waited in the queue past its deadline"
         case .cancelled: "request cancelled"

@@ -239,6 +239,8 @@ failureThreshold: {{ $p.failureThreshold }}
 {{- end }}
 {{- $names := dict
   "kvCacheTokens" "NIM_KV_CACHE_TOKENS"
+  "kvCachePercent" "NIM_KV_CACHE_PERCENT"
+  "gpuMemoryUtilization" "NIM_GPU_MEMORY_UTILIZATION"
   "kvLayout" "NIM_KV_LAYOUT"
   "enableKvCacheReuse" "NIM_ENABLE_KV_CACHE_REUSE"
   "kvCacheHostMemMib" "NIM_KV_CACHE_HOST_MEM_MIB"
