@@ -24,8 +24,20 @@ PORT ?= 8000
 .PHONY: help engine engine-tools model deci-model pyenv test-tools build run test bench-scheduler bench-compare bench-structured image-test clean
 
 help:
-	@echo "make run    serve SmolLM2-135M-Instruct on http://$(HOST):$(PORT) (CPU)"
-	@echo "make test   build everything and run all tests"
+	@echo "make run               serve SmolLM2-135M-Instruct on http://$(HOST):$(PORT) (CPU)"
+	@echo "make test              build everything and run all tests"
+	@echo "make build             build corral (release) against the cached engine"
+	@echo "make engine            build the pinned llama.cpp (CPU) into the cache"
+	@echo "make engine-tools      also build llama-server and llama-batched-bench"
+	@echo "make model             fetch the default model into the cache"
+	@echo "make deci-model        make the tiny random deci model for tests"
+	@echo "make pyenv             the Python packages the tests use"
+	@echo "make test-tools        test tools (Prometheus) into the cache"
+	@echo "make bench-scheduler   benchmark the scheduler on the simulated engine"
+	@echo "make bench-compare     benchmark Corral against llama-server (same engine)"
+	@echo "make bench-structured  benchmark structured output against free text"
+	@echo "make image-test        build and run the cpu container image (root; about 30 minutes cold)"
+	@echo "make clean             remove .build"
 
 # llama-common's headers are among the last things the bootstrap installs: an engine cached
 # before libllama-common (or its Jinja headers) was added is brought up to date.

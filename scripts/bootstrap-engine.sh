@@ -57,8 +57,13 @@ command -v g++ >/dev/null || need+=(g++)
 if [ ${#need[@]} -gt 0 ] && [ -z "${CORRAL_ENGINE_SRC:-}" ]; then
   log "installing ${need[*]} with apt-get"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq "${need[@]}" >&2
+  root=()
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || { log "installing ${need[*]} needs root: run as root, with sudo, or install them first"; exit 1; }
+    root=(sudo -E)
+  fi
+  "${root[@]}" apt-get update -qq >&2
+  "${root[@]}" apt-get install -y -qq "${need[@]}" >&2
 fi
 
 # Source: the pinned sdist, fetched by package name and checked by hash.

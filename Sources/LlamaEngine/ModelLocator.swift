@@ -4,7 +4,8 @@ import Foundation
 /// to a file, or the name of a model in the cache (`$NIM_CACHE_PATH/models`).
 public enum ModelLocator {
     /// Resolves `name`. A cache name matches `NAME`, `NAME.gguf`, or a single cached file
-    /// whose name starts with `NAME.` (so `SmolLM2-135M-Instruct` finds the Q4_1 file).
+    /// whose name starts with `NAME.`, `NAME-` or `NAME_` (so `SmolLM2-135M-Instruct` finds
+    /// the Q4_1 file, and `Llama-3.1-8B` finds `Llama-3.1-8B-Q4_K_M.gguf`).
     /// - Throws: `.fileNotFound`, listing the cached models when there are any.
     public static func resolve(_ name: String, cacheDirectory: String) throws(LlamaError) -> String {
         let fm = FileManager.default
@@ -18,7 +19,9 @@ public enum ModelLocator {
         if let exact = cached.first(where: { $0 == name || $0 == name + ".gguf" }) {
             return modelsDirectory(cacheDirectory) + "/" + exact
         }
-        let prefixed = cached.filter { $0.hasPrefix(name + ".") }
+        // A quantization suffix may follow the name after any usual separator:
+        // NAME.Q4_1.gguf, NAME-Q4_K_M.gguf, NAME_q8_0.gguf.
+        let prefixed = cached.filter { file in [".", "-", "_"].contains { file.hasPrefix(name + $0) } }
         if prefixed.count == 1 { return modelsDirectory(cacheDirectory) + "/" + prefixed[0] }
         let known = cached.isEmpty
             ? "the cache is empty: fill it with `corral download-to-cache hf://OWNER/REPO/FILE.gguf`, or serve with --model hf://OWNER/REPO/FILE.gguf"
