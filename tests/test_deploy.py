@@ -12,6 +12,7 @@
 
 No server runs here; the binary is only asked for `corral serve --help`.
 """
+import copy
 import glob
 import json
 import os
@@ -93,16 +94,38 @@ def exported_metrics():
 
 # ---------------------------------------------------------------- rendering
 
-VALUES_SETS = {"defaults": None, **{os.path.basename(p)[:-len("-values.yaml")]: p
+# "defaults": the chart's defaults plus the one value it needs, a model to download (with
+# neither a URL nor a persistent cache it refuses to render: see test_the_defaults_alone_*).
+MINIMAL = {"model": {"url": "hf://OWNER/REPO/model-Q4_K_M.gguf"}}
+VALUES_SETS = {"defaults": "minimal", **{os.path.basename(p)[:-len("-values.yaml")]: p
                                     for p in sorted(glob.glob(os.path.join(CHART, "ci", "*-values.yaml")))}}
 
 
 def load_values(name):
     path = VALUES_SETS[name]
-    return yaml.safe_load(open(path)) if path else {}
+    return copy.deepcopy(MINIMAL) if path == "minimal" else yaml.safe_load(open(path))
 
 
-def render(values):
+def merged(base, values):
+    out = copy.deepcopy(base)
+    for key, value in values.items():
+        out[key] = merged(out.get(key, {}), value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def has_model_source(values):
+    """Whether `values` say where the model comes from (the chart refuses to render without)."""
+    model, persistence = values.get("model", {}), values.get("persistence", {})
+    name = model.get("name", "")
+    return bool(model.get("url") or persistence.get("enabled") or values.get("initContainers", {}).get("extraInit")
+                or "://" in name or name.startswith("/"))
+
+
+def render(values, minimal=True):
+    """The chart rendered with `values`, over MINIMAL where they name no model source and
+    `minimal` is true."""
+    if minimal and not has_model_source(values):
+        values = merged(MINIMAL, values)
     with helm.Chart.load(CHART) as chart:
         return chart.render(values, name=RELEASE, namespace=NAMESPACE)
 
@@ -376,7 +399,7 @@ def test_defaults_schedule_one_gpu_and_keep_the_chart_quiet(rendered):
     assert workload(docs)["kind"] == "Deployment"
     assert c["resources"]["limits"]["nvidia.com/gpu"] == 1
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
-    assert "initContainers" not in spec
+    assert len(spec["initContainers"]) == 1  # the download of model.url, the one value a user must give
     assert {v["name"]: v for v in spec["volumes"]}["model-cache"] == {"name": "model-cache", "emptyDir": {}}
     assert c["image"] == "corral:0.1.0"
     assert env_of(c)["NIM_MODEL_NAME"] == "SmolLM2-135M-Instruct"
@@ -730,3 +753,13 @@ def test_stage_image_lays_out_a_runnable_nim_tree(tmp_path):
     out = subprocess.run([str(nim / "bin" / "corral"), "serve", "--help"], capture_output=True, text=True,
                          env=env, timeout=30)
     assert out.returncode == 0 and "NIM_SERVER_PORT" in out.stdout
+
+
+def test_the_defaults_alone_refuse_to_render_naming_the_fix():
+    # No URL and an emptyDir cache: the pod could only crash-loop, so the install fails first.
+    with pytest.raises(helm.HelmRenderError) as error:
+        render({}, minimal=False)
+    assert "model.url is empty" in str(error.value) and "persistence" in str(error.value)
+    # A cache that may already hold the model, or a model the server downloads itself, renders.
+    render({"persistence": {"enabled": True, "existingClaim": "models"}}, minimal=False)
+    render({"model": {"name": "hf://OWNER/REPO/model.gguf"}}, minimal=False)

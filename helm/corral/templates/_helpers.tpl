@@ -166,6 +166,10 @@ Settings that a values set cannot express consistently stop the render with a re
 {{- if and .Values.persistence.readOnly .Values.model.url }}
 {{- fail "persistence.readOnly cannot be combined with model.url: the download writes into the cache" }}
 {{- end }}
+{{- $named := or (hasPrefix "/" .Values.model.name) (contains "://" .Values.model.name) }}
+{{- if not (or .Values.model.url .Values.persistence.enabled .Values.initContainers.extraInit $named) }}
+{{- fail (printf "model.url is empty and the model cache is an empty volume (persistence.enabled=false), so no model named %s can be there and the pod would restart forever: set model.url (hf://OWNER/REPO/FILE.gguf or an http(s) URL), or persistence (existingClaim) with a cache that holds it" .Values.model.name) }}
+{{- end }}
 {{- end }}
 
 {{/* One probe: HTTP(S) GET on the server port, or curl with the pod's certificate under MTLS. */}}
