@@ -98,6 +98,11 @@ done
 "$corral" bench --multi-turn --target cache-on=http://127.0.0.1:8202 --target cache-off=http://127.0.0.1:8203 \
   --conversations 32 --turns 4 --concurrency 16 --markdown "$out/multiturn.md" > /dev/null && cat "$out/multiturn.md"
 el "bench multiturn done"
+# No flags but the model: the device's own defaults (sequences, batch, KV from memory,
+# max_model_len) against the tuned server above, at c=32; the bar is within 10%.
+corral_serve 8204 || exit 1
+curl -s http://127.0.0.1:8204/v1/metadata > "$out/metadata-defaults.json"
+conc=32 bench "defaults-${decode/\//-}" "$decode" --target tuned=http://127.0.0.1:8202 --target no-flags=http://127.0.0.1:8204
 curl -s http://127.0.0.1:8202/v1/metrics | grep -E '^iteration_(phase_seconds_total|duration_seconds_(sum|count))' \
   | tee "$out/step-phases.txt"
 kill "${pids[@]}" 2> /dev/null; wait "${pids[@]}" 2> /dev/null; pids=()
