@@ -13,11 +13,14 @@ public enum EngineLoader {
 
     /// Resolves, loads and starts the model described by `config`. Blocking: it runs on a
     /// thread of its own so the cooperative pool stays free while weights load.
-    /// - Parameter observer: receives the scheduler's metric events.
-    public static func load(_ config: ServerConfig, observer: (any SchedulerObserver)? = nil) async throws -> ServingEngine {
+    /// - Parameters:
+    ///   - observer: receives the scheduler's metric events.
+    ///   - progress: called as the weights load, with the share done (0 to 1).
+    public static func load(_ config: ServerConfig, observer: (any SchedulerObserver)? = nil,
+                            progress: (@Sendable (Double) -> Void)? = nil) async throws -> ServingEngine {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Result { try loadBlocking(config, observer: observer) })
+                continuation.resume(with: Result { try loadBlocking(config, observer: observer, progress: progress) })
             }
         }
     }
@@ -27,14 +30,16 @@ public enum EngineLoader {
         try ModelLocator.resolve(config.model, cacheDirectory: config.cachePath)
     }
 
-    private static func loadBlocking(_ config: ServerConfig, observer: (any SchedulerObserver)?) throws -> ServingEngine {
+    private static func loadBlocking(_ config: ServerConfig, observer: (any SchedulerObserver)?,
+                                     progress: (@Sendable (Double) -> Void)?) throws -> ServingEngine {
         let path = try locate(config)
         let template = try config.chatTemplateFile.map { file in
             do { return try String(contentsOfFile: file, encoding: .utf8) } catch {
                 throw ServerConfig.Invalid(description: "NIM_CHAT_TEMPLATE_FILE=\(file) cannot be read")
             }
         }
-        let model = try LlamaModel(path: path, options: .init(gpuLayers: Int32(config.gpuLayers), chatTemplate: template))
+        let model = try LlamaModel(path: path, options: .init(gpuLayers: Int32(config.gpuLayers), chatTemplate: template,
+                                                                 onProgress: progress))
         let isDeci = model.metadata.architecture == "deci"
         // Unified: sequence ids past the running ones hold cached prefixes and the shared
         // prompts of n > 1 choices (llama.cpp allows 256 ids in all). Partitioned: one

@@ -30,12 +30,16 @@ public final class LlamaModel: @unchecked Sendable {
         public var useMmap: Bool
         /// A Jinja chat template to use instead of the one in the GGUF.
         public var chatTemplate: String?
+        /// Called on the loading thread as the weights load, with the share done (0 to 1).
+        public var onProgress: (@Sendable (Double) -> Void)?
 
         /// Creates options; by default every layer goes to the GPU when there is one.
-        public init(gpuLayers: Int32 = -1, useMmap: Bool = true, chatTemplate: String? = nil) {
+        public init(gpuLayers: Int32 = -1, useMmap: Bool = true, chatTemplate: String? = nil,
+                    onProgress: (@Sendable (Double) -> Void)? = nil) {
             self.gpuLayers = gpuLayers
             self.useMmap = useMmap
             self.chatTemplate = chatTemplate
+            self.onProgress = onProgress
         }
     }
 
@@ -48,7 +52,18 @@ public final class LlamaModel: @unchecked Sendable {
         params.n_gpu_layers = options.gpuLayers
         params.load_mode = options.useMmap ? params.load_mode : LLAMA_LOAD_MODE_NONE
         _ = EngineLog.takeLastError()
-        guard let model = llama_model_load_from_file(path, params) else {
+        // The box lives until the call returns, which is as long as the engine calls back.
+        let progress = options.onProgress.map { ProgressBox($0) }
+        if let progress {
+            params.progress_callback = { share, box in
+                if let box { Unmanaged<ProgressBox>.fromOpaque(box).takeUnretainedValue().report(Double(share)) }
+                return true
+            }
+            params.progress_callback_user_data = Unmanaged.passUnretained(progress).toOpaque()
+        }
+        let loaded = llama_model_load_from_file(path, params)
+        withExtendedLifetime(progress) {}
+        guard let model = loaded else {
             throw .corruptModel(path, EngineLog.takeLastError())
         }
         do {
@@ -96,4 +111,10 @@ public final class LlamaModel: @unchecked Sendable {
         EngineLog.install()
         return String(cString: llama_print_system_info())
     }
+}
+
+/// Carries a load-progress callback through llama.cpp's `void *` user data.
+private final class ProgressBox {
+    let report: @Sendable (Double) -> Void
+    init(_ report: @escaping @Sendable (Double) -> Void) { self.report = report }
 }

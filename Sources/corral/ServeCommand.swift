@@ -214,12 +214,13 @@ struct ServeCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(factory)
         let app = try buildApplication(config: config, state: state, metrics: metrics, engine: EngineLoader.identity,
                                        logger: logger)
+        let progress = LoadProgress(logger: logger)
         let loader = ModelLoaderService(config: config, state: state, metrics: metrics, logger: logger) { config, observer in
             var config = config
             if ModelDownload.isRemote(config.model) {
                 config.model = try await ModelDownload.fetch(config.model, cachePath: config.cachePath)
             }
-            return try await EngineLoader.load(config, observer: observer)
+            return try await EngineLoader.load(config, observer: observer, progress: progress.report)
         }
         let drain = DrainService(state: state, grace: config.drainGrace, logger: logger)
         // Shutdown runs in reverse: drain first (readiness 503, in-flight requests finish),
