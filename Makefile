@@ -83,7 +83,7 @@ test: engine model pyenv deci-model test-tools
 	CORRAL_TEST_MODEL=$(MODEL) CORRAL_TEST_DECI_MODEL=$(DECI_MODEL) \
 	  swift test --skip-build --no-parallel $(SWIFT_FLAGS)
 	CORRAL_TEST_MODEL=$(MODEL) CORRAL_BIN=.build/debug/corral \
-	  $(PYENV)/bin/python -m pytest -q tests
+	  $(PYENV)/bin/python -m pytest -q pytests
 
 # A benchmark, not a test: prints Corral vs llama-batched-bench and the policy simulation.
 bench-scheduler: build model

@@ -69,7 +69,6 @@ let package = Package(
             name: "CorralBench",
             dependencies: [
                 "CorralCore",
-                "LlamaEngine",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
             ],
@@ -141,6 +140,12 @@ let package = Package(
         .testTarget(
             name: "EngineSchedulingTests",
             dependencies: ["Scheduler", "LlamaEngine", "CorralCore"],
+            swiftSettings: swiftSettings
+        ),
+        // Loading and sizing on the host: CPU budget, memory.
+        .testTarget(
+            name: "CorralEngineTests",
+            dependencies: ["CorralEngine", "CorralServer"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

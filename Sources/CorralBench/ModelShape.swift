@@ -1,6 +1,5 @@
 import Foundation
 public import CorralCore
-import LlamaEngine
 
 /// A transformer's shape, layer by layer, as much as capacity planning needs: enough to
 /// count parameters and KV bytes without loading weights. Heterogeneous (NAS-derived,

@@ -3,8 +3,9 @@ import Foundation
 import Synchronization
 
 /// Routes the engine's own log output. llama.cpp prints a great deal at load time; we
-/// keep it quiet unless `CORRAL_ENGINE_LOG=1`, but remember the last error line so that
-/// a failed load can say why.
+/// keep it quiet unless `CORRAL_ENGINE_LOG=1` (which `corral serve` sets at
+/// `NIM_LOG_LEVEL=DEBUG` or `TRACE`), but remember the last error line so that a failed
+/// load can say why.
 enum EngineLog {
     private static let lastError = Mutex<String>("")
     private static let installed = Mutex<Bool>(false)

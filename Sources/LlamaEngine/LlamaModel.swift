@@ -91,12 +91,6 @@ public final class LlamaModel: @unchecked Sendable {
     /// Whether `token` ends generation (EOS, EOT and the like).
     public func isEndOfGeneration(_ token: Token) -> Bool { llama_vocab_is_eog(vocab, token) }
 
-    /// The beginning-of-sequence token, if the vocabulary has one.
-    public var bosToken: Token? {
-        let t = llama_vocab_bos(vocab)
-        return t < 0 ? nil : t
-    }
-
     /// The pinned engine this wrapper is built for.
     public static let engineVersion = "llama.cpp 0.5.0 (ggml 0.25.3) from llama-cpp-python 0.3.36"
 
@@ -104,12 +98,6 @@ public final class LlamaModel: @unchecked Sendable {
     public static var supportsGPUOffload: Bool {
         EngineLog.install()
         return llama_supports_gpu_offload()
-    }
-
-    /// The engine's build information (CPU features, backends).
-    public static var systemInfo: String {
-        EngineLog.install()
-        return String(cString: llama_print_system_info())
     }
 }
 

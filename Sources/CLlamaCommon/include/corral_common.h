@@ -1,8 +1,11 @@
-// A C face for the parts of llama.cpp's C++ common library that Corral uses: the
-// JSON-schema-to-GBNF converter and GBNF literal quoting. Only LlamaEngine imports it.
+// A C face for the parts of llama.cpp's C++ common library that Corral uses: grammars
+// (the JSON-schema, regex and choice converters), chat templates parsed by its Jinja
+// engine, and capturing what the engine prints to stderr. Rendering, the tool-call and
+// reasoning parsers and the reasoning budget are in corral_chat.h. Only LlamaEngine
+// imports them.
 //
-// Every function returns 0 on success with *out set to a malloc'd GBNF grammar, or
-// nonzero with *out set to a malloc'd one-line reason. Free *out with corral_common_free.
+// Functions that produce text return 0 on success with *out set to a malloc'd string, or
+// nonzero with *out set to a malloc'd one-line reason; free *out with corral_common_free.
 // No C++ exception ever crosses this boundary.
 #pragma once
 #include <stddef.h>

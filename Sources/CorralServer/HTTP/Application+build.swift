@@ -10,8 +10,9 @@ public import Logging
 ///   - state: the model's phase; the caller loads the model and updates it.
 ///   - metrics: what `/v1/metrics` exports; the loader attaches the same object to the
 ///     scheduler. Nil makes a fresh one.
-/// - Throws: `TLSSettings.Problem` when TLS is on and its files cannot be used.
 ///   - engine: the engine this binary runs, for `/v1/version`.
+///   - logger: where request lines and errors go.
+/// - Throws: `TLSSettings.Problem` when TLS is on and its files cannot be used.
 public func buildApplication(config: ServerConfig, state: ModelState, metrics: ServingMetrics? = nil,
                              engine: EngineIdentity = .unknown, logger: Logger) throws -> some ApplicationProtocol {
     let metrics = metrics ?? ServingMetrics(config: config)

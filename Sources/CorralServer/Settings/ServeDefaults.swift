@@ -1,7 +1,7 @@
 public import Scheduler
 
 /// The default values behind the settings table (`ServeSetting.all`), and the constants of
-/// the sizing rules (`KVSizing.plan`). `tests/test_config_defaults.py` checks the README's
+/// the sizing rules (`KVSizing.plan`). `pytests/test_config_defaults.py` checks the README's
 /// table against `--help`, and `/v1/metadata`'s `settings` against both.
 public enum ServeDefaults {
     /// `NIM_SERVER_PORT`.

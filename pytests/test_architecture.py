@@ -49,3 +49,25 @@ def test_only_the_engine_module_touches_c():
         imports = set(re.findall(r"^\s*(?:@\w+\s+)?(?:public |internal |package )?import (\w+)", open(path).read(), re.M))
         if module != "LlamaEngine":
             assert not imports & C_MODULES, f"{path} imports {imports & C_MODULES}"
+
+
+def test_the_rooms_are_folders_with_nothing_loose_at_the_root():
+    # `ls Sources/CorralServer` and `ls Sources/Scheduler` show the architecture.
+    for module in ("CorralServer", "Scheduler"):
+        root = os.path.join(ROOT, "Sources", module)
+        loose = [f for f in os.listdir(root) if f.endswith(".swift")]
+        assert not loose, f"{module} has Swift files outside its rooms: {loose}"
+        assert len([d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d))]) >= 4
+
+
+def test_one_openapi_document():
+    # The generator reads the root file through a link, so there is nothing to drift.
+    root = os.path.realpath(os.path.join(ROOT, "openapi.yaml"))
+    for path in glob.glob(os.path.join(ROOT, "Sources", "**", "openapi.y*ml"), recursive=True):
+        assert os.path.islink(path) and os.path.realpath(path) == root, f"{path} is a second OpenAPI document"
+
+
+def test_no_two_folders_differ_only_in_case():
+    names = [n for n in os.listdir(ROOT) if os.path.isdir(os.path.join(ROOT, n))]
+    lowered = [n.lower() for n in names]
+    assert len(set(lowered)) == len(lowered), sorted(names)

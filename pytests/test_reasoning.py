@@ -1,6 +1,6 @@
 """A thinking model's reasoning, split from its answer, on the real engine.
 
-The checked-in template (tests/templates/thinking.jinja, in the shape of Qwen3's) opens a
+The checked-in template (pytests/templates/thinking.jinja, in the shape of Qwen3's) opens a
 <think> section at the start of the assistant's turn. SmolLM2 is not a thinking model, so a
 grammar makes it write `reasoning</think>\\n\\nThe answer is N.`; llama.cpp's parser for the
 template then splits the two. The thinking budget is enforced by llama.cpp's
