@@ -1,4 +1,5 @@
 import Foundation
+import CorralCore
 
 /// What fits on a device: weights, KV bytes per token summed over the layers that have a
 /// KV cache, the tokens a memory budget holds, and the sequences that makes at a context.
@@ -79,9 +80,10 @@ public struct CapacityPlan: Sendable, Codable, Equatable {
         self.memoryBytes = memoryBytes
         self.memoryUtilization = memoryUtilization
         self.reserveBytes = reserveBytes
-        kvBudgetBytes = Int(Double(memoryBytes) * memoryUtilization) - weightTotal - reserveBytes
+        kvBudgetBytes = KVBudget.bytes(totalBytes: memoryBytes, utilization: memoryUtilization, usedBytes: weightTotal,
+                                       reserveBytes: reserveBytes)
         fits = kvBudgetBytes > 0
-        kvTokens = fits && kvBytesPerToken > 0 ? kvBudgetBytes / kvBytesPerToken : 0
+        kvTokens = KVBudget.tokens(budgetBytes: kvBudgetBytes, bytesPerToken: kvBytesPerToken)
         self.contextLength = contextLength
         maxSequences = contextLength > 0 ? kvTokens / contextLength : 0
     }

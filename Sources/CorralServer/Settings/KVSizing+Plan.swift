@@ -1,3 +1,5 @@
+import CorralCore
+
 extension KVSizing {
     /// The memory a plan draws on, measured by the engine once the weights are loaded.
     public struct Memory: Sendable, Equatable {
@@ -59,15 +61,16 @@ extension KVSizing {
                 budget = Int(Double(memory.freeBytes) * share)
             } else if memory.onGPU {
                 (sizing.mode, sizing.percent) = ("gpu_memory_utilization", config.gpuMemoryUtilization)
-                let used = memory.totalBytes - memory.freeBytes
-                budget = Int(Double(memory.totalBytes) * config.gpuMemoryUtilization) - used - ServeDefaults.gpuReserveBytes
+                budget = KVBudget.bytes(totalBytes: memory.totalBytes, utilization: config.gpuMemoryUtilization,
+                                        usedBytes: memory.totalBytes - memory.freeBytes,
+                                        reserveBytes: ServeDefaults.gpuReserveBytes)
             } else {
                 (sizing.mode, sizing.percent) = ("host_memory", ServeDefaults.cpuKVShare)
                 budget = Int(Double(memory.freeBytes) * ServeDefaults.cpuKVShare)
             }
             (sizing.freeBytes, sizing.memorySource) = (memory.freeBytes, memory.source)
             let block = 256 * partitions
-            let fromMemory = max(budget, 0) / perToken / block * block
+            let fromMemory = KVBudget.tokens(budgetBytes: budget, bytesPerToken: perToken, block: block)
             sizing.tokens = min(fromMemory, wanted)
             let share = "\(Int((sizing.percent ?? 0) * 100))% (\(sizing.mode)) of \(memory.freeBytes >> 20) MiB free (\(memory.source))"
             reasons["kv_tokens"] = sizing.tokens == wanted
