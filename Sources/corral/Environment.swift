@@ -3,8 +3,8 @@ import Foundation
 
 /// Reads `corral serve`'s settings through their rows of the settings table
 /// (`ServeSetting.all`): a flag wins over the `NIM_*` variable, which wins over the
-/// default, and every number is checked against its row's bounds, naming the variable and
-/// the flag when it is out.
+/// default. `ServerConfig.validate` then checks every number against its row's bounds,
+/// naming the variable and the flag when it is out.
 ///
 /// Kept rather than swift-configuration: ArgumentParser already owns the flags and their
 /// help, so the library would only replace these lookups, while adding a package (and
@@ -19,23 +19,22 @@ enum Environment {
     /// A text setting: the flag, else the variable.
     static func string(_ setting: ServeSetting, flag: String?) -> String? { flag ?? string(setting.name) }
 
-    /// An integer setting within its bounds; nil when unset (or `auto`, where that is the default).
+    /// An integer setting; nil when unset (or `auto`, where that is the default). Its
+    /// bounds are checked once, with every other setting's, by `ServerConfig.validate`.
     static func int(_ setting: ServeSetting, flag: Int?) throws(ServerConfig.Invalid) -> Int? {
-        if let flag {
-            try setting.check(Double(flag), as: "\(flag)")
-            return flag
-        }
+        if let flag { return flag }
         guard let raw = string(setting.name) else { return nil }
         if setting.defaultText == "auto", raw.lowercased() == "auto" { return nil }
         return try setting.int(raw)
     }
 
-    /// An integer setting within its bounds, or `value` when unset.
+    /// An integer setting, or `value` when unset.
     static func int(_ setting: ServeSetting, flag: Int?, default value: Int) throws(ServerConfig.Invalid) -> Int {
         try int(setting, flag: flag) ?? value
     }
 
-    /// A number setting within its bounds; nil when unset or `auto`.
+    /// A number setting within its bounds (a share is checked here, before it is scaled);
+    /// nil when unset or `auto`.
     static func double(_ setting: ServeSetting, flag: Double?) throws(ServerConfig.Invalid) -> Double? {
         let raw = flag.map { "\($0)" } ?? string(setting.name)
         guard let raw, raw.lowercased() != "auto" else { return nil }

@@ -49,12 +49,12 @@ public struct ServeSetting: Sendable, Hashable {
             "\(name)=\(text) (\(option)) must be between \(Self.format(bounds.lowerBound)) and \(Self.format(bounds.upperBound))")
     }
 
-    /// An integer setting from its text, within bounds.
+    /// An integer setting from its text; its bounds are checked once, by
+    /// `ServerConfig.validate`.
     public func int(_ text: String) throws(ServerConfig.Invalid) -> Int {
         guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else {
             throw ServerConfig.Invalid(description: "\(name)=\(text) (\(option)) is not an integer")
         }
-        try check(Double(value), as: text)
         return value
     }
 
