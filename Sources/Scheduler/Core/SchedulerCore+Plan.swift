@@ -64,15 +64,14 @@ extension SchedulerCore {
     /// Spends `budget` on prefill chunks: running sequences first, then newly admitted
     /// ones in queue order. Admission needs room for the whole prompt.
     private func planPrefill(_ plan: inout StepPlan, budget: inout Int, free: inout Int, now: Double) {
-        let usePriority = config.policy != .fcfs
         // Cells that running prefills still need: admission must leave them alone.
         var reserved = reservedForPrefill
-        var prefilling = running.filter { !$0.isDecoding }.sorted { $0.precedes($1, usePriority: usePriority) }
+        var prefilling = running.filter { !$0.isDecoding }.sorted { $0.precedes($1, usePriority: queue.usesPriority) }
         if config.policy == .fair {
             // Prompt chunks go to tenants in fair-share order too.
-            let shares = FairShare(self)
+            let shares = fairShare
             prefilling.sort { a, b in
-                let (x, y) = (fairnessKey(a, shares), fairnessKey(b, shares))
+                let (x, y) = (shares.key(for: a), shares.key(for: b))
                 return (a.request.priority, x.1, x.2) < (b.request.priority, y.1, y.2)
             }
         }
@@ -149,8 +148,7 @@ extension SchedulerCore {
 
     /// The lowest-priority, newest running sequence.
     func victimForPreemption() -> SequenceState? {
-        let usePriority = config.policy != .fcfs
-        return running.max { $0.precedes($1, usePriority: usePriority) }
+        running.max { $0.precedes($1, usePriority: queue.usesPriority) }
     }
 
     /// Ends cancelled requests and those past their queue deadline.

@@ -10,7 +10,8 @@ final class SchedulerCore {
     let maxModelLength: Int
     var observer: (any SchedulerObserver)?
 
-    private(set) var waiting: [SequenceState] = []
+    /// Requests waiting for a slot, in the policy's order.
+    let queue: WaitingQueue
     private(set) var running: [SequenceState] = []
     /// Free running slots, highest first, so `popLast` hands out the lowest: llama.cpp
     /// splits a partitioned batch wherever slot ids stop being consecutive, and each split
@@ -25,7 +26,6 @@ final class SchedulerCore {
     /// Slots copied from while planning this step: the engine copies a partition at the
     /// next decode, so nothing may be restored into them before it.
     var copiedThisStep: Set<Int> = []
-    private var waitingTokens = 0
     private var nextID: UInt64 = 0
     private(set) var counters = SchedulerCounters()
     /// Fair-share state and totals by tenant; as many entries as tenants have sent requests
@@ -36,6 +36,7 @@ final class SchedulerCore {
         self.executor = executor
         self.config = config
         self.clock = clock
+        self.queue = WaitingQueue(policy: config.policy)
         let capacity = executor.sequenceCapacity
         self.maxModelLength = config.maxModelLength > 0 ? min(config.maxModelLength, capacity) : capacity
         // Slots past the running ones hold prefix-cache entries.
@@ -50,7 +51,9 @@ final class SchedulerCore {
         self.hostCache = slotCache != nil && config.hostCacheBytes > 0 ? HostCache(capacityBytes: config.hostCacheBytes) : nil
     }
 
-    var hasWork: Bool { !waiting.isEmpty || !running.isEmpty }
+    /// Waiting sequences, in the policy's order.
+    var waiting: [SequenceState] { queue.sequences }
+    var hasWork: Bool { !queue.isEmpty || !running.isEmpty }
     /// Cells held by running sequences (shared prefix cells count with their cache entry).
     var kvUsed: Int { running.reduce(0) { $0 + $1.ownCells } }
     /// Cells free now, counting cached prefixes as used.
@@ -71,7 +74,7 @@ final class SchedulerCore {
 
     /// A point-in-time view for gauges.
     var snapshot: SchedulerSnapshot {
-        SchedulerSnapshot(running: running.count, waiting: waiting.count, waitingTokens: waitingTokens,
+        SchedulerSnapshot(running: running.count, waiting: waiting.count, waitingTokens: queue.tokens,
                           kvUsed: kvUsed, kvCached: kvCached,
                           hostCachedBytes: hostCache?.bytes ?? 0, kvCapacity: executor.kvCapacity, counters: counters, tenants: tenantSnapshots)
     }
@@ -90,8 +93,8 @@ final class SchedulerCore {
     func enqueue(_ request: GenerationRequest,
                  continuation: AsyncStream<GenerationEvent>.Continuation) throws(SchedulerError) -> UInt64 {
         try validate(request)
-        guard waiting.count < config.maxWaitingRequests,
-              waitingTokens + request.prompt.count <= config.maxWaitingTokens else {
+        guard queue.count < config.maxWaitingRequests,
+              queue.tokens + request.prompt.count <= config.maxWaitingTokens else {
             counters.rejected += 1
             throw .overloaded(retryAfter: retryAfterEstimate())
         }
@@ -109,8 +112,8 @@ final class SchedulerCore {
         throws(SchedulerError) -> [AsyncStream<GenerationEvent>] {
         for r in requests { try validate(r) }
         let tokens = requests.reduce(0) { $0 + $1.prompt.count }
-        guard waiting.count + requests.count <= config.maxWaitingRequests,
-              waitingTokens + tokens <= config.maxWaitingTokens else {
+        guard queue.count + requests.count <= config.maxWaitingRequests,
+              queue.tokens + tokens <= config.maxWaitingTokens else {
             counters.rejected += requests.count
             throw .overloaded(retryAfter: retryAfterEstimate())
         }
@@ -145,23 +148,15 @@ final class SchedulerCore {
     }
 
     private func insertWaiting(_ seq: SequenceState) {
-        let usePriority = config.policy != .fcfs
-        let at = waiting.firstIndex { seq.precedes($0, usePriority: usePriority) } ?? waiting.endIndex
-        waiting.insert(seq, at: at)
-        waitingTokens += seq.tokens.count
+        queue.insert(seq)
         seq.phase = .waiting
-    }
-
-    private func removeWaiting(_ seq: SequenceState) {
-        waiting.removeAll { $0 === seq }
-        waitingTokens -= seq.tokens.count
     }
 
     /// Seconds a refused client should wait: the queue's tokens over recent throughput,
     /// clamped to something a client will honour.
     private func retryAfterEstimate() -> Int {
         let perSecond = max(counters.recentTokensPerSecond, 1)
-        return min(max(Int((Double(waitingTokens) / perSecond).rounded(.up)), 1), 60)
+        return min(max(Int((Double(queue.tokens) / perSecond).rounded(.up)), 1), 60)
     }
 
     // MARK: Ending
@@ -170,7 +165,7 @@ final class SchedulerCore {
         let finished = if case .finished = event { true } else { false }
         if finished { retainPrefix(of: seq) }
         releaseSlot(of: seq, keep: finished)
-        if seq.phase == .waiting { removeWaiting(seq) } else { running.removeAll { $0 === seq } }
+        if seq.phase == .waiting { queue.remove(seq) } else { running.removeAll { $0 === seq } }
         seq.phase = .finished
         seq.continuation.yield(event)
         seq.continuation.finish()
@@ -241,7 +236,7 @@ final class SchedulerCore {
     /// Starts `seq` in `slot`: `hit` is a block-cache prefix to copy in, `reused` the tokens
     /// the slot already holds for it (the slot cache put them there).
     func admit(_ seq: SequenceState, slot: Int, now: Double, hit: (entry: PrefixCache.Entry, length: Int)?, reused: Int = 0) {
-        removeWaiting(seq)
+        queue.remove(seq)
         seq.slot = slot
         seq.phase = .running
         seq.computed = reused

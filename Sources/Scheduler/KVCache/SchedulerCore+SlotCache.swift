@@ -70,29 +70,13 @@ extension SchedulerCore {
         return best
     }
 
-    /// Cache-aware admission, where it costs nobody: when a request of the same tenant and
-    /// priority a little behind `chosen` finds far more of its prompt in a free slot (four
-    /// blocks more), it goes first. Both are the same tenant's, so fair share is untouched,
-    /// and `chosen` is passed over at most `maxBypass` times (bounded waiting).
-    func preferCached(_ chosen: SequenceState) -> SequenceState {
-        guard let cache = slotCache, chosen.bypassed < Self.maxBypass, !freeSlots.isEmpty, waiting.count > 1 else { return chosen }
-        func reuse(_ seq: SequenceState) -> Int {
-            cache.bestMatch(for: seq.tokens, scope: seq.cacheScope, among: freeSlots)?.length ?? 0
-        }
-        let bar = reuse(chosen) + 4 * max(config.prefixBlockSize, 1)
-        let rival = waiting.prefix(Self.lookahead).first {
-            $0 !== chosen && $0.request.priority == chosen.request.priority && $0.request.tenant == chosen.request.tenant
-                && $0.forks.leader == nil && chosen.forks.followers.isEmpty && reuse($0) >= bar
-        }
-        guard let rival else { return chosen }
-        chosen.bypassed += 1
-        return rival
+    /// The tokens a waiting sequence would reuse from the best free slot, for cache-aware
+    /// admission; nil when no slot could be reused now (no slot cache, or no free slot).
+    var slotReuse: ((SequenceState) -> Int)? {
+        guard let cache = slotCache, !freeSlots.isEmpty else { return nil }
+        let free = freeSlots
+        return { seq in cache.bestMatch(for: seq.tokens, scope: seq.cacheScope, among: free)?.length ?? 0 }
     }
-
-    /// Most times one waiting request is passed over for a cached one.
-    static let maxBypass = 4
-    /// How far down the queue cache-aware admission looks.
-    static let lookahead = 16
 
     /// A free slot holding nothing right above or below the running slots, so the batch
     /// stays one run of consecutive slots (one engine pass) without moving anyone.
