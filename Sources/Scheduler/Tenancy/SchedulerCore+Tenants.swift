@@ -5,7 +5,7 @@ extension SchedulerCore {
     /// cache-aware admission's (`WaitingQueue.preferCached`).
     func nextWaiting() -> SequenceState? {
         queue.next(shares: fairShare).map {
-            queue.preferCached($0, reuse: slotReuse, blockSize: config.prefixBlockSize)
+            queue.preferCached($0, reuse: kv.slotReuse, blockSize: config.prefixBlockSize)
         }
     }
 
@@ -68,7 +68,7 @@ extension SchedulerCore {
         while let candidate = nextWaiting(), candidate.forks.leader == nil {
             let need = candidate.tokens.count + 1
             makeRoom(need)
-            let slotFree = running.count < config.maxRunningSequences && !freeSlots.isEmpty
+            let slotFree = running.count < config.maxRunningSequences && !kv.freeSlots.isEmpty
             if slotFree && kvFree - reservedForPrefill >= need { return }
             let movable = running.filter { seq in seq.displacedAt.map { seq.generatedCount > $0 } ?? true }
             let byPriority = movable.filter { $0.request.priority > candidate.request.priority }
