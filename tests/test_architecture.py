@@ -49,3 +49,22 @@ def test_only_the_engine_module_touches_c():
         imports = set(re.findall(r"^\s*(?:@\w+\s+)?(?:public |internal |package )?import (\w+)", open(path).read(), re.M))
         if module != "LlamaEngine":
             assert not imports & C_MODULES, f"{path} imports {imports & C_MODULES}"
+
+
+KV_CALL = re.compile(r"executor\.(copy|move|release|trim|saveState|restoreState)\(")
+
+
+def test_only_the_kv_cache_manager_touches_kv():
+    """Every change to what the KV cache holds goes through the KV cache manager, so its
+    accounting has one owner (the simulated executor, which defines those calls, aside)."""
+    scheduler = os.path.join(ROOT, "Sources", "Scheduler")
+    exempt = os.path.join(scheduler, "Simulation", "SimulatedExecutor.swift")
+    seen = 0
+    for path in glob.glob(os.path.join(scheduler, "**", "*.swift"), recursive=True):
+        if os.path.samefile(path, exempt):
+            continue
+        for number, line in enumerate(open(path), 1):
+            if KV_CALL.search(line):
+                seen += 1
+                assert os.path.basename(path).startswith("KVCacheManager"), f"{path}:{number}: {line.strip()}"
+    assert seen, "no KV call found at all: the pattern no longer matches the sources"

@@ -147,6 +147,14 @@ extension SchedulerCore {
                             sample: end == seq.tokens.count, logprobs: seq.request.logprobs)
     }
 
+    /// The waiting request to admit next: the policy's choice (`WaitingQueue.next`), then
+    /// cache-aware admission's (`WaitingQueue.preferCached`).
+    func nextWaiting() -> SequenceState? {
+        queue.next(shares: fairShare).map {
+            queue.preferCached($0, reuse: kv.slotReuse, blockSize: config.prefixBlockSize)
+        }
+    }
+
     /// The lowest-priority, newest running sequence.
     func victimForPreemption() -> SequenceState? {
         running.max { $0.precedes($1, usePriority: queue.usesPriority) }

@@ -1,14 +1,6 @@
 import CorralCore
 
 extension SchedulerCore {
-    /// The waiting request to admit next: the policy's choice (`WaitingQueue.next`), then
-    /// cache-aware admission's (`WaitingQueue.preferCached`).
-    func nextWaiting() -> SequenceState? {
-        queue.next(shares: fairShare).map {
-            queue.preferCached($0, reuse: kv.slotReuse, blockSize: config.prefixBlockSize)
-        }
-    }
-
     /// The busy tenants' parts of the slots now.
     var fairShare: FairShare {
         FairShare(running: running, waiting: waiting, slotCount: config.maxRunningSequences)
