@@ -71,3 +71,22 @@ def test_no_two_folders_differ_only_in_case():
     names = [n for n in os.listdir(ROOT) if os.path.isdir(os.path.join(ROOT, n))]
     lowered = [n.lower() for n in names]
     assert len(set(lowered)) == len(lowered), sorted(names)
+
+
+KV_CALL = re.compile(r"executor\.(copy|move|release|trim|saveState|restoreState)\(")
+
+
+def test_only_the_kv_cache_manager_touches_kv():
+    """Every change to what the KV cache holds goes through the KV cache manager, so its
+    accounting has one owner (the simulated executor, which defines those calls, aside)."""
+    scheduler = os.path.join(ROOT, "Sources", "Scheduler")
+    exempt = os.path.join(scheduler, "Simulation", "SimulatedExecutor.swift")
+    seen = 0
+    for path in glob.glob(os.path.join(scheduler, "**", "*.swift"), recursive=True):
+        if os.path.samefile(path, exempt):
+            continue
+        for number, line in enumerate(open(path), 1):
+            if KV_CALL.search(line):
+                seen += 1
+                assert os.path.basename(path).startswith("KVCacheManager"), f"{path}:{number}: {line.strip()}"
+    assert seen, "no KV call found at all: the pattern no longer matches the sources"

@@ -33,7 +33,7 @@ struct ParallelChoicesTests {
             #expect(out.summary?.reason == .length)
             #expect(out.tokens == executor.chain(after: p, count: 12))
         }
-        #expect(executor.usedCells == (prefixCaching ? core.prefixCache!.cells : 0), "only cached prefixes remain")
+        #expect(executor.usedCells == (prefixCaching ? core.kv.prefixCache!.cells : 0), "only cached prefixes remain")
     }
 
     @Test func siblingsOfACancelledLeaderStillFinish() async throws {

@@ -32,7 +32,7 @@ public final class BatchScheduler: @unchecked Sendable {
         self.core.observer = observer
         self.maxModelLength = core.maxModelLength
         self.config = config
-        self.prefixCacheMode = !config.prefixCaching ? "off" : core.slotCache != nil ? "slots" : core.prefixCache != nil ? "blocks" : "off"
+        self.prefixCacheMode = !config.prefixCaching ? "off" : core.kv.slotCache != nil ? "slots" : core.kv.prefixCache != nil ? "blocks" : "off"
     }
 
     /// Starts the engine thread.

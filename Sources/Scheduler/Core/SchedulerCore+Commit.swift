@@ -59,7 +59,9 @@ extension SchedulerCore {
         let logprobs = sampled.logprobs.map { [$0] } ?? []
 
         let isEOG = executor.isEndOfGeneration(token)
-        if isEOG && !request.ignoreEOS && seq.generatedCount >= request.minTokens {
+        let decision = StopCheck.decide(isEndOfGeneration: isEOG, generated: seq.generatedCount, length: seq.tokens.count,
+                                        request: request, maxModelLength: maxModelLength)
+        if decision == .endOfGeneration {
             // Text the stop matcher holds came before the detokenizer's undecoded bytes.
             let tail = switch seq.text.stopMatcher.feed(seq.text.detokenizer.flush()) {
             case .stopped(let before): before
@@ -77,8 +79,7 @@ extension SchedulerCore {
             end(seq, .finished(summary(seq, .stop)))
             return
         case .text(let shown):
-            let atLimit = seq.generatedCount >= request.maxTokens || seq.tokens.count >= maxModelLength
-            guard atLimit else {
+            guard decision == .limit else {
                 seq.continuation.yield(.delta(text: shown, tokens: [token], logprobs: logprobs))
                 return
             }

@@ -18,7 +18,7 @@ extension SchedulerCore {
     ///
     /// The step's work is then put in the order the engine batches best (see `arrange`).
     func plan() -> StepPlan {
-        copiedThisStep.removeAll(keepingCapacity: true)
+        kv.beginStep()
         var plan = planWork()
         arrange(&plan)
         return plan
@@ -64,15 +64,14 @@ extension SchedulerCore {
     /// Spends `budget` on prefill chunks: running sequences first, then newly admitted
     /// ones in queue order. Admission needs room for the whole prompt.
     private func planPrefill(_ plan: inout StepPlan, budget: inout Int, free: inout Int, now: Double) {
-        let usePriority = config.policy != .fcfs
         // Cells that running prefills still need: admission must leave them alone.
         var reserved = reservedForPrefill
-        var prefilling = running.filter { !$0.isDecoding }.sorted { $0.precedes($1, usePriority: usePriority) }
+        var prefilling = running.filter { !$0.isDecoding }.sorted { $0.precedes($1, usePriority: queue.usesPriority) }
         if config.policy == .fair {
             // Prompt chunks go to tenants in fair-share order too.
-            let shares = FairShare(self)
+            let shares = fairShare
             prefilling.sort { a, b in
-                let (x, y) = (fairnessKey(a, shares), fairnessKey(b, shares))
+                let (x, y) = (shares.key(for: a), shares.key(for: b))
                 return (a.request.priority, x.1, x.2) < (b.request.priority, y.1, y.2)
             }
         }
@@ -89,7 +88,7 @@ extension SchedulerCore {
             // A sibling choice waits for its leader's prompt, then shares it.
             if let leader = seq.forks.leader, !seq.forks.holdsReservation {
                 if !leader.forks.declined, leader.phase == .running, leader.computed >= leader.promptCount {
-                    forkPrompt(of: leader)
+                    kv.forkPrompt(of: leader)
                 }
                 if !seq.forks.holdsReservation {
                     guard leader.forks.declined || leader.phase == .finished else { break }  // wait for the prompt
@@ -97,22 +96,22 @@ extension SchedulerCore {
                 }
             }
             // Pin the reusable prefix first, so making room cannot evict it.
-            let hit = prefixHit(for: seq)
+            let hit = kv.prefixHit(for: seq)
             let alreadyBorrowed = seq.forks.holdsReservation
-            if let hit, !alreadyBorrowed { prefixCache?.borrow(hit.entry) }
-            var choice = chooseSlot(for: seq)
+            if let hit, !alreadyBorrowed { kv.borrow(hit.entry) }
+            var choice = kv.chooseSlot(for: seq, running: running)
             if choice?.wait == true { break }  // its prefix is being computed: copy it next step
-            if let c = choice, c.host != nil, kvFree + cellsFreed(by: c) < c.host!.state.length {
+            if let c = choice, c.host != nil, kvFree + kv.cellsFreed(by: c) < c.host!.state.length {
                 choice = SlotChoice(slot: c.slot, reuse: 0)  // no room to restore it whole
             }
             // Taking the slot moves its resident out of the cache's count, less what is reused.
-            let freed = choice.map { cellsFreed(by: $0) - $0.reuse } ?? 0
+            let freed = choice.map { kv.cellsFreed(by: $0) - $0.reuse } ?? 0
             let need = seq.tokens.count + 1 - (hit?.length ?? choice?.reuse ?? 0)
             // Serial prefill: beside decoding sequences, a step computes one prompt; prompts
             // almost wholly cached (a sibling choice, a repeat) still join at once.
             if config.serialPrefill, decoding, need > max(config.prefixBlockSize, 1),
                plan.items.contains(where: { !$0.sequence.isDecoding && $0.work.tokens.count > max(config.prefixBlockSize, 1) }) {
-                if let hit, !alreadyBorrowed { prefixCache?.giveBack(hit.entry, release: { executor.release(slot: $0) }) }
+                if let hit, !alreadyBorrowed { kv.giveBack(hit.entry) }
                 break
             }
             if free + freed - reserved < need {
@@ -120,17 +119,18 @@ extension SchedulerCore {
                 makeRoom(kvFree + need - (free + freed - reserved), keeping: choice?.slot)
                 free += kvFree - before
             }
-            guard free + freed - reserved >= need, !freeSlots.isEmpty, choice.map({ kvFree >= $0.reuse }) ?? true else {
-                if let hit, !alreadyBorrowed { prefixCache?.giveBack(hit.entry, release: { executor.release(slot: $0) }) }
+            guard free + freed - reserved >= need, !kv.freeSlots.isEmpty, choice.map({ kvFree >= $0.reuse }) ?? true else {
+                if let hit, !alreadyBorrowed { kv.giveBack(hit.entry) }
                 break
             }
             if let choice {
-                let resident = cellsFreed(by: choice)
-                let reused = take(choice)
+                let resident = kv.cellsFreed(by: choice)
+                let (reused, restored) = kv.take(choice)
+                if restored { countHostHit(reused) }
                 free += resident - reused
                 admit(seq, slot: choice.target, now: now, hit: nil, reused: reused)
             } else {
-                admit(seq, slot: takeSlot()!, now: now, hit: hit)
+                admit(seq, slot: kv.takeSlot()!, now: now, hit: hit)
             }
             let n = min(seq.remainingPrefill, budget)
             plan.items.append((seq, work(seq, count: n)))
@@ -147,10 +147,17 @@ extension SchedulerCore {
                             sample: end == seq.tokens.count, logprobs: seq.request.logprobs)
     }
 
+    /// The waiting request to admit next: the policy's choice (`WaitingQueue.next`), then
+    /// cache-aware admission's (`WaitingQueue.preferCached`).
+    func nextWaiting() -> SequenceState? {
+        queue.next(shares: fairShare).map {
+            queue.preferCached($0, reuse: kv.slotReuse, blockSize: config.prefixBlockSize)
+        }
+    }
+
     /// The lowest-priority, newest running sequence.
     func victimForPreemption() -> SequenceState? {
-        let usePriority = config.policy != .fcfs
-        return running.max { $0.precedes($1, usePriority: usePriority) }
+        running.max { $0.precedes($1, usePriority: queue.usesPriority) }
     }
 
     /// Ends cancelled requests and those past their queue deadline.

@@ -10,22 +10,11 @@ final class SchedulerCore {
     let maxModelLength: Int
     var observer: (any SchedulerObserver)?
 
-    private(set) var waiting: [SequenceState] = []
+    /// Requests waiting for a slot, in the policy's order.
+    let queue: WaitingQueue
     private(set) var running: [SequenceState] = []
-    /// Free running slots, highest first, so `popLast` hands out the lowest: llama.cpp
-    /// splits a partitioned batch wherever slot ids stop being consecutive, and each split
-    /// is another pass over the weights, so running sequences stay packed at the bottom.
-    var freeSlots: [Int]
-    let prefixCache: PrefixCache?
-    /// With prefix caching and no spare slots for the block cache (the partitioned layout):
-    /// the KV each free slot still holds.
-    let slotCache: SlotCache?
-    /// The slot cache's host-RAM tier.
-    let hostCache: HostCache?
-    /// Slots copied from while planning this step: the engine copies a partition at the
-    /// next decode, so nothing may be restored into them before it.
-    var copiedThisStep: Set<Int> = []
-    private var waitingTokens = 0
+    /// Slots, cells and cached prefixes: everything that changes what the KV cache holds.
+    let kv: KVCacheManager
     private var nextID: UInt64 = 0
     private(set) var counters = SchedulerCounters()
     /// Fair-share state and totals by tenant; as many entries as tenants have sent requests
@@ -36,44 +25,32 @@ final class SchedulerCore {
         self.executor = executor
         self.config = config
         self.clock = clock
+        self.queue = WaitingQueue(policy: config.policy)
         let capacity = executor.sequenceCapacity
         self.maxModelLength = config.maxModelLength > 0 ? min(config.maxModelLength, capacity) : capacity
-        // Slots past the running ones hold prefix-cache entries.
-        let runningSlots = min(config.maxRunningSequences, executor.slotCount)
-        self.freeSlots = Array((0..<runningSlots).reversed())
-        // The cache also holds forks of prompts for sibling choices (n > 1), so it exists
-        // whenever there are spare slots; lookups of finished prompts need prefixCaching.
-        self.prefixCache = executor.slotCount > runningSlots
-            ? PrefixCache(slots: Array(runningSlots..<executor.slotCount), blockSize: max(config.prefixBlockSize, 1))
-            : nil
-        self.slotCache = config.prefixCaching && prefixCache == nil ? SlotCache(slots: executor.slotCount) : nil
-        self.hostCache = slotCache != nil && config.hostCacheBytes > 0 ? HostCache(capacityBytes: config.hostCacheBytes) : nil
+        self.kv = KVCacheManager(executor: executor, config: config)
     }
 
-    var hasWork: Bool { !waiting.isEmpty || !running.isEmpty }
+    /// Waiting sequences, in the policy's order.
+    var waiting: [SequenceState] { queue.sequences }
+    var hasWork: Bool { !queue.isEmpty || !running.isEmpty }
     /// Cells held by running sequences (shared prefix cells count with their cache entry).
     var kvUsed: Int { running.reduce(0) { $0 + $1.ownCells } }
     /// Cells free now, counting cached prefixes as used.
-    var kvFree: Int { executor.kvCapacity - kvUsed - kvCached }
+    var kvFree: Int { kv.free(used: kvUsed) }
     /// Cells held by cached prefixes, in either cache.
-    var kvCached: Int { (prefixCache?.cells ?? 0) + (slotCache?.cells ?? 0) }
+    var kvCached: Int { kv.cached }
 
-    /// Evicts unborrowed cached prefixes until `cells` are free or nothing is left to evict;
-    /// the resident of slot `keeping` stays (a request is about to reuse it).
+    /// Evicts cached prefixes until `cells` are free (see `KVCacheManager.makeRoom`).
     func makeRoom(_ cells: Int, keeping: Int? = nil) {
-        if let cache = prefixCache {
-            while kvFree < cells, cache.evictOne(release: { executor.release(slot: $0) }) {}
-        }
-        while kvFree < cells, let slot = slotCache?.leastRecentlyUsed(among: freeSlots.filter { $0 != keeping }) {
-            evictResident(of: slot)
-        }
+        kv.makeRoom(cells, used: kvUsed, keeping: keeping)
     }
 
     /// A point-in-time view for gauges.
     var snapshot: SchedulerSnapshot {
-        SchedulerSnapshot(running: running.count, waiting: waiting.count, waitingTokens: waitingTokens,
+        SchedulerSnapshot(running: running.count, waiting: waiting.count, waitingTokens: queue.tokens,
                           kvUsed: kvUsed, kvCached: kvCached,
-                          hostCachedBytes: hostCache?.bytes ?? 0, kvCapacity: executor.kvCapacity, counters: counters, tenants: tenantSnapshots)
+                          hostCachedBytes: kv.hostCachedBytes, kvCapacity: executor.kvCapacity, counters: counters, tenants: tenantSnapshots)
     }
 
     // MARK: Admission
@@ -90,8 +67,8 @@ final class SchedulerCore {
     func enqueue(_ request: GenerationRequest,
                  continuation: AsyncStream<GenerationEvent>.Continuation) throws(SchedulerError) -> UInt64 {
         try validate(request)
-        guard waiting.count < config.maxWaitingRequests,
-              waitingTokens + request.prompt.count <= config.maxWaitingTokens else {
+        guard queue.count < config.maxWaitingRequests,
+              queue.tokens + request.prompt.count <= config.maxWaitingTokens else {
             counters.rejected += 1
             throw .overloaded(retryAfter: retryAfterEstimate())
         }
@@ -109,8 +86,8 @@ final class SchedulerCore {
         throws(SchedulerError) -> [AsyncStream<GenerationEvent>] {
         for r in requests { try validate(r) }
         let tokens = requests.reduce(0) { $0 + $1.prompt.count }
-        guard waiting.count + requests.count <= config.maxWaitingRequests,
-              waitingTokens + tokens <= config.maxWaitingTokens else {
+        guard queue.count + requests.count <= config.maxWaitingRequests,
+              queue.tokens + tokens <= config.maxWaitingTokens else {
             counters.rejected += requests.count
             throw .overloaded(retryAfter: retryAfterEstimate())
         }
@@ -145,32 +122,24 @@ final class SchedulerCore {
     }
 
     private func insertWaiting(_ seq: SequenceState) {
-        let usePriority = config.policy != .fcfs
-        let at = waiting.firstIndex { seq.precedes($0, usePriority: usePriority) } ?? waiting.endIndex
-        waiting.insert(seq, at: at)
-        waitingTokens += seq.tokens.count
+        queue.insert(seq)
         seq.phase = .waiting
-    }
-
-    private func removeWaiting(_ seq: SequenceState) {
-        waiting.removeAll { $0 === seq }
-        waitingTokens -= seq.tokens.count
     }
 
     /// Seconds a refused client should wait: the queue's tokens over recent throughput,
     /// clamped to something a client will honour.
     private func retryAfterEstimate() -> Int {
         let perSecond = max(counters.recentTokensPerSecond, 1)
-        return min(max(Int((Double(waitingTokens) / perSecond).rounded(.up)), 1), 60)
+        return min(max(Int((Double(queue.tokens) / perSecond).rounded(.up)), 1), 60)
     }
 
     // MARK: Ending
 
     private func finish(_ seq: SequenceState, _ event: GenerationEvent) {
         let finished = if case .finished = event { true } else { false }
-        if finished { retainPrefix(of: seq) }
-        releaseSlot(of: seq, keep: finished)
-        if seq.phase == .waiting { removeWaiting(seq) } else { running.removeAll { $0 === seq } }
+        if finished { kv.retainPrefix(of: seq) }
+        kv.release(seq, keep: finished)
+        if seq.phase == .waiting { queue.remove(seq) } else { running.removeAll { $0 === seq } }
         seq.phase = .finished
         seq.continuation.yield(event)
         seq.continuation.finish()
@@ -198,50 +167,10 @@ final class SchedulerCore {
 
     // MARK: Steps (see SchedulerCore+Plan.swift and SchedulerCore+Commit.swift)
 
-    func takeSlot() -> Int? { freeSlots.popLast() }
-
-    /// Returns a slot to the free list, keeping it sorted highest first.
-    func giveBackSlot(_ slot: Int) {
-        let at = freeSlots.firstIndex { $0 < slot } ?? freeSlots.endIndex
-        freeSlots.insert(slot, at: at)
-    }
-
-    /// Frees a sequence's slot and KV, and ends its borrow of a cached prefix. With `keep`
-    /// and the slot cache, the KV stays in the slot as a resident for a later request.
-    private func releaseSlot(of seq: SequenceState, keep: Bool = false) {
-        if seq.forks.holdsReservation, let entry = seq.forks.leader?.forks.entry {
-            prefixCache?.giveBack(entry, release: { executor.release(slot: $0) })
-            seq.forks.holdsReservation = false
-        }
-        if let entry = seq.borrow.entry { prefixCache?.giveBack(entry, release: { executor.release(slot: $0) }) }
-        seq.borrow.entry = nil
-        seq.borrow.length = 0
-        if let slot = seq.slot {
-            if keep, let cache = slotCache, seq.computed > 0 {
-                // A failed step may have left positions past `computed`; the resident is exact.
-                executor.trim(slot: slot, from: seq.computed)
-                cache.keep(slot: slot, tokens: seq.tokens[..<seq.computed], scope: seq.cacheScope)
-            } else {
-                slotCache?.forget(slot: slot)
-                executor.release(slot: slot)
-            }
-            giveBackSlot(slot)
-            seq.slot = nil
-        }
-    }
-
-    /// The cached prefix a sequence would reuse if admitted now.
-    func prefixHit(for seq: SequenceState) -> (entry: PrefixCache.Entry, length: Int)? {
-        if seq.forks.holdsReservation, let entry = seq.forks.leader?.forks.entry {
-            return (entry, min(entry.cells, seq.tokens.count - 1))
-        }
-        return config.prefixCaching ? prefixCache?.lookup(seq.tokens, scope: seq.cacheScope) : nil
-    }
-
     /// Starts `seq` in `slot`: `hit` is a block-cache prefix to copy in, `reused` the tokens
     /// the slot already holds for it (the slot cache put them there).
-    func admit(_ seq: SequenceState, slot: Int, now: Double, hit: (entry: PrefixCache.Entry, length: Int)?, reused: Int = 0) {
-        removeWaiting(seq)
+    func admit(_ seq: SequenceState, slot: Int, now: Double, hit: KVCacheManager.Hit?, reused: Int = 0) {
+        queue.remove(seq)
         seq.slot = slot
         seq.phase = .running
         seq.computed = reused
@@ -249,9 +178,7 @@ final class SchedulerCore {
         seq.forks.holdsReservation = false  // the reservation is now this sequence's borrow
         if config.prefixCaching { counters.prefixQueryTokens += seq.tokens.count }
         if let hit {  // already borrowed by the planner
-            executor.copy(from: hit.entry.slot, to: slot, length: hit.length)
-            seq.borrow.entry = hit.entry
-            seq.borrow.length = hit.length
+            kv.share(hit, with: seq, in: slot)
             seq.computed = hit.length
             if config.prefixCaching { counters.prefixHitTokens += hit.length }
         }
@@ -268,7 +195,7 @@ final class SchedulerCore {
 
     /// Preempt by recompute: free the KV, keep the tokens, go back to the queue's front.
     func preempt(_ seq: SequenceState) {
-        releaseSlot(of: seq, keep: true)
+        kv.release(seq, keep: true)
         running.removeAll { $0 === seq }
         seq.computed = 0
         seq.preemptions += 1

@@ -1,42 +1,9 @@
 import CorralCore
 
 extension SchedulerCore {
-    /// The waiting request to admit next.
-    /// - `fcfs` and `priority`: the head of the queue (it is kept in that order).
-    /// - `fair`: among the requests of the best priority waiting, the oldest of the tenant
-    ///   first in fair-share order (`fairnessKey`). Priority classes are global (a tenant's
-    ///   priority is set by the operator in the keys file); within a class, tenants share
-    ///   by weight.
-    func nextWaiting() -> SequenceState? {
-        nextByPolicy().map(preferCached)
-    }
-
-    private func nextByPolicy() -> SequenceState? {
-        guard config.policy == .fair, let head = waiting.first else { return waiting.first }
-        let shares = FairShare(self)
-        var chosen = head
-        var lowest = fairnessKey(head, shares)
-        // The queue is in priority, then arrival, order: the first of each tenant is its oldest.
-        for seq in waiting.dropFirst() {
-            guard seq.request.priority == head.request.priority else { break }
-            let key = fairnessKey(seq, shares)
-            if key < lowest {
-                chosen = seq
-                lowest = key
-            }
-        }
-        return chosen
-    }
-
-    /// Fair-share order: tenants with room left in their weighted part of the slots first
-    /// (admitting one over its part would only lead to a preemption), then the lowest
-    /// virtual time, then (for a tenant just back from idle, which shares the busy tenants'
-    /// lowest time) the fewest running sequences per unit of weight.
-    func fairnessKey(_ seq: SequenceState, _ shares: FairShare) -> (Double, Double, Double) {
-        let tenant = seq.request.tenant
-        let running = Double(shares.running[tenant] ?? 0)
-        return (running + 1 > shares.slots(tenant) ? 1 : 0, seq.ledger.virtualTime,
-                running / max(seq.request.tenantWeight, 1e-3))
+    /// The busy tenants' parts of the slots now.
+    var fairShare: FairShare {
+        FairShare(running: running, waiting: waiting, slotCount: config.maxRunningSequences)
     }
 
     /// A tenant's ledger, made empty on its first request.
@@ -93,7 +60,7 @@ extension SchedulerCore {
         while let candidate = nextWaiting(), candidate.forks.leader == nil {
             let need = candidate.tokens.count + 1
             makeRoom(need)
-            let slotFree = running.count < config.maxRunningSequences && !freeSlots.isEmpty
+            let slotFree = running.count < config.maxRunningSequences && !kv.freeSlots.isEmpty
             if slotFree && kvFree - reservedForPrefill >= need { return }
             let movable = running.filter { seq in seq.displacedAt.map { seq.generatedCount > $0 } ?? true }
             let byPriority = movable.filter { $0.request.priority > candidate.request.priority }
@@ -115,7 +82,7 @@ extension SchedulerCore {
 
     /// The sequence to preempt so `candidate`'s tenant gets its weighted share of the slots.
     private func fairShareVictim(for candidate: SequenceState, among movable: [SequenceState]) -> SequenceState? {
-        let shares = FairShare(self)
+        let shares = fairShare
         let runningBy = shares.running
         let share = shares.slots
         let tenant = candidate.request.tenant
@@ -132,26 +99,5 @@ extension SchedulerCore {
     /// Cells that running prefills still need.
     var reservedForPrefill: Int {
         running.filter { !$0.isDecoding }.reduce(0) { $0 + $1.remainingPrefill + 1 }
-    }
-}
-
-/// Each busy tenant's weighted part of the running slots, and what it runs now.
-struct FairShare {
-    /// Running sequences by tenant.
-    var running: [String: Int] = [:]
-    private var weights: [String: Double] = [:]
-    private var total = 0.0
-    private let slotCount: Int
-
-    init(_ core: SchedulerCore) {
-        slotCount = core.config.maxRunningSequences
-        for seq in core.running + core.waiting { weights[seq.request.tenant] = max(seq.request.tenantWeight, 1e-3) }
-        for seq in core.running { running[seq.request.tenant, default: 0] += 1 }
-        total = weights.values.reduce(0, +)
-    }
-
-    /// `tenant`'s part of the slots: its weight over the busy tenants' weights.
-    func slots(_ tenant: String) -> Double {
-        total > 0 ? Double(slotCount) * (weights[tenant] ?? 0) / total : Double(slotCount)
     }
 }

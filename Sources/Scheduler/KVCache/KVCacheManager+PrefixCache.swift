@@ -1,9 +1,39 @@
-extension SchedulerCore {
+extension KVCacheManager {
+    /// A cached prefix a sequence shares: the entry, and how many of its cells.
+    typealias Hit = (entry: PrefixCache.Entry, length: Int)
+
+    /// The cached prefix a sequence would reuse if admitted now: its leader's fork for a
+    /// sibling choice holding a reservation, else the longest block-cache match.
+    func prefixHit(for seq: SequenceState) -> Hit? {
+        if seq.forks.holdsReservation, let entry = seq.forks.leader?.forks.entry {
+            return (entry, min(entry.cells, seq.tokens.count - 1))
+        }
+        return prefixCaching ? prefixCache?.lookup(seq.tokens, scope: seq.cacheScope) : nil
+    }
+
+    /// Pins an entry for a sequence about to be admitted, so making room cannot evict it.
+    func borrow(_ entry: PrefixCache.Entry) {
+        prefixCache?.borrow(entry)
+    }
+
+    /// Ends a borrow; an ephemeral entry nobody borrows any more is dropped with its KV.
+    func giveBack(_ entry: PrefixCache.Entry) {
+        prefixCache?.giveBack(entry, release: { executor.release(slot: $0) })
+    }
+
+    /// Shares a borrowed prefix with `seq`, newly given `slot`: its first cells become the
+    /// entry's (the unified cache tags them, it does not duplicate them).
+    func share(_ hit: Hit, with seq: SequenceState, in slot: Int) {
+        executor.copy(from: hit.entry.slot, to: slot, length: hit.length)
+        seq.borrow.entry = hit.entry
+        seq.borrow.length = hit.length
+    }
+
     /// Keeps a finished sequence's KV as a cache entry, block-aligned, when it adds
     /// something the cache lacks. An entry the sequence extended, and that nobody else
     /// borrows, is grown in place, so entries never share cells.
     func retainPrefix(of seq: SequenceState) {
-        guard config.prefixCaching, let cache = prefixCache, let slot = seq.slot else { return }
+        guard prefixCaching, let cache = prefixCache, let slot = seq.slot else { return }
         let length = (seq.computed / cache.blockSize) * cache.blockSize
         guard length > seq.borrow.length else { return }
         let tokens = Array(seq.tokens[..<length])

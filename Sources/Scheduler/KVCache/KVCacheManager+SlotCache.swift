@@ -20,14 +20,17 @@ struct SlotChoice {
     var target: Int { copyTo ?? slot }
 }
 
-extension SchedulerCore {
+extension KVCacheManager {
     /// Where `seq` should run in the slot-cache layout: the free slot whose resident shares
     /// the longest prefix with it (at least a block, so a stray match on the first few
     /// tokens does not cost a warm slot its tail), or a host-tier entry a block longer
     /// still, restored into the coldest free slot, or else the coldest free slot.
-    func chooseSlot(for seq: SequenceState) -> SlotChoice? {
-        guard let cache = slotCache, let coldest = emptySlotBesideTheBatch() ?? cache.coldest(among: freeSlots) else { return nil }
-        let minimum = max(config.prefixBlockSize, 1)
+    /// - Parameter running: the running batch (a source to copy from, and the run of slots
+    ///   to stay beside).
+    func chooseSlot(for seq: SequenceState, running: [SequenceState]) -> SlotChoice? {
+        guard let cache = slotCache,
+              let coldest = emptySlotBesideTheBatch(running) ?? cache.coldest(among: freeSlots) else { return nil }
+        let minimum = blockSize
         var choice = SlotChoice(slot: coldest, reuse: 0)
         if let r = cache.bestMatch(for: seq.tokens, scope: seq.cacheScope, among: freeSlots), r.length >= minimum {
             choice = SlotChoice(slot: r.slot, reuse: r.length)
@@ -35,7 +38,8 @@ extension SchedulerCore {
             // copy the partition into an empty slot (one buffer copy, far cheaper than the
             // prefill) rather than cut that history off.
             let tail = (cache.residents[r.slot]?.tokens.count ?? 0) - r.length
-            if tail >= minimum, executor.packsSlots, let empty = emptySlotBesideTheBatch() ?? freeSlots.filter({ cache.residents[$0] == nil }).min() {
+            if tail >= minimum, executor.packsSlots,
+               let empty = emptySlotBesideTheBatch(running) ?? freeSlots.filter({ cache.residents[$0] == nil }).min() {
                 choice.copyTo = empty
             }
         }
@@ -48,7 +52,7 @@ extension SchedulerCore {
         // Requests that arrive together with one prompt (a burst of chats with one system
         // prompt, the choices of n > 1): the first computes it, the others copy its slot.
         // (Partitions only: a unified cache's block cache shares cells instead.)
-        if executor.packsSlots, let (source, shared) = runningSource(for: seq), shared >= choice.reuse + minimum {
+        if executor.packsSlots, let (source, shared) = runningSource(for: seq, among: running), shared >= choice.reuse + minimum {
             let ready = min(shared, source.computed)
             if shared - ready >= 4 * minimum {
                 choice.wait = true  // bounded: the source's prefill comes first in every step
@@ -61,7 +65,7 @@ extension SchedulerCore {
 
     /// The running sequence of `seq`'s scope whose tokens share the longest prefix with
     /// `seq`'s prompt (leaving its last token to compute), and that length.
-    private func runningSource(for seq: SequenceState) -> (SequenceState, Int)? {
+    private func runningSource(for seq: SequenceState, among running: [SequenceState]) -> (SequenceState, Int)? {
         var best: (SequenceState, Int)?
         for r in running where r.slot != nil && !r.cancelled && r.cacheScope == seq.cacheScope {
             let n = commonPrefixLength(r.tokens, seq.tokens, limit: seq.tokens.count - 1)
@@ -70,33 +74,17 @@ extension SchedulerCore {
         return best
     }
 
-    /// Cache-aware admission, where it costs nobody: when a request of the same tenant and
-    /// priority a little behind `chosen` finds far more of its prompt in a free slot (four
-    /// blocks more), it goes first. Both are the same tenant's, so fair share is untouched,
-    /// and `chosen` is passed over at most `maxBypass` times (bounded waiting).
-    func preferCached(_ chosen: SequenceState) -> SequenceState {
-        guard let cache = slotCache, chosen.bypassed < Self.maxBypass, !freeSlots.isEmpty, waiting.count > 1 else { return chosen }
-        func reuse(_ seq: SequenceState) -> Int {
-            cache.bestMatch(for: seq.tokens, scope: seq.cacheScope, among: freeSlots)?.length ?? 0
-        }
-        let bar = reuse(chosen) + 4 * max(config.prefixBlockSize, 1)
-        let rival = waiting.prefix(Self.lookahead).first {
-            $0 !== chosen && $0.request.priority == chosen.request.priority && $0.request.tenant == chosen.request.tenant
-                && $0.forks.leader == nil && chosen.forks.followers.isEmpty && reuse($0) >= bar
-        }
-        guard let rival else { return chosen }
-        chosen.bypassed += 1
-        return rival
+    /// The tokens a waiting sequence would reuse from the best free slot, for cache-aware
+    /// admission; nil when no slot could be reused now (no slot cache, or no free slot).
+    var slotReuse: ((SequenceState) -> Int)? {
+        guard let cache = slotCache, !freeSlots.isEmpty else { return nil }
+        let free = freeSlots
+        return { seq in cache.bestMatch(for: seq.tokens, scope: seq.cacheScope, among: free)?.length ?? 0 }
     }
-
-    /// Most times one waiting request is passed over for a cached one.
-    static let maxBypass = 4
-    /// How far down the queue cache-aware admission looks.
-    static let lookahead = 16
 
     /// A free slot holding nothing right above or below the running slots, so the batch
     /// stays one run of consecutive slots (one engine pass) without moving anyone.
-    func emptySlotBesideTheBatch() -> Int? {
+    func emptySlotBesideTheBatch(_ running: [SequenceState]) -> Int? {
         guard let cache = slotCache else { return nil }
         let slots = running.compactMap(\.slot)
         guard let low = slots.min(), let high = slots.max() else { return freeSlots.filter { cache.residents[$0] == nil }.min() }
@@ -112,14 +100,14 @@ extension SchedulerCore {
     /// Takes the chosen slot and makes its KV hold exactly the reused prefix: trims a
     /// resident, or restores a host entry (falling back to nothing reused if the engine
     /// refuses it). A resident whose tail is lost is saved to the host tier first.
-    /// - Returns: the tokens reused.
-    func take(_ choice: SlotChoice) -> Int {
+    /// - Returns: the tokens reused, and whether they came back from the host tier.
+    func take(_ choice: SlotChoice) -> (reused: Int, restored: Bool) {
         if let empty = choice.copyTo {
             if slotCache?.residents[empty] != nil { evictResident(of: empty) }
             freeSlots.removeAll { $0 == empty }
             executor.copy(from: choice.slot, to: empty, length: choice.reuse)
             copiedThisStep.insert(choice.slot)
-            return choice.reuse
+            return (choice.reuse, false)
         }
         freeSlots.removeAll { $0 == choice.slot }
         let slot = choice.slot
@@ -129,21 +117,20 @@ extension SchedulerCore {
             if let tier = hostCache, executor.restoreState(host.state, slot: slot) {
                 tier.remove(host)
                 executor.trim(slot: slot, from: choice.reuse)
-                countHostHit(choice.reuse)
-                return choice.reuse
+                return (choice.reuse, true)
             }
             executor.release(slot: slot)
-            return 0
+            return (0, false)
         }
-        guard let resident else { return 0 }
+        guard let resident else { return (0, false) }
         if choice.reuse > 0 {
-            if resident.tokens.count - choice.reuse >= max(config.prefixBlockSize, 1) { save(resident, from: slot) }
+            if resident.tokens.count - choice.reuse >= blockSize { save(resident, from: slot) }
             slotCache?.forget(slot: slot)
             executor.trim(slot: slot, from: choice.reuse)
-            return choice.reuse
+            return (choice.reuse, false)
         }
         evictResident(of: slot)
-        return 0
+        return (0, false)
     }
 
     /// Empties a free slot, saving its resident to the host tier.
