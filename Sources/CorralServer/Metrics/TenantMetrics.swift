@@ -14,7 +14,7 @@ public final class TenantMetrics: Sendable {
 
     private struct State {
         var series: [String: Series] = [:]
-        var seen: [String: TenantCounters] = [:]
+        var seen: [String: SchedulerCounters] = [:]
         var rejections: [String: [String: Int]] = [:]
     }
 
@@ -79,7 +79,7 @@ public final class TenantMetrics: Sendable {
                 s.running.set(Double(now.running))
                 s.waiting.set(Double(now.waiting))
                 guard active else { continue }
-                let before = state.seen[name] ?? TenantCounters()
+                let before = state.seen[name] ?? SchedulerCounters()
                 state.seen[name] = now.counters
                 for (counter, delta) in [(s.prompt, now.counters.promptTokens - before.promptTokens),
                                          (s.generation, now.counters.generationTokens - before.generationTokens),

@@ -145,12 +145,10 @@ final class SchedulerCore {
         seq.continuation.finish()
         switch event {
         case .finished(let summary):
-            counters.succeeded += 1
-            seq.ledger.counters.succeeded += 1
+            tally(\.succeeded, for: seq)
             observer?.requestFinished(summary)
         case .failed(let error):
-            counters.failed += 1
-            seq.ledger.counters.failed += 1
+            tally(\.failed, for: seq)
             observer?.requestFailed(error)
         case .delta: break
         }
@@ -199,8 +197,7 @@ final class SchedulerCore {
         running.removeAll { $0 === seq }
         seq.computed = 0
         seq.preemptions += 1
-        counters.preemptions += 1
-        seq.ledger.counters.preemptions += 1
+        tally(\.preemptions, for: seq)
         insertWaiting(seq)
     }
 
@@ -208,6 +205,11 @@ final class SchedulerCore {
     func count(prompt: Int = 0, generated: Int = 0) {
         counters.promptTokens += prompt
         counters.generationTokens += generated
+    }
+    /// Counts one of `seq`'s events in the scheduler's totals and its tenant's.
+    func tally(_ field: WritableKeyPath<SchedulerCounters, Int>, for seq: SequenceState) {
+        counters[keyPath: field] += 1
+        seq.ledger.counters[keyPath: field] += 1
     }
     func countSlotMove() { counters.slotMoves += 1 }
     func countHostHit(_ tokens: Int) { counters.prefixHostHitTokens += tokens }

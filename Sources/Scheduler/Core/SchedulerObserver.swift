@@ -36,17 +36,21 @@ public struct StepStats: Sendable, Equatable {
     }
 }
 
-/// Totals since start.
+/// Totals since start: the scheduler's, and each tenant's (`TenantLedger.counters`, where
+/// the fields the scheduler alone counts stay zero).
 public struct SchedulerCounters: Sendable, Equatable {
-    /// Prompt tokens computed (recompute after preemption counts again).
+    /// Prompt tokens: the scheduler's are those computed (recompute after preemption counts
+    /// again); a tenant's are those its requests sent, cached or computed.
     public var promptTokens = 0
     /// Tokens generated.
     public var generationTokens = 0
-    /// Preemptions.
+    /// Running sequences preempted, for KV space or for a higher priority.
     public var preemptions = 0
-    /// Requests that finished.
+    /// Of those, preempted for a higher-priority request.
+    public var priorityPreemptions = 0
+    /// Requests (choices) that finished.
     public var succeeded = 0
-    /// Requests that ended with an error.
+    /// Requests (choices) that ended with an error (cancelled, timed out, engine failure).
     public var failed = 0
     /// Requests refused because the queue was full.
     public var rejected = 0

@@ -65,7 +65,7 @@ extension SchedulerCore {
             let movable = running.filter { seq in seq.displacedAt.map { seq.generatedCount > $0 } ?? true }
             let byPriority = movable.filter { $0.request.priority > candidate.request.priority }
             if let victim = byPriority.max(by: { $0.precedes($1, usePriority: true) }) {
-                victim.ledger.counters.priorityPreemptions += 1
+                tally(\.priorityPreemptions, for: victim)
                 displace(victim)
             } else if config.policy == .fair, let victim = fairShareVictim(for: candidate, among: movable) {
                 displace(victim)

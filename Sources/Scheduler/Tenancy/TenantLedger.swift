@@ -1,22 +1,3 @@
-/// One tenant's totals since start, kept by the scheduler (exact, like its global ones).
-public struct TenantCounters: Sendable, Equatable {
-    /// Prompt tokens computed (recompute after preemption counts again).
-    public var promptTokens = 0
-    /// Tokens generated.
-    public var generationTokens = 0
-    /// Its running sequences preempted, for KV space or for a higher priority.
-    public var preemptions = 0
-    /// Of those, preempted for a higher-priority request.
-    public var priorityPreemptions = 0
-    /// Requests (choices) that finished.
-    public var succeeded = 0
-    /// Requests (choices) that ended with an error (cancelled, timed out, engine failure).
-    public var failed = 0
-
-    /// All zero.
-    public init() {}
-}
-
 /// One tenant now: its queue and batch, and its totals.
 public struct TenantSnapshot: Sendable, Equatable {
     /// Its sequences in the running batch.
@@ -24,7 +5,7 @@ public struct TenantSnapshot: Sendable, Equatable {
     /// Its requests waiting.
     public var waiting = 0
     /// Totals.
-    public var counters = TenantCounters()
+    public var counters = SchedulerCounters()
 
     /// An idle tenant with nothing counted.
     public init() {}
@@ -41,5 +22,5 @@ public struct TenantSnapshot: Sendable, Equatable {
 /// ones, not at its old one, so idling banks no credit.
 final class TenantLedger {
     var virtualTime = 0.0
-    var counters = TenantCounters()
+    var counters = SchedulerCounters()
 }
