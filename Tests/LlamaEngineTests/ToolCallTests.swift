@@ -11,9 +11,9 @@ struct ToolCallTests {
         parameters: #"{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"#)
     static let ask = [ChatMessage(role: "user", content: "Weather in Paris?")]
 
-    /// SmolLM2 with one of the checked-in templates in tests/templates.
+    /// SmolLM2 with one of the checked-in templates in pytests/templates.
     static func model(template name: String) throws -> LlamaModel {
-        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../tests/templates/\(name).jinja")
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../pytests/templates/\(name).jinja")
         return try LlamaModel(path: TestModels.smolPath,
                               options: .init(gpuLayers: 0, chatTemplate: try String(contentsOf: file, encoding: .utf8)))
     }
