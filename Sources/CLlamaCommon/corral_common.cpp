@@ -15,6 +15,7 @@
 #include <cstring>
 #include <exception>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -27,25 +28,12 @@ std::string reason(const std::exception &error) {
     return what;
 }
 
-}  // namespace
-
-extern "C" int corral_json_schema_to_gbnf(const char *schema_json, char **out) {
-    try {
-        auto schema = common_json::parse(schema_json);
-        return give(out, json_schema_to_grammar(schema, /* force_gbnf = */ true), 0);
-    } catch (const std::exception &error) {
-        return give(out, reason(error), 1);
-    } catch (...) {
-        return give(out, "unknown error in the JSON schema converter", 1);
-    }
-}
-
-extern "C" int corral_regex_to_gbnf(const char *pattern, char **out) {
-    // The converter translates regexes only as a string schema's `pattern`, and then
-    // wraps the match in JSON quotes: `root ::= "\"" (MATCH) "\""`. We convert
-    // that schema and unwrap the root, so the grammar matches the bare text. When the
-    // converter cannot express the regex it falls back to "any JSON string" (only a
-    // warning), and the unwrap then fails: we refuse instead of accepting anything.
+// The converter translates regexes only as a string schema's `pattern`, and then wraps the
+// match in JSON quotes: `root ::= "\"" (MATCH) "\""`. We convert that schema and unwrap
+// the root, so the grammar matches the bare text. When the converter cannot express the
+// regex it falls back to "any JSON string" (only a warning), and the unwrap then fails: we
+// refuse instead of accepting anything. Returns 0 with the grammar, or 1 with the reason.
+int regex_to_gbnf(const char *pattern, std::string &result) {
     std::string p = pattern;
     if (!p.empty() && p.front() == '^') p.erase(0, 1);
     if (!p.empty() && p.back() == '$' && (p.size() < 2 || p[p.size() - 2] != '\\')) p.pop_back();
@@ -67,17 +55,72 @@ extern "C" int corral_regex_to_gbnf(const char *pattern, char **out) {
             }
         }
         if (body.empty()) {
-            return give(out, "the regex uses syntax that cannot be turned into a grammar "
-                             "(supported: literals, classes, groups, alternation, ?, *, +, {m,n})", 1);
+            result = "the regex uses syntax that cannot be turned into a grammar "
+                     "(supported: literals, classes, groups, alternation, ?, *, +, {m,n})";
+            return 1;
         }
         grammar.replace(start + 1, end - start - 1, "root ::= (" + body + ")");
         grammar.erase(0, 1);
-        return give(out, grammar, 0);
+        result = grammar;
+        return 0;
+    } catch (const std::exception &error) {
+        result = reason(error);
+        return 1;
+    } catch (...) {
+        result = "unknown error in the regex converter";
+        return 1;
+    }
+}
+
+// The converter turns a `pattern` it cannot express into "any string" with only a warning,
+// which would accept output the schema forbids. So every pattern in the schema is
+// converted on its own first, walking the tree already parsed for the conversion (no
+// second parse of the schema), and one that fails is the error.
+bool unsupported_pattern(const common_json &root, std::string &why) {
+    std::vector<const common_json *> pending{&root};
+    while (!pending.empty()) {
+        const common_json *node = pending.back();
+        pending.pop_back();
+        if (node->is_object() && node->contains("pattern") && node->at("pattern").is_string()) {
+            const std::string pattern = node->at("pattern").get<std::string>();
+            std::string detail;
+            if (regex_to_gbnf(pattern.c_str(), detail) != 0) {
+                why = "pattern " + pattern + " is not supported: " + detail;
+                return true;
+            }
+        }
+        // Only containers: iterating a plain value gives the value itself.
+        if (node->is_object() || node->is_array()) {
+            for (const auto &child : *node) pending.push_back(&child);
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+extern "C" int corral_json_schema_to_gbnf(const char *schema_json, char **out) {
+    common_json schema;
+    try {
+        schema = common_json::parse(schema_json);
+    } catch (...) {
+        return give(out, "the schema is not valid JSON", 1);
+    }
+    try {
+        std::string why;
+        if (unsupported_pattern(schema, why)) return give(out, why, 1);
+        return give(out, json_schema_to_grammar(schema, /* force_gbnf = */ true), 0);
     } catch (const std::exception &error) {
         return give(out, reason(error), 1);
     } catch (...) {
-        return give(out, "unknown error in the regex converter", 1);
+        return give(out, "unknown error in the JSON schema converter", 1);
     }
+}
+
+extern "C" int corral_regex_to_gbnf(const char *pattern, char **out) {
+    std::string result;
+    const int status = regex_to_gbnf(pattern, result);
+    return give(out, result, status);
 }
 
 extern "C" int corral_choice_to_gbnf(const char *const *choices, size_t count, char **out) {

@@ -1,6 +1,6 @@
 /// A grammar for the sampler, with how it starts: from the first token, or lazily, once
 /// the output matches a trigger (a tool-call opener, for `tool_choice: auto`).
-public struct GrammarSpec: Sendable, Equatable {
+public struct GrammarSpec: Sendable, Hashable {
     /// GBNF, start rule `root`.
     public var text: String
     /// Whether it waits for a trigger.

@@ -1,6 +1,6 @@
 /// A limit on what a generation may output, enforced token by token by a grammar in the
 /// engine's sampler (`LlamaEngine` turns each kind into GBNF with llama.cpp's converter).
-public enum OutputConstraint: Sendable, Equatable {
+public enum OutputConstraint: Sendable, Hashable {
     /// Any JSON object (OpenAI's `json_object`).
     case jsonObject
     /// A JSON document valid under this JSON Schema, given as JSON text.

@@ -28,9 +28,19 @@ public protocol ServedModel: AnyObject, Sendable {
     /// `constraint` as a grammar the sampler enforces, checked against this vocabulary.
     /// - Throws: `ConstraintError` with the reason it cannot be enforced.
     func grammar(for constraint: OutputConstraint) throws(ConstraintError) -> String
+    /// Checks a template's grammar (tool calls) against this vocabulary as the sampler will
+    /// use it, lazy or not.
+    /// - Throws: `ConstraintError` with the reason it cannot be enforced.
+    func check(_ grammar: GrammarSpec) throws(ConstraintError)
 }
 
 extension ServedModel {
+    /// Checks the grammar's text as a GBNF constraint, for models whose grammars do not
+    /// depend on how they start.
+    public func check(_ grammar: GrammarSpec) throws(ConstraintError) {
+        _ = try self.grammar(for: .grammar(grammar.text))
+    }
+
     /// A conversation as prompt text, with no tools, ending with the assistant's turn opened.
     public func prompt(for messages: [ChatMessage]) throws -> String {
         try renderChat(ChatRequest(messages: messages)).prompt

@@ -21,6 +21,8 @@ public final class LlamaModel: @unchecked Sendable {
     let pointer: OpaquePointer
     let vocab: OpaquePointer
     let chatTemplates: ChatTemplates
+    /// This vocabulary's converted and parsed grammars, kept for repeats.
+    public let grammars = GrammarCache()
 
     /// Options for loading.
     public struct Options: Sendable {

@@ -1,7 +1,6 @@
 public import CorralCore
 import CLlama
 import CLlamaCommon
-import Glibc
 
 /// A per-sequence sampler chain, built from `SamplingParameters` with llama.cpp's own
 /// tested samplers. Each sequence owns one, because penalties, the RNG and the grammar
@@ -66,23 +65,14 @@ public final class LlamaSampler {
         if let budget { llama_sampler_free(budget) }
     }
 
-    /// The grammar sampler, lazy or not; a grammar in force from the first token has seen
-    /// the turn's opening the template wrote, as llama.cpp's common sampler prefills it.
+    /// The grammar sampler, lazy or not, cloned from the model's parse of it (made when the
+    /// request was validated) rather than parsed again at every admission; a grammar in
+    /// force from the first token has seen the turn's opening the template wrote, as
+    /// llama.cpp's common sampler prefills it.
     private static func grammarSampler(_ model: LlamaModel, _ spec: GrammarSpec) -> UnsafeMutablePointer<llama_sampler>? {
-        guard spec.lazy else {
-            let sampler = llama_sampler_init_grammar(model.vocab, spec.text, "root")
-            if let sampler { for token in spec.prefill where allows(sampler, token) { llama_sampler_accept(sampler, token) } }
-            return sampler
-        }
-        let patterns = spec.triggerPatterns.map { strdup($0) }
-        defer { patterns.forEach { free($0) } }
-        var pointers = patterns.map { UnsafePointer<CChar>($0) }
-        return pointers.withUnsafeMutableBufferPointer { p in
-            spec.triggerTokens.withUnsafeBufferPointer { t in
-                llama_sampler_init_grammar_lazy_patterns(model.vocab, spec.text, "root", p.baseAddress, p.count,
-                                                         t.baseAddress, t.count)
-            }
-        }
+        let sampler = model.grammarSampler(spec)
+        if let sampler, !spec.lazy { for token in spec.prefill where allows(sampler, token) { llama_sampler_accept(sampler, token) } }
+        return sampler
     }
 
     private static func budgetSampler(_ model: LlamaModel, _ t: ThinkingSection) -> UnsafeMutablePointer<llama_sampler>? {

@@ -1,19 +1,19 @@
-import CLlama
 import CLlamaCommon
 public import CorralCore
-import Foundation
+import Glibc
 
 extension OutputConstraint {
     /// The constraint as GBNF.
     /// - Throws: `ConstraintError` with the converter's reason when the schema, regex or
-    ///   choice list cannot become a grammar. A GBNF grammar is only parsed later, by
-    ///   `LlamaModel.checkGrammar`, which needs the vocabulary.
+    ///   choice list cannot become a grammar. A GBNF grammar is only parsed later, against
+    ///   the vocabulary, by `LlamaModel.grammars`.
     public func gbnf() throws(ConstraintError) -> String {
         switch self {
         case .jsonObject:
             return try Self.convert { corral_json_schema_to_gbnf(#"{"type":"object"}"#, &$0) }
         case .jsonSchema(let schema):
-            try Self.checkPatterns(inSchema: schema)
+            // The shim parses the schema once, and refuses a `pattern` the converter would
+            // quietly widen to "any string" (it would accept output the schema forbids).
             return try Self.convert { corral_json_schema_to_gbnf(schema, &$0) }
         case .regex(let pattern):
             return try Self.convert { corral_regex_to_gbnf(pattern, &$0) }
@@ -38,28 +38,6 @@ extension OutputConstraint {
         let text = out.map { String(cString: $0) } ?? "out of memory"
         guard status == 0 else { throw ConstraintError(text) }
         return text
-    }
-
-    /// The converter turns a `pattern` it cannot express into "any string" with only a
-    /// warning on stderr, which would accept output the schema forbids. Every pattern in
-    /// the schema is therefore converted on its own first, and one that fails is an error.
-    private static func checkPatterns(inSchema schema: String) throws(ConstraintError) {
-        guard let root = try? JSONSerialization.jsonObject(with: Data(schema.utf8), options: [.fragmentsAllowed]) else {
-            throw ConstraintError("the schema is not valid JSON")
-        }
-        var pending: [Any] = [root]
-        while let node = pending.popLast() {
-            if let object = node as? [String: Any] {
-                if let pattern = object["pattern"] as? String {
-                    do { _ = try convert { corral_regex_to_gbnf(pattern, &$0) } } catch {
-                        throw ConstraintError("pattern \(pattern) is not supported: \(error.message)")
-                    }
-                }
-                pending.append(contentsOf: object.values)
-            } else if let array = node as? [Any] {
-                pending.append(contentsOf: array)
-            }
-        }
     }
 }
 
@@ -98,21 +76,5 @@ extension OutputConstraint {
                 }
             }
         }
-    }
-}
-
-extension LlamaModel {
-    /// Parses `gbnf` against this model's vocabulary, as the sampler will.
-    /// - Throws: `ConstraintError` with the parser's reason when llama.cpp rejects it.
-    public func checkGrammar(_ gbnf: String) throws(ConstraintError) {
-        try OutputConstraint.checkRepetitions(gbnf)
-        _ = EngineLog.takeLastError()
-        let (sampler, printed) = EngineStderr.capturing(dropping: gbnf) { llama_sampler_init_grammar(vocab, gbnf, "root") }
-        guard let sampler else {
-            let logged = EngineLog.takeLastError()
-            let detail = printed.isEmpty ? logged : printed
-            throw ConstraintError("not a valid GBNF grammar" + (detail.isEmpty ? "" : ": \(detail)"))
-        }
-        llama_sampler_free(sampler)
     }
 }

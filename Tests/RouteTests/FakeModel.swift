@@ -2,6 +2,7 @@ import CorralCore
 import CorralServer
 import Logging
 import Scheduler
+import Synchronization
 
 /// A model with no weights: one token per word, spelled the way `SimulatedExecutor` spells
 /// its tokens ("w17 "), a plain-text chat template, and only GBNF as a constraint.
@@ -50,7 +51,11 @@ final class FakeModel: ServedModel {
         }
     }
 
+    /// Constraints converted so far, to show each request converts its constraint once.
+    let conversions = Mutex(0)
+
     func grammar(for constraint: OutputConstraint) throws(ConstraintError) -> String {
+        conversions.withLock { $0 += 1 }
         guard case .grammar(let text) = constraint else { throw ConstraintError("the fake model only takes GBNF") }
         return text
     }
@@ -63,7 +68,7 @@ enum FakeServer {
                      maxModelLength: maxModelLength, maxBatchTokens: 128, maxRunningSequences: 4, threads: 1, gpuLayers: 0)
     }
 
-    static func ready(_ config: ServerConfig = config()) -> (ServerConfig, ModelState, BatchScheduler) {
+    static func ready(_ config: ServerConfig = config(), model: FakeModel = FakeModel()) -> (ServerConfig, ModelState, BatchScheduler) {
         // Sized as the engine sizes itself, over a fake gigabyte of host memory.
         let sizing = try! KVSizing.plan(config, memory: .init(onGPU: false, freeBytes: 1 << 30, totalBytes: 1 << 30, source: "test"),
                                         bytesPerToken: 64, trainedContext: 256)
@@ -74,7 +79,7 @@ enum FakeServer {
             maxModelLength: sizing.maxModelLen))
         scheduler.start()
         let state = ModelState()
-        state.set(.ready(ServingEngine(model: FakeModel(), scheduler: scheduler, servedName: "fake")))
+        state.set(.ready(ServingEngine(model: model, scheduler: scheduler, servedName: "fake")))
         return (config, state, scheduler)
     }
 

@@ -13,9 +13,9 @@ struct RouteTests {
     }
 
     /// Posts `body` to `uri` on a fresh fake server and hands the response to `check`.
-    func post(_ uri: String, _ body: String, config: ServerConfig = FakeServer.config(), drain: Bool = false,
-              _ check: @escaping @Sendable (TestResponse) throws -> Void) async throws {
-        let (config, state, scheduler) = FakeServer.ready(config)
+    func post(_ uri: String, _ body: String, config: ServerConfig = FakeServer.config(), model: FakeModel = FakeModel(),
+              drain: Bool = false, _ check: @escaping @Sendable (TestResponse) throws -> Void) async throws {
+        let (config, state, scheduler) = FakeServer.ready(config, model: model)
         defer { scheduler.shutdown() }
         if drain { state.beginDraining() }
         let app = try buildApplication(config: config, state: state, logger: FakeServer.logger)
@@ -37,6 +37,22 @@ struct RouteTests {
             let text = try #require(choice["text"] as? String)
             #expect(text.split(separator: " ").count == 5 && text.hasPrefix("w"))
         }
+    }
+
+    @Test func aConstraintIsConvertedOncePerRequestWhateverTheChoicesAndPrompts() async throws {
+        let model = FakeModel()
+        let body = #"{"prompt":["a b","c"],"n":3,"max_tokens":2,"grammar":"root ::= \"w1 \""}"#
+        try await post("/v1/completions", body, model: model) { response in
+            #expect(response.status == .ok)
+            let choices = try object(response.body)["choices"] as? [Any]
+            #expect(choices?.count == 6)
+        }
+        #expect(model.conversions.withLock { $0 } == 1)
+        try await post("/v1/chat/completions", #"{"messages":[{"role":"user","content":"hi"}],"n":2,"max_tokens":2,"grammar":"root ::= \"w1 \""}"#,
+                       model: model) { response in
+            #expect(response.status == .ok)
+        }
+        #expect(model.conversions.withLock { $0 } == 2)
     }
 
     @Test func chatGivesEachChoiceItsIndex() async throws {

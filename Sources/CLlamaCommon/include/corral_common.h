@@ -16,7 +16,10 @@ struct llama_model;
 extern "C" {
 #endif
 
-/// A grammar for JSON documents valid under `schema_json` (a JSON Schema, as text).
+/// A grammar for JSON documents valid under `schema_json` (a JSON Schema, as text). The
+/// text is parsed once; a `pattern` anywhere in it that the regex converter cannot express
+/// is an error ("pattern P is not supported: why"), and text that is not JSON is "the
+/// schema is not valid JSON".
 int corral_json_schema_to_gbnf(const char *schema_json, char **out);
 
 /// A grammar for exactly the strings that fully match `pattern` (an ECMAScript-style

@@ -1,11 +1,10 @@
-import OpenAPIRuntime
-
 /// OpenAI's `response_format`: `text`, `json_object` (with llama-server's optional
 /// `schema`), or `json_schema` with `{name, description, schema, strict}`.
+// Hand-written, not generated: it refuses unknown fields with a 400 naming them, which generated Codable types drop.
 struct ResponseFormat: Decodable, Sendable {
     var type: String
     var json_schema: JSONSchemaFormat?
-    var schema: OpenAPIObjectContainer?
+    var schema: SchemaObject?
 
     /// The types this server enforces.
     static let types: Set<String> = ["text", "json_object", "json_schema"]
@@ -13,7 +12,7 @@ struct ResponseFormat: Decodable, Sendable {
     struct JSONSchemaFormat: Decodable, Sendable {
         var name: String?
         var description: String?
-        var schema: OpenAPIObjectContainer?
+        var schema: SchemaObject?
         /// Corral always enforces the schema, so strict or not gives the same output.
         var strict: Bool?
 
@@ -22,7 +21,7 @@ struct ResponseFormat: Decodable, Sendable {
             let c = try decoder.container(keyedBy: FieldKey.self)
             name = try c.decodeIfPresent(String.self, forKey: FieldKey("name"))
             description = try c.decodeIfPresent(String.self, forKey: FieldKey("description"))
-            schema = try c.decodeIfPresent(OpenAPIObjectContainer.self, forKey: FieldKey("schema"))
+            schema = try c.decodeIfPresent(SchemaObject.self, forKey: FieldKey("schema"))
             strict = try c.decodeIfPresent(Bool.self, forKey: FieldKey("strict"))
         }
     }
@@ -36,11 +35,12 @@ struct ResponseFormat: Decodable, Sendable {
                 debugDescription: "must be one of \(Self.types.sorted().joined(separator: ", ")), not '\(type)'")
         }
         json_schema = try c.decodeIfPresent(JSONSchemaFormat.self, forKey: FieldKey("json_schema"))
-        schema = try c.decodeIfPresent(OpenAPIObjectContainer.self, forKey: FieldKey("schema"))
+        schema = try c.decodeIfPresent(SchemaObject.self, forKey: FieldKey("schema"))
     }
 }
 
 /// NIM's `nvext` extension object: the guided-decoding fields.
+// Hand-written, not generated: it refuses unknown fields with a 400 naming them, which generated Codable types drop.
 struct NVExt: Decodable, Sendable {
     var guided_json: SchemaOrString?
     var guided_regex: String?
@@ -70,6 +70,7 @@ struct NVExt: Decodable, Sendable {
 }
 
 /// A JSON schema given as an object, or as JSON text in a string (NIM's `guided_json`).
+// Hand-written, not generated: a oneOf of object and string would decode the schema into a tree nobody reads.
 enum SchemaOrString: Decodable, Sendable {
     case object
     case text(String)
@@ -79,9 +80,21 @@ enum SchemaOrString: Decodable, Sendable {
         if let text = try? c.decode(String.self) {
             self = .text(text)
         } else {
-            _ = try c.decode(OpenAPIObjectContainer.self)
+            _ = try c.decode(SchemaObject.self)
             self = .object
         }
+    }
+}
+
+/// A JSON Schema in the body, checked only to be an object. Its content is not decoded
+/// here: a schema's key order sets the grammar's property order, and Swift's JSON types
+/// lose it, so the text is cut from the body (`RawJSON`) and parsed once, by llama.cpp's
+/// converter.
+// Hand-written, not generated: the generator's free-form object type builds the whole tree, a parse thrown away.
+struct SchemaObject: Decodable, Sendable {
+    init(from decoder: any Decoder) throws {
+        // The keyed container is the check: anything but an object is a type mismatch.
+        _ = try decoder.container(keyedBy: FieldKey.self)
     }
 }
 

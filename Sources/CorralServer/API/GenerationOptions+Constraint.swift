@@ -2,12 +2,34 @@ import Foundation
 import CorralCore
 
 extension GenerationOptions {
+    /// The grammar the output is held to, checked against the vocabulary: the request's
+    /// output constraint, or the template's tool-call grammar. The one place a constraint
+    /// is read, converted and parsed; the model keeps the parse, which every admission of
+    /// the request's sequences clones. A call cannot also be held to a response format, so
+    /// asking for both is a 400.
+    /// - Parameters:
+    ///   - body: the request's bytes, to read schemas with their keys in order.
+    ///   - tools: the chat template's tool-call grammar, when tools may be called.
+    func outputGrammar(for model: any ServedModel, body: Data, tools: GrammarSpec?) throws(APIError) -> GrammarSpec? {
+        let constraint = try grammar(for: model, body: body)
+        guard let tools else { return constraint }
+        if constraint != nil {
+            throw .badRequest("an output constraint cannot be combined with tool calls; set tool_choice to none",
+                              param: "tool_choice")
+        }
+        do {
+            try model.check(tools)
+        } catch {
+            throw .badRequest("the tools' schemas give a grammar that does not parse: \(error.message)", param: "tools")
+        }
+        return tools
+    }
+
     /// The request's output constraint as a checked GBNF grammar, or nil when it has none.
     /// Exactly one of `response_format` (json_object, json_schema), `nvext.guided_*` and
     /// llama-server's `json_schema` and `grammar` may be given. Every failure is a 400 naming
     /// the field, with the converter's or the grammar parser's reason.
-    /// - Parameter body: the request's bytes, to read schemas with their keys in order.
-    func grammar(for model: any ServedModel, body: Data) throws(APIError) -> GrammarSpec? {
+    private func grammar(for model: any ServedModel, body: Data) throws(APIError) -> GrammarSpec? {
         let found = try constraints(body: body)
         guard let (param, constraint) = found.first else { return nil }
         guard found.count == 1 else {

@@ -1,3 +1,4 @@
+import Foundation
 import CorralCore
 import Scheduler
 
@@ -9,11 +10,15 @@ extension GenerationOptions {
         return n
     }
 
-    /// Checks ranges the way OpenAI and vLLM do, once per request, and returns what every
-    /// choice's scheduler request is built from. Every violation is a 400 naming the parameter.
-    /// - Parameter grammar: the checked output constraint, from `grammar(for:body:)`.
-    func validated(defaultMaxTokens: Int, model: any ServedModel, queueTimeout: Double? = nil,
-                   grammar: GrammarSpec? = nil) throws(APIError) -> ValidatedOptions {
+    /// Checks the output constraint (`outputGrammar`), then ranges the way OpenAI and vLLM
+    /// do, once per request, and returns what every choice's scheduler request is built
+    /// from. Every violation is a 400 naming the parameter.
+    /// - Parameters:
+    ///   - body: the request's bytes, to read schemas with their keys in order.
+    ///   - tools: the chat template's tool-call grammar, when tools may be called.
+    func validated(defaultMaxTokens: Int, model: any ServedModel, body: Data, queueTimeout: Double? = nil,
+                   tools: GrammarSpec? = nil) throws(APIError) -> ValidatedOptions {
+        let grammar = try outputGrammar(for: model, body: body, tools: tools)
         if let t = temperature, !(0...2).contains(t) { throw .badRequest("temperature must be between 0 and 2", param: "temperature") }
         if let p = top_p, !(p > 0 && p <= 1) { throw .badRequest("top_p must be in (0, 1]", param: "top_p") }
         if let k = top_k, k < -1 { throw .badRequest("top_k must be -1 (off) or at least 0", param: "top_k") }

@@ -1,7 +1,7 @@
 import CorralCore
-import OpenAPIRuntime
 
 /// A string, or an array of strings (OpenAI's `stop` and `prompt`).
+// Hand-written, not generated: a oneOf of string and array generates an enum every reader would unwrap to the same list.
 struct StringOrArray: Decodable, Sendable {
     var values: [String]
 
@@ -13,6 +13,7 @@ struct StringOrArray: Decodable, Sendable {
 
 /// A chat message whose content is a string or an array of text parts; an assistant
 /// message may carry `tool_calls`, and a `tool` message answers one by `tool_call_id`.
+// Hand-written, not generated: it refuses unknown fields with a 400 naming them, which generated Codable types drop.
 struct ChatMessageBody: Decodable, Sendable {
     var role: String
     var content: String
@@ -70,6 +71,7 @@ struct ChatMessageBody: Decodable, Sendable {
 }
 
 /// Parameters shared by chat and text completions.
+// Hand-written, not generated: both requests decode it from their own object, where generated types would copy it per operation.
 struct GenerationOptions: Decodable, Sendable {
     var model: String?
     var max_tokens: Int?
@@ -94,7 +96,7 @@ struct GenerationOptions: Decodable, Sendable {
     var response_format: ResponseFormat?
     var nvext: NVExt?
     /// llama-server's top-level schema and GBNF grammar.
-    var json_schema: OpenAPIObjectContainer?
+    var json_schema: SchemaObject?
     var grammar: String?
     /// vLLM's prefix-cache scope: only requests with the same salt (and tenant) share
     /// cached KV.
@@ -116,6 +118,7 @@ struct GenerationOptions: Decodable, Sendable {
 }
 
 /// `POST /v1/chat/completions`.
+// Hand-written, not generated: the generated server collects a body with no size limit; ours enforces it (413) before decoding.
 struct ChatCompletionRequest: Decodable, Sendable {
     var messages: [ChatMessageBody]
     var logprobs: Bool?
@@ -154,6 +157,7 @@ struct ChatCompletionRequest: Decodable, Sendable {
 }
 
 /// `POST /v1/completions`.
+// Hand-written, not generated: the generated server collects a body with no size limit; ours enforces it (413) before decoding.
 struct CompletionRequest: Decodable, Sendable {
     var prompt: StringOrArray
     var echo: Bool?

@@ -1,9 +1,9 @@
 import CorralCore
-import OpenAPIRuntime
 
 /// One entry of OpenAI's `tools`: `{"type": "function", "function": {name, description,
 /// parameters, strict}}`. The parameters' text is read from the body separately, to keep
 /// its key order.
+// Hand-written, not generated: a generated type would decode `parameters` into a tree; its text is cut from the body, keys in order.
 struct ToolBody: Decodable, Sendable {
     var name: String
     var description: String?
@@ -29,7 +29,7 @@ struct ToolBody: Decodable, Sendable {
             }
             description = try c.decodeIfPresent(String.self, forKey: FieldKey("description"))
             if c.contains(FieldKey("parameters")), !(try c.decodeNil(forKey: FieldKey("parameters"))) {
-                guard (try? c.decode(OpenAPIObjectContainer.self, forKey: FieldKey("parameters"))) != nil else {
+                guard (try? c.decode(SchemaObject.self, forKey: FieldKey("parameters"))) != nil else {
                     throw DecodingError.dataCorruptedError(forKey: FieldKey("parameters"), in: c,
                         debugDescription: "parameters must be a JSON Schema object")
                 }
@@ -54,6 +54,7 @@ struct ToolBody: Decodable, Sendable {
 
 /// OpenAI's `tool_choice`: "none", "auto", "required", or `{"type": "function",
 /// "function": {"name": …}}`.
+// Hand-written, not generated: it refuses unknown fields with a 400 naming them, which generated Codable types drop.
 struct ToolChoiceBody: Decodable, Sendable {
     var choice: ToolChoice
 
@@ -95,6 +96,7 @@ struct ToolChoiceBody: Decodable, Sendable {
 
 /// One call in an assistant message of the history: `{"id", "type": "function",
 /// "function": {"name", "arguments"}}`.
+// Hand-written, not generated: it refuses unknown fields with a 400 naming them, which generated Codable types drop.
 struct ToolCallBody: Decodable, Sendable {
     var call: ToolCall
 

@@ -26,9 +26,8 @@ extension CompletionHandler {
         let n = try body.options.choiceCount()
         let logprobs = body.logprobs == true ? (body.top_logprobs ?? 0) : nil
         let remaining = max(engine.scheduler.maxModelLength - prompt.count, 1)
-        var options = try body.options.validated(defaultMaxTokens: remaining, model: model,
-                                                 queueTimeout: config.queueTimeoutIfSet,
-                                                 grammar: try outputGrammar(body, bytes, plan, model))
+        var options = try body.options.validated(defaultMaxTokens: remaining, model: model, body: bytes,
+                                                 queueTimeout: config.queueTimeoutIfSet, tools: plan.grammar)
         options.stops += plan.additionalStops
         options.shownSpecialTokens = plan.shownSpecialTokens
         if let thinking = plan.thinking, body.thinkingBudget != nil || plan.grammar?.lazy == true {
@@ -65,25 +64,6 @@ extension CompletionHandler {
                          cached: results.first?.summary?.cachedTokens ?? 0),
             stats: stats(results.compactMap(\.summary)))
         return try Self.json(completion)
-    }
-
-    /// The grammar the output is held to: the request's output constraint, or the
-    /// template's tool-call grammar, checked against the vocabulary. A call cannot also be
-    /// held to a response format, so asking for both is a 400.
-    private func outputGrammar(_ body: ChatCompletionRequest, _ bytes: Data, _ plan: ChatPlan,
-                               _ model: any ServedModel) throws(APIError) -> GrammarSpec? {
-        let constraint = try body.options.grammar(for: model, body: bytes)
-        guard var tools = plan.grammar else { return constraint }
-        if constraint != nil {
-            throw .badRequest("an output constraint cannot be combined with tool calls; set tool_choice to none",
-                              param: "tool_choice")
-        }
-        do {
-            tools.text = try model.grammar(for: .grammar(tools.text))
-        } catch {
-            throw .badRequest("the tools' schemas give a grammar that does not parse: \(error.message)", param: "tools")
-        }
-        return tools
     }
 }
 

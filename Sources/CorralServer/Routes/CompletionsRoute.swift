@@ -20,9 +20,8 @@ extension CompletionHandler {
         let prompts = try body.prompt.values.map { try model.tokenize($0, addSpecial: true, parseSpecial: false) }
         if prompts.contains(where: { $0.isEmpty }) { throw APIError.badRequest("prompt must not be empty", param: "prompt") }
         let n = try body.options.choiceCount()
-        let grammar = try body.options.grammar(for: model, body: bytes)
-        let options = try body.options.validated(defaultMaxTokens: 16, model: model,
-                                                 queueTimeout: config.queueTimeoutIfSet, grammar: grammar)
+        let options = try body.options.validated(defaultMaxTokens: 16, model: model, body: bytes,
+                                                 queueTimeout: config.queueTimeoutIfSet)
         let groups = prompts.map { prompt in
             (0..<n).map { options.request(prompt: prompt, logprobs: body.logprobs, choice: $0) }
         }
