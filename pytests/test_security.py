@@ -100,7 +100,7 @@ def test_mtls_requires_a_client_certificate_from_the_ca(pki):
     ({"NIM_SSL_MODE": "MAYBE"}, "NIM_SSL_MODE must be DISABLED, TLS or MTLS"),
     ({"NIM_SSL_MODE": "TLS", "NIM_SSL_KEY_PATH": "/nonexistent.key", "NIM_SSL_CERTS_PATH": "/nonexistent.crt"},
      "/nonexistent.crt"),
-    ({"NIM_MAX_HEADER_BYTES": "10"}, "NIM_MAX_HEADER_BYTES must be at least 1024"),
+    ({"NIM_MAX_HEADER_BYTES": "10"}, "NIM_MAX_HEADER_BYTES=10 (--max-header-bytes) must be between 1024"),
 ])
 def test_bad_security_settings_stop_startup_with_one_line(env, message):
     import os
