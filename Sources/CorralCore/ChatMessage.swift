@@ -67,4 +67,10 @@ public enum ToolChoice: Sendable, Equatable {
     case required
     /// Exactly this function, from the first token.
     case function(String)
+
+    /// Whether one named function must be called (then once, not in parallel).
+    public var isNamedFunction: Bool {
+        if case .function = self { return true }
+        return false
+    }
 }

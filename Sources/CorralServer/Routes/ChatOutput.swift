@@ -23,13 +23,24 @@ struct ChatOutput: Sendable {
                          finish_reason: result.summary?.reason.rawValue)
         }
         let parser = try plan.makeParser()
-        let parsed: ParsedChatMessage
+        var parsed: ParsedChatMessage
         do {
             _ = try parser.update(result.text, final: true)
             parsed = parser.message
         } catch {
-            // Output that does not match the format at all is still the model's answer.
-            parsed = ParsedChatMessage(content: result.text)
+            // Cut off mid-format (max_tokens ended it inside a call): what parsed so far, as
+            // a stream would have sent it, never the format's own wrapper as content.
+            let partial = try plan.makeParser()
+            if (try? partial.update(result.text, final: false)) != nil {
+                parsed = partial.message
+            } else {
+                parsed = ParsedChatMessage(content: result.summary?.reason == .length ? "" : result.text)
+            }
+            // Output that does not match the format at all, and was not cut, is still the
+            // model's answer.
+            if result.summary?.reason != .length, parsed.toolCalls.isEmpty, parsed.content.isEmpty {
+                parsed = ParsedChatMessage(content: result.text)
+            }
         }
         return .init(index: index, message: AssistantMessage(parsed, hideReasoning: hideReasoning), logprobs: logprobs,
                      finish_reason: Self.finishReason(result.summary?.reason, calls: !parsed.toolCalls.isEmpty))

@@ -37,7 +37,9 @@ extension ChatCompletionRequest {
             break
         }
         return ChatRequest(messages: messages.map(\.message), tools: definitions, toolChoice: choice,
-                           parallelToolCalls: parallel_tool_calls ?? true, parseReasoning: reasoning != .inline,
+                           // A named function is one call, as vLLM's guided named call.
+                           parallelToolCalls: (parallel_tool_calls ?? true) && !choice.isNamedFunction,
+                           parseReasoning: reasoning != .inline,
                            enableThinking: reasoning_effort != "none", reasoningEffort: reasoning_effort)
     }
 
