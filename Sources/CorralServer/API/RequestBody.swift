@@ -11,16 +11,7 @@ func decodeJSONBody<T: Decodable>(_ type: T.Type, from request: Request, limit: 
 /// keys in the client's order).
 func decodeJSONBodyAndBytes<T: Decodable>(_ type: T.Type, from request: Request,
                                           limit: Int) async throws(APIError) -> (value: T, bytes: Data) {
-    if let contentType = request.headers[.contentType], !contentType.lowercased().contains("json") {
-        throw APIError(.unsupportedMediaType, "Content-Type must be application/json", code: "unsupported_media_type")
-    }
-    let buffer: ByteBuffer
-    do {
-        buffer = try await request.body.collect(upTo: limit)
-    } catch {
-        throw APIError(.contentTooLarge, "request body exceeds \(limit) bytes", code: "body_too_large")
-    }
-    let bytes = Data(buffer: buffer)
+    let bytes = try await collectJSONBody(from: request, limit: limit)
     do {
         return (try JSONDecoder().decode(T.self, from: bytes), bytes)
     } catch let error as DecodingError {
@@ -47,5 +38,18 @@ private func describe(_ error: DecodingError) -> (message: String, param: String
         guard let field = path(c.codingPath) else { return ("request body is not valid JSON", nil) }
         return ("\(field): \(c.debugDescription)", field)
     @unknown default: return ("invalid request body", nil)
+    }
+}
+
+/// A JSON request body's bytes, undecoded: 415 for a body that is not JSON, 413 past the
+/// size limit.
+func collectJSONBody(from request: Request, limit: Int) async throws(APIError) -> Data {
+    if let contentType = request.headers[.contentType], !contentType.lowercased().contains("json") {
+        throw APIError(.unsupportedMediaType, "Content-Type must be application/json", code: "unsupported_media_type")
+    }
+    do {
+        return Data(buffer: try await request.body.collect(upTo: limit))
+    } catch {
+        throw APIError(.contentTooLarge, "request body exceeds \(limit) bytes", code: "body_too_large")
     }
 }

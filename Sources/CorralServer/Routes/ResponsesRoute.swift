@@ -7,14 +7,7 @@ extension CompletionHandler {
     /// `ResponsesStream`), as llama-server does. Nothing is stored: `previous_response_id` is
     /// refused, and the response says `store: false`.
     func responses(_ request: Request, context: some RequestContext) async throws -> Response {
-        if let contentType = request.headers[.contentType], !contentType.lowercased().contains("json") {
-            throw APIError(.unsupportedMediaType, "Content-Type must be application/json", code: "unsupported_media_type")
-        }
-        let body: ByteBuffer
-        do { body = try await request.body.collect(upTo: config.maxBodyBytes) } catch {
-            throw APIError(.contentTooLarge, "request body exceeds \(config.maxBodyBytes) bytes", code: "body_too_large")
-        }
-        let converted = try ResponsesRequest(Data(buffer: body))
+        let converted = try ResponsesRequest(try await collectJSONBody(from: request, limit: config.maxBodyBytes))
         var head = request.head
         head.path = "/v1/chat/completions"
         head.headerFields[.contentLength] = nil
