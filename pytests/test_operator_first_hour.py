@@ -37,6 +37,14 @@ def test_on_off_flags_take_what_users_type(args, value):
     assert settings_of(check(*args))["NIM_ENABLE_KV_CACHE_REUSE"] == value
 
 
+def test_the_placeholder_words_of_help_mean_the_default():
+    # `--help` writes "default auto" and "default none": typing them means just that.
+    s = settings_of(check(env={"NIM_SERVED_MODEL_NAME": "auto", "NIM_API_KEYS_FILE": "none",
+                               "NIM_CHAT_TEMPLATE_FILE": "model", "NIM_KV_CACHE_TOKENS": "auto"}))
+    assert s["NIM_SERVED_MODEL_NAME"] == "auto" and s["NIM_CHAT_TEMPLATE_FILE"] == "model"
+    assert s["NIM_KV_CACHE_TOKENS"] == "auto"
+
+
 def test_a_bad_on_off_value_names_the_setting():
     run = check(env={"NIM_PER_REQ_METRICS_ENABLE": "maybe"})
     assert run.returncode != 0 and "NIM_PER_REQ_METRICS_ENABLE=maybe" in run.stderr

@@ -16,8 +16,13 @@ enum Environment {
         return v
     }
 
-    /// A text setting: the flag, else the variable.
-    static func string(_ setting: ServeSetting, flag: String?) -> String? { flag ?? string(setting.name) }
+    /// A text setting: the flag, else the variable; nil when unset or when it names the
+    /// default's placeholder word (`auto`, `none`, `model`), as `--help` writes it.
+    static func string(_ setting: ServeSetting, flag: String?) -> String? {
+        guard let value = flag ?? string(setting.name) else { return nil }
+        let placeholder = ["auto", "none", "model"].contains(setting.defaultText)
+        return placeholder && value.lowercased() == setting.defaultText ? nil : value
+    }
 
     /// An integer setting; nil when unset (or `auto`, where that is the default). Its
     /// bounds are checked once, with every other setting's, by `ServerConfig.validate`.

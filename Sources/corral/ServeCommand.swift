@@ -159,7 +159,7 @@ struct ServeCommand: AsyncParsableCommand {
         do { _ = try c.tls.configuration() } catch { throw .init(description: error.description) }
         c.maxHeaderBytes = try E.int(.maxHeaderBytes, flag: maxHeaderBytes, default: ServeDefaults.maxHeaderBytes)
         c.idleTimeout = Double(try E.int(.httpIdleTimeoutSeconds, flag: httpIdleTimeoutSeconds, default: ServeDefaults.httpIdleTimeoutSeconds))
-        c.chatTemplateFile = E.string(.chatTemplateFile, flag: chatTemplateFile).flatMap { $0 == "model" ? nil : $0 }
+        c.chatTemplateFile = E.string(.chatTemplateFile, flag: chatTemplateFile)
         if let file = c.chatTemplateFile, !FileManager.default.isReadableFile(atPath: file) {
             throw .init(description: "NIM_CHAT_TEMPLATE_FILE=\(file) cannot be read")
         }
