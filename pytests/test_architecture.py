@@ -52,8 +52,8 @@ def test_only_the_engine_module_touches_c():
 
 
 def test_the_rooms_are_folders_with_nothing_loose_at_the_root():
-    # `ls Sources/CorralServer` and `ls Sources/Scheduler` show the architecture.
-    for module in ("CorralServer", "Scheduler"):
+    # `ls Sources/CorralServer`, `ls Sources/Scheduler` and `ls Sources/LlamaEngine` show the architecture.
+    for module in ("CorralServer", "Scheduler", "LlamaEngine"):
         root = os.path.join(ROOT, "Sources", module)
         loose = [f for f in os.listdir(root) if f.endswith(".swift")]
         assert not loose, f"{module} has Swift files outside its rooms: {loose}"
