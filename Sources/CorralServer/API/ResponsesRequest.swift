@@ -50,9 +50,10 @@ struct ResponsesRequest {
         if let reasoning = object["reasoning"] as? [String: Any], let effort = reasoning["effort"], !(effort is NSNull) {
             chat["reasoning_effort"] = effort
         }
-        stream = (object["stream"] as? Bool) ?? false
-        if let value = object["stream"], !(value is NSNull), !(value is Bool) {
-            throw .badRequest("stream must be a boolean", param: "stream")
+        switch object["stream"] {
+        case nil, is NSNull: stream = false
+        case let value as Bool: stream = value
+        default: throw .badRequest("stream must be a boolean", param: "stream")
         }
         // Usage always comes back, streamed or not, as the Responses API reports it.
         if stream { chat["stream"] = true; chat["stream_options"] = ["include_usage": true] }

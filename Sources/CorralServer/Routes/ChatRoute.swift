@@ -39,7 +39,7 @@ extension CompletionHandler {
         }
         let requests = (0..<n).map { options.request(prompt: prompt, logprobs: logprobs, choice: $0) }
         let events = try submit([requests], to: engine, promptParam: "messages", for: request, priority: body.options.priority)
-        let output = ChatOutput(id: "chatcmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased(),
+        let output = ChatOutput(id: openAIID("chatcmpl-"),
                                 created: Int(Date().timeIntervalSince1970), model: engine.servedName, served: model,
                                 plan: plan, hideReasoning: config.reasoningFormat == .hidden, logprobs: logprobs != nil,
                                 perRequestStats: config.perRequestStats)

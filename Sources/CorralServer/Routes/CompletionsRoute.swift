@@ -27,7 +27,7 @@ extension CompletionHandler {
         }
         let requests = Array(groups.joined())
         let events = try submit(groups, to: engine, promptParam: "prompt", for: request, priority: body.options.priority)
-        let id = "cmpl-" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        let id = openAIID("cmpl-")
         let created = Int(Date().timeIntervalSince1970)
         let name = engine.servedName
         let echo = body.echo == true ? body.prompt.values : nil

@@ -29,7 +29,7 @@ struct InfoRoutes: Sendable {
         var max_model_len: Int
         var engine: String
         var gpu_offload: Bool
-        /// The effective value of each setting that has a default in `ServeDefaults`.
+        /// Each setting in force, by its `NIM_*` name (`ServerConfig.settings`).
         var settings: [String: String]
         /// Where the chat template comes from: `model` (the GGUF's) or the override file.
         var chat_template: String

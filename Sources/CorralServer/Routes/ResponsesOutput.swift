@@ -4,10 +4,8 @@ import Foundation
 /// message: reasoning first, then the message, then each function call, as OpenAI lists
 /// them. The non-streamed route and the end of a stream build the same object.
 enum ResponsesOutput {
-    /// An id in OpenAI's style, `prefix_` and 32 hex digits.
-    static func id(_ prefix: String) -> String {
-        prefix + "_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
-    }
+    /// An id in the Responses API's style, `prefix_` and 32 hex digits.
+    static func id(_ prefix: String) -> String { openAIID(prefix + "_") }
 
     static func reasoningItem(id: String, text: String) -> [String: Any] {
         let content: [Any] = [["type": "reasoning_text", "text": text]]
@@ -83,4 +81,9 @@ enum ResponsesOutput {
     static func json(_ object: [String: Any]) -> Data {
         (try? JSONSerialization.data(withJSONObject: object, options: [.withoutEscapingSlashes])) ?? Data("{}".utf8)
     }
+}
+
+/// An OpenAI-style id: `prefix` (with its separator) and 32 lowercase hex digits.
+func openAIID(_ prefix: String) -> String {
+    prefix + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
 }

@@ -15,7 +15,7 @@ final class ResponsesStream: @unchecked Sendable {
     private let id: String
     private let created: Int
     private let echo: [String: Any]
-    private var model = ""
+    private let model: String
     private var sequence = 0
     private var pending = Data()
     private var open = Open.none
@@ -64,7 +64,6 @@ final class ResponsesStream: @unchecked Sendable {
             failure = ["code": error["code"] ?? "server_error", "message": error["message"] ?? "generation failed"]
             return []
         }
-        if let name = chunk["model"] as? String { model = name }
         if let u = chunk["usage"] as? [String: Any] { usage = ResponsesOutput.usage(u) }
         guard let choice = (chunk["choices"] as? [[String: Any]])?.first else { return [] }
         if let reason = choice["finish_reason"] as? String { finishReason = reason }
