@@ -12,8 +12,13 @@ func decodeJSONBody<T: Decodable>(_ type: T.Type, from request: Request, limit: 
 func decodeJSONBodyAndBytes<T: Decodable>(_ type: T.Type, from request: Request,
                                           limit: Int) async throws(APIError) -> (value: T, bytes: Data) {
     let bytes = try await collectJSONBody(from: request, limit: limit)
+    return (try decodeJSON(type, from: bytes), bytes)
+}
+
+/// Decodes JSON bytes, a 400 with the decoder's reason (naming the field) when they do not fit.
+func decodeJSON<T: Decodable>(_ type: T.Type, from bytes: Data) throws(APIError) -> T {
     do {
-        return (try JSONDecoder().decode(T.self, from: bytes), bytes)
+        return try JSONDecoder().decode(T.self, from: bytes)
     } catch let error as DecodingError {
         let (message, param) = describe(error)
         throw .badRequest(message, param: param)

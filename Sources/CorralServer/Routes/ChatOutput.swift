@@ -69,9 +69,9 @@ struct ChatOutput: Sendable {
         }
 
         func render(_ event: GenerationEvent, index: Int, encoder: JSONEncoder) throws -> [Data] {
+            let (deltas, finish) = self.deltas(event)
             switch event {
-            case .delta(let text, _, let lps):
-                let deltas = parse(text, final: false)
+            case .delta(_, _, let lps):
                 let logprobs = output.logprobs ? ChatLogprobs(content: lps.map { chatLogprob($0, output.served) }) : nil
                 if deltas.isEmpty {
                     return lps.isEmpty ? [] : [try chunk(index, AssistantMessage(content: nil), logprobs, nil, encoder)]
@@ -80,12 +80,24 @@ struct ChatOutput: Sendable {
                     try chunk(index, delta, i == 0 ? logprobs : nil, nil, encoder)
                 }
             case .finished(let summary):
-                let last = try parse("", final: true).map { try chunk(index, $0, nil, nil, encoder) }
-                let finish = ChatOutput.finishReason(summary.reason, calls: madeCalls)
-                return last + [try chunk(index, AssistantMessage(content: nil), nil, finish, encoder,
-                                         stats: summary)]
+                return try deltas.map { try chunk(index, $0, nil, nil, encoder) }
+                    + [try chunk(index, AssistantMessage(content: nil), nil, finish, encoder, stats: summary)]
             case .failed:
                 return []
+            }
+        }
+
+        /// The parsed pieces one event adds, and the finish reason when it ends the choice:
+        /// what `render` encodes as chunks, and what `/v1/responses` turns into its events.
+        func deltas(_ event: GenerationEvent) -> (deltas: [AssistantMessage], finish: String?) {
+            switch event {
+            case .delta(let text, _, _):
+                return (parse(text, final: false), nil)
+            case .finished(let summary):
+                let last = parse("", final: true)
+                return (last, ChatOutput.finishReason(summary.reason, calls: madeCalls))
+            case .failed:
+                return ([], nil)
             }
         }
 

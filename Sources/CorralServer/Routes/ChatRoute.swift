@@ -7,6 +7,41 @@ extension CompletionHandler {
     /// `POST /v1/chat/completions`.
     func chat(_ request: Request, context: some RequestContext) async throws -> Response {
         let (body, bytes) = try await decodeJSONBodyAndBytes(ChatCompletionRequest.self, from: request, limit: config.maxBodyBytes)
+        let chat = try prepareChat(body, bytes, for: request)
+        let (events, output, n, prompt) = (chat.events, chat.output, chat.choices, chat.promptTokens)
+        if body.options.stream == true {
+            let includeUsage = body.options.stream_options?.include_usage == true
+            let streams = try (0..<n).map { _ in try output.stream() }
+            return sse(events, choices: n, perPrompt: n, promptTokens: prompt, includeUsage: includeUsage, render: { index, event, encoder in
+                try streams[index].render(event, index: index, encoder: encoder)
+            }, usageChunk: { usage, encoder in
+                try encoder.encode(ChatCompletionChunk(id: output.id, created: output.created, model: output.model,
+                                                       choices: [], usage: usage))
+            })
+        }
+
+        let results = try await collect(events, count: n)
+        logText("completion", results.map(\.text).joined(separator: "\n"), request)
+        let completion = ChatCompletion(
+            id: output.id, created: output.created, model: output.model,
+            choices: try results.enumerated().map { index, r in try output.choice(index, r) },
+            usage: Usage(prompt: prompt, completion: results.reduce(0) { $0 + ($1.summary?.completionTokens ?? 0) },
+                         cached: results.first?.summary?.cachedTokens ?? 0),
+            stats: stats(results.compactMap(\.summary)))
+        return try Self.json(completion)
+    }
+
+    /// A chat request validated, rendered and queued: its choices' events and the output
+    /// renderer. `/v1/chat/completions` and `/v1/responses` frame the same events.
+    struct PreparedChat {
+        let events: AsyncStream<(Int, GenerationEvent)>
+        let output: ChatOutput
+        let choices: Int
+        let promptTokens: Int
+    }
+
+    /// Validates `body` once, renders it through the template and submits its choices.
+    func prepareChat(_ body: ChatCompletionRequest, _ bytes: Data, for request: Request) throws -> PreparedChat {
         let engine = try state.readyEngine()
         try checkModel(body.options.model, engine)
         guard !body.messages.isEmpty else { throw APIError.badRequest("messages must not be empty", param: "messages") }
@@ -43,27 +78,7 @@ extension CompletionHandler {
                                 created: Int(Date().timeIntervalSince1970), model: engine.servedName, served: model,
                                 plan: plan, hideReasoning: config.reasoningFormat == .hidden, logprobs: logprobs != nil,
                                 perRequestStats: config.perRequestStats)
-
-        if body.options.stream == true {
-            let includeUsage = body.options.stream_options?.include_usage == true
-            let streams = try (0..<n).map { _ in try output.stream() }
-            return sse(events, choices: n, perPrompt: n, promptTokens: prompt.count, includeUsage: includeUsage, render: { index, event, encoder in
-                try streams[index].render(event, index: index, encoder: encoder)
-            }, usageChunk: { usage, encoder in
-                try encoder.encode(ChatCompletionChunk(id: output.id, created: output.created, model: output.model,
-                                                       choices: [], usage: usage))
-            })
-        }
-
-        let results = try await collect(events, count: n)
-        logText("completion", results.map(\.text).joined(separator: "\n"), request)
-        let completion = ChatCompletion(
-            id: output.id, created: output.created, model: output.model,
-            choices: try results.enumerated().map { index, r in try output.choice(index, r) },
-            usage: Usage(prompt: prompt.count, completion: results.reduce(0) { $0 + ($1.summary?.completionTokens ?? 0) },
-                         cached: results.first?.summary?.cachedTokens ?? 0),
-            stats: stats(results.compactMap(\.summary)))
-        return try Self.json(completion)
+        return PreparedChat(events: events, output: output, choices: n, promptTokens: prompt.count)
     }
 }
 

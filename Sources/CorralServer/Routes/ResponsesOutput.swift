@@ -25,30 +25,26 @@ enum ResponsesOutput {
         ["id": id, "type": "function_call", "status": status, "call_id": callID, "name": name, "arguments": arguments]
     }
 
-    /// The output items of one chat `message` object.
-    static func items(fromMessage message: [String: Any]) -> [[String: Any]] {
+    /// The output items of one chat message.
+    static func items(from message: AssistantMessage) -> [[String: Any]] {
         var items: [[String: Any]] = []
-        if let reasoning = message["reasoning_content"] as? String, !reasoning.isEmpty {
+        if let reasoning = message.reasoning_content, !reasoning.isEmpty {
             items.append(reasoningItem(id: id("rs"), text: reasoning))
         }
-        let calls = message["tool_calls"] as? [[String: Any]] ?? []
-        let content = message["content"] as? String ?? ""
+        let calls = message.tool_calls ?? []
+        let content = message.content ?? ""
         if !content.isEmpty || calls.isEmpty { items.append(messageItem(id: id("msg"), text: content)) }
         for call in calls {
-            let function = call["function"] as? [String: Any] ?? [:]
-            items.append(callItem(id: id("fc"), callID: call["id"] as? String ?? id("call"),
-                                  name: function["name"] as? String ?? "", arguments: function["arguments"] as? String ?? ""))
+            items.append(callItem(id: id("fc"), callID: call.id ?? id("call"), name: call.function.name ?? "",
+                                  arguments: call.function.arguments))
         }
         return items
     }
 
-    /// The Responses API's `usage` from chat's.
-    static func usage(_ chat: [String: Any]?) -> [String: Any]? {
-        guard let chat else { return nil }
-        let input = chat["prompt_tokens"] as? Int ?? 0, output = chat["completion_tokens"] as? Int ?? 0
-        let cached = (chat["prompt_tokens_details"] as? [String: Any])?["cached_tokens"] as? Int ?? 0
-        return ["input_tokens": input, "input_tokens_details": ["cached_tokens": cached], "output_tokens": output,
-                "output_tokens_details": ["reasoning_tokens": 0], "total_tokens": input + output]
+    /// The Responses API's `usage`.
+    static func usage(input: Int, output: Int, cached: Int) -> [String: Any] {
+        ["input_tokens": input, "input_tokens_details": ["cached_tokens": cached], "output_tokens": output,
+         "output_tokens_details": ["reasoning_tokens": 0], "total_tokens": input + output]
     }
 
     /// The response object. `finishReason` `length` makes it `incomplete`, as OpenAI reports

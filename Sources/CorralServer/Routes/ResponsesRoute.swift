@@ -3,20 +3,18 @@ import Hummingbird
 
 extension CompletionHandler {
     /// `POST /v1/responses`: the Responses API, served by converting the request to a chat
-    /// completion (`ResponsesRequest`) and the chat route's answer back (`ResponsesOutput`,
-    /// `ResponsesStream`), as llama-server does. Nothing is stored: `previous_response_id` is
-    /// refused, and the response says `store: false`.
+    /// completion (`ResponsesRequest`) that the chat route validates, renders and queues
+    /// (`prepareChat`), then framing the choice's parsed deltas as output items
+    /// (`ResponsesOutput`, `ResponsesStream`), as llama-server does. Nothing is stored:
+    /// `previous_response_id` is refused, and the response says `store: false`.
     func responses(_ request: Request, context: some RequestContext) async throws -> Response {
         let converted = try ResponsesRequest(try await collectJSONBody(from: request, limit: config.maxBodyBytes))
-        var head = request.head
-        head.path = "/v1/chat/completions"
-        head.headerFields[.contentLength] = nil
-        head.headerFields[.contentType] = "application/json"
-        let inner = Request(head: head, body: RequestBody(buffer: ByteBuffer(bytes: converted.chatBody)))
-        let chatResponse: Response
+        let chat: PreparedChat
         do {
-            chatResponse = try await chat(inner, context: context)
+            let body = try decodeJSON(ChatCompletionRequest.self, from: converted.chatBody)
+            chat = try prepareChat(body, converted.chatBody, for: request)
         } catch let error as APIError {
+            // The client wrote the Responses API's names; say them.
             throw error.param.flatMap { ResponsesRequest.paramNames[$0] }.map {
                 var renamed = APIError(error.status, error.message, type: error.type, param: $0, code: error.code)
                 renamed.extraHeaders = error.extraHeaders
@@ -24,56 +22,38 @@ extension CompletionHandler {
             } ?? error
         }
         let id = ResponsesOutput.id("resp"), created = Int(Date().timeIntervalSince1970)
-        let model = try state.readyEngine().servedName
-        if converted.stream {
-            return streamed(chatResponse.body, ResponsesStream(id: id, created: created, model: model, echo: converted.echo))
-        }
-        let collector = BodyCollector()
-        try await chatResponse.body.write(collector)
-        guard let chat = (try? JSONSerialization.jsonObject(with: Data(buffer: collector.buffer))) as? [String: Any],
-              let choice = (chat["choices"] as? [[String: Any]])?.first else {
-            throw APIError(.internalServerError, "the chat completion could not be read back", type: "server_error")
-        }
+        let frames = ResponsesStream(id: id, created: created, model: chat.output.model, echo: converted.echo)
+        if converted.stream { return streamed(chat, frames) }
+        let results = try await collect(chat.events, count: chat.choices)
+        logText("completion", results.map(\.text).joined(separator: "\n"), request)
+        let choice = try chat.output.choice(0, results[0])
+        let summary = results[0].summary
         let response = ResponsesOutput.response(
-            id: id, created: created, model: model, echo: converted.echo, status: "completed",
-            output: ResponsesOutput.items(fromMessage: choice["message"] as? [String: Any] ?? [:]),
-            usage: ResponsesOutput.usage(chat["usage"] as? [String: Any]), finishReason: choice["finish_reason"] as? String)
+            id: id, created: created, model: chat.output.model, echo: converted.echo, status: "completed",
+            output: ResponsesOutput.items(from: choice.message),
+            usage: ResponsesOutput.usage(input: chat.promptTokens, output: summary?.completionTokens ?? 0,
+                                         cached: summary?.cachedTokens ?? 0),
+            finishReason: choice.finish_reason)
         return Response(status: .ok, headers: [.contentType: "application/json"],
                         body: .init(byteBuffer: ByteBuffer(bytes: ResponsesOutput.json(response))))
     }
 
-    /// The chat stream, rewritten event by event straight into this response's writer, so
-    /// a slow client slows the chat stream as it would slow chat (nothing is buffered), and
-    /// a client that goes away ends it, which cancels the generation.
-    private func streamed(_ chatBody: ResponseBody, _ stream: ResponsesStream) -> Response {
+    /// The choice's events as the Responses API's typed events, written as they come: a
+    /// slow client slows the stream as it would in chat, and one that goes away drops the
+    /// events stream, which cancels the generation.
+    private func streamed(_ chat: PreparedChat, _ frames: ResponsesStream) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
         return Response(status: .ok, headers: headers, body: .init { writer in
-            try await writer.write(contentsOf: stream.start())
-            // The chat body always finishes its writer last, which finishes this one.
-            try await chatBody.write(StreamFeeder(stream: stream, outer: writer))
+            let parsed = try chat.output.stream()
+            try await writer.write(contentsOf: frames.start())
+            for await (_, event) in chat.events {
+                let (deltas, finish) = parsed.deltas(event)
+                try await writer.write(contentsOf: frames.apply(event, deltas: deltas, finish: finish,
+                                                                promptTokens: chat.promptTokens))
+            }
+            try await writer.finish(nil)
         })
     }
-}
-
-/// Collects a response body (a non-streamed chat completion, written at once).
-private final class BodyCollector: ResponseBodyWriter, @unchecked Sendable {
-    // Written by one task, then read by the same one.
-    var buffer = ByteBuffer()
-    func write(_ buffer: ByteBuffer) async throws {
-        var copy = buffer
-        self.buffer.writeBuffer(&copy)
-    }
-    func finish(_ trailingHeaders: HTTPFields?) async throws {}
-}
-
-/// Feeds a chat stream's bytes through `ResponsesStream` into the outer response's writer.
-private struct StreamFeeder: ResponseBodyWriter {
-    let stream: ResponsesStream
-    var outer: any ResponseBodyWriter
-    mutating func write(_ buffer: ByteBuffer) async throws {
-        try await outer.write(contentsOf: stream.feed(buffer))
-    }
-    consuming func finish(_ trailingHeaders: HTTPFields?) async throws { try await outer.finish(trailingHeaders) }
 }

@@ -1,15 +1,16 @@
 import Foundation
 import NIOCore
+import Scheduler
 
-/// Turns a chat completion's SSE stream into the Responses API's typed events, as
-/// llama-server does: `response.created` and `response.in_progress`, then per output item
+/// Turns a chat choice's parsed deltas (`ChatOutput.Stream.deltas`) into the Responses API's
+/// typed events, as llama-server does: `response.created` and `response.in_progress`, then per output item
 /// `response.output_item.added`, its deltas (`response.reasoning_text.delta`,
 /// `response.content_part.added` and `response.output_text.delta`,
 /// `response.function_call_arguments.delta`), the matching `.done` events and
 /// `response.output_item.done`, and last `response.completed` (or `response.incomplete`,
 /// or `response.failed` when the generation failed).
 final class ResponsesStream: @unchecked Sendable {
-    // Fed by one task, in order (the chat stream's writer); never shared.
+    // Fed by one task, in order (the response's writer); never shared.
     private enum Open { case none, reasoning, message, call(Int) }
 
     private let id: String
@@ -17,7 +18,6 @@ final class ResponsesStream: @unchecked Sendable {
     private let echo: [String: Any]
     private let model: String
     private var sequence = 0
-    private var pending = Data()
     private var open = Open.none
     private var items: [[String: Any]] = []
     private var itemID = ""
@@ -41,58 +41,49 @@ final class ResponsesStream: @unchecked Sendable {
         return [event("response.created", ["response": response]), event("response.in_progress", ["response": response])]
     }
 
-    /// Events for the chat stream's next bytes; a frame split across writes waits for its end.
-    func feed(_ buffer: ByteBuffer) -> [ByteBuffer] {
-        pending.append(contentsOf: buffer.readableBytesView)
+    /// Events for one generation event of the choice, whose parsed pieces are `deltas`.
+    func apply(_ event: GenerationEvent, deltas: [AssistantMessage], finish: String?, promptTokens: Int) -> [ByteBuffer] {
         var out: [ByteBuffer] = []
-        while let end = pending.firstRange(of: Data("\n\n".utf8)) {
-            let frame = String(decoding: pending[pending.startIndex..<end.lowerBound], as: UTF8.self)
-            pending.removeSubrange(pending.startIndex..<end.upperBound)
-            guard frame.hasPrefix("data: ") else { continue }
-            let payload = frame.dropFirst(6)
-            if payload == "[DONE]" {
-                out += finish()
-            } else if let chunk = (try? JSONSerialization.jsonObject(with: Data(payload.utf8))) as? [String: Any] {
-                out += apply(chunk)
-            }
+        for delta in deltas { out += apply(delta) }
+        switch event {
+        case .finished(let summary):
+            finishReason = finish
+            usage = ResponsesOutput.usage(input: promptTokens, output: summary.completionTokens, cached: summary.cachedTokens)
+            out += self.finish()
+        case .failed(let error):
+            failure = ["code": APIError(error).code ?? "server_error", "message": error.description]
+            out += self.finish()
+        case .delta:
+            break
         }
         return out
     }
 
-    private func apply(_ chunk: [String: Any]) -> [ByteBuffer] {
-        if let error = chunk["error"] as? [String: Any] {
-            failure = ["code": error["code"] ?? "server_error", "message": error["message"] ?? "generation failed"]
-            return []
-        }
-        if let u = chunk["usage"] as? [String: Any] { usage = ResponsesOutput.usage(u) }
-        guard let choice = (chunk["choices"] as? [[String: Any]])?.first else { return [] }
-        if let reason = choice["finish_reason"] as? String { finishReason = reason }
-        let delta = choice["delta"] as? [String: Any] ?? [:]
+    private func apply(_ delta: AssistantMessage) -> [ByteBuffer] {
         var out: [ByteBuffer] = []
-        if let piece = delta["reasoning_content"] as? String, !piece.isEmpty {
+        if let piece = delta.reasoning_content, !piece.isEmpty {
             if case .reasoning = open {} else { out += close(); out += openItem(.reasoning) }
             text += piece
             out.append(event("response.reasoning_text.delta", ["item_id": itemID, "output_index": items.count,
                                                                "content_index": 0, "delta": piece]))
         }
-        if let piece = delta["content"] as? String, !piece.isEmpty {
+        if let piece = delta.content, !piece.isEmpty {
             if case .message = open {} else { out += close(); out += openItem(.message) }
             text += piece
             out.append(event("response.output_text.delta", ["item_id": itemID, "output_index": items.count,
                                                             "content_index": 0, "delta": piece, "logprobs": [Any]()]))
         }
-        for call in delta["tool_calls"] as? [[String: Any]] ?? [] {
-            let index = call["index"] as? Int ?? 0
-            let function = call["function"] as? [String: Any] ?? [:]
+        for call in delta.tool_calls ?? [] {
+            let index = call.index ?? 0
             if case .call(let current) = open, current == index {} else {
                 out += close()
-                self.call = (call["id"] as? String ?? ResponsesOutput.id("call"), function["name"] as? String ?? "")
+                self.call = (call.id ?? ResponsesOutput.id("call"), call.function.name ?? "")
                 out += openItem(.call(index))
             }
-            if let piece = function["arguments"] as? String, !piece.isEmpty {
-                text += piece
+            if !call.function.arguments.isEmpty {
+                text += call.function.arguments
                 out.append(event("response.function_call_arguments.delta", ["item_id": itemID, "output_index": items.count,
-                                                                            "delta": piece]))
+                                                                            "delta": call.function.arguments]))
             }
         }
         return out
