@@ -10,15 +10,25 @@ public struct SequenceWork: Sendable, Equatable {
     public var sample: Bool
     /// Top alternatives to report with the sample; `nil` for none.
     public var logprobs: Int?
+    /// How many of the last `tokens` are a speculative draft to verify (0 for none; needs
+    /// `sample`). The engine samples after the token before the draft and after each draft
+    /// token in turn, keeps going while each sample equals the draft token that follows,
+    /// and drops the KV of the draft tokens it rejected.
+    public var draft: Int
 
     /// Creates a value.
-    public init(slot: Int, startPosition: Int, tokens: ArraySlice<Token>, sample: Bool, logprobs: Int? = nil) {
+    public init(slot: Int, startPosition: Int, tokens: ArraySlice<Token>, sample: Bool, logprobs: Int? = nil,
+                draft: Int = 0) {
         self.slot = slot
         self.startPosition = startPosition
         self.tokens = tokens
         self.sample = sample
         self.logprobs = logprobs
+        self.draft = draft
     }
+
+    /// Tokens the step feeds before the draft: a prompt chunk, or the one decode token.
+    public var committedCount: Int { tokens.count - draft }
 }
 
 /// The result of one sampled position.
@@ -52,10 +62,17 @@ public protocol BatchExecutor: AnyObject {
     /// Starts a fresh sampler for `slot`, primed with tokens already generated (after a
     /// preemption) so penalties carry over.
     func open(slot: Int, sampling: SamplingParameters, history: [Token])
-    /// Runs one step. Returns one entry per work item, `nil` where `sample` was false.
+    /// Runs one step. Returns one entry per work item: empty where `sample` was false, else
+    /// the sampled tokens in order. Without a draft that is one token; with one, it is one
+    /// token per draft token accepted plus the token sampled after the last of them (a
+    /// rejected draft token's place is taken by the token sampled there), and the KV of the
+    /// rejected draft tokens is gone. Sampling each position in turn, exactly as decoding
+    /// one token at a time would, keeps the output identical: greedy, seeded or not, with
+    /// penalties and grammars (a draft that proposes one token per position is verified
+    /// exactly by drawing from the target distribution and comparing).
     /// - Throws: `ExecutorError.outOfKV` when the cache has no room (the scheduler
     ///   preempts and retries), or another error that fails the step's sequences.
-    func execute(_ work: [SequenceWork]) throws(ExecutorError) -> [SampledToken?]
+    func execute(_ work: [SequenceWork]) throws(ExecutorError) -> [[SampledToken]]
     /// Frees every KV cell of `slot` (cells shared with another slot stay with it).
     func release(slot: Int)
     /// Makes `destination` share the first `length` KV cells of `source` (unified cache:

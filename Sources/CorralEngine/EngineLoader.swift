@@ -69,6 +69,7 @@ public enum EngineLoader {
         // get their first tokens sooner than prompts computed together; a GPU batches
         // them almost for free.
         schedulerConfig.serialPrefill = !memory.onGPU
+        schedulerConfig.speculation = config.speculation
         let scheduler = BatchScheduler(
             executor: LlamaExecutor(context: context, samplingThreads: threads.threads),
             config: schedulerConfig,

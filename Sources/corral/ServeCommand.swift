@@ -95,6 +95,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong(ServeSetting.disableLogRequests.flag), help: ArgumentHelp(ServeSetting.disableLogRequests.help))
     var disableLogRequests: Toggle?
 
+    @Option(name: .customLong(ServeSetting.speculativeMethod.flag), help: ArgumentHelp(ServeSetting.speculativeMethod.help))
+    var speculativeMethod: String?
+    @Option(name: .customLong(ServeSetting.speculativeNumTokens.flag), help: ArgumentHelp(ServeSetting.speculativeNumTokens.help))
+    var speculativeNumTokens: Int?
+    @Option(name: .customLong(ServeSetting.speculativeNgramMin.flag), help: ArgumentHelp(ServeSetting.speculativeNgramMin.help))
+    var speculativeNgramMin: Int?
+    @Option(name: .customLong(ServeSetting.speculativeNgramMax.flag), help: ArgumentHelp(ServeSetting.speculativeNgramMax.help))
+    var speculativeNgramMax: Int?
+    @Option(name: .customLong(ServeSetting.speculativeDisableByBatchSize.flag),
+            help: ArgumentHelp(ServeSetting.speculativeDisableByBatchSize.help))
+    var speculativeDisableByBatchSize: Int?
+
     @Flag(help: "Check the settings (flags and NIM_* variables) and the model and exit: status 0 and the settings in force when serve would start with them, else the reason on one line.")
     var checkConfig = false
 
@@ -166,6 +178,14 @@ struct ServeCommand: AsyncParsableCommand {
         c.reasoningFormat = try E.choice(E.string(.reasoningFormat, flag: reasoningFormat) ?? ServeDefaults.reasoningFormat.rawValue,
                                          as: ReasoningFormat.self, setting: .reasoningFormat)
         c.logPrompts = !(try E.bool(.disableLogRequests, flag: disableLogRequests, default: ServeDefaults.disableLogRequests))
+        c.speculation = SpeculationConfig(
+            method: try E.choice(E.string(.speculativeMethod, flag: speculativeMethod) ?? ServeDefaults.speculativeMethod.rawValue,
+                                 as: SpeculationConfig.Method.self, setting: .speculativeMethod),
+            maxDraftTokens: try E.int(.speculativeNumTokens, flag: speculativeNumTokens, default: ServeDefaults.speculativeNumTokens),
+            minMatch: try E.int(.speculativeNgramMin, flag: speculativeNgramMin, default: ServeDefaults.speculativeNgramMin),
+            maxMatch: try E.int(.speculativeNgramMax, flag: speculativeNgramMax, default: ServeDefaults.speculativeNgramMax),
+            disableByBatchSize: try E.int(.speculativeDisableByBatchSize, flag: speculativeDisableByBatchSize,
+                                          default: ServeDefaults.speculativeDisableByBatchSize))
         try c.validate()
         return c
     }

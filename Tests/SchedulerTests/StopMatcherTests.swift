@@ -136,7 +136,7 @@ final class RespelledExecutor: BatchExecutor {
     var slotCount: Int { base.slotCount }
     var maxBatchTokens: Int { base.maxBatchTokens }
     func open(slot: Int, sampling: SamplingParameters, history: [Token]) {}
-    func execute(_ work: [SequenceWork]) throws(ExecutorError) -> [SampledToken?] { try base.execute(work) }
+    func execute(_ work: [SequenceWork]) throws(ExecutorError) -> [[SampledToken]] { try base.execute(work) }
     func release(slot: Int) { base.release(slot: slot) }
     func copy(from source: Int, to destination: Int, length: Int) { base.copy(from: source, to: destination, length: length) }
     func trim(slot: Int, from position: Int) { base.trim(slot: slot, from: position) }

@@ -62,6 +62,25 @@ public enum ServeDefaults {
     /// `NIM_DISABLE_LOG_REQUESTS`: prompts stay out of the logs.
     public static let disableLogRequests = true
 
+    /// `NIM_SPECULATIVE_METHOD`: prompt lookup costs nothing to propose, and a draft is
+    /// verified only where the sequence's last tokens recur.
+    public static let speculativeMethod = SpeculationConfig.Method.ngram
+    /// `NIM_SPECULATIVE_NUM_TOKENS` (llama-server's `--draft-max` is 16; vLLM has no default).
+    public static let speculativeNumTokens = 8
+    /// `NIM_SPECULATIVE_NGRAM_MIN` (vLLM's `prompt_lookup_min`).
+    public static let speculativeNgramMin = 2
+    /// `NIM_SPECULATIVE_NGRAM_MAX` (vLLM's `prompt_lookup_max`).
+    public static let speculativeNgramMax = 4
+    /// `NIM_SPECULATIVE_DISABLE_BY_BATCH_SIZE`: measured on a CPU, where verifying drafts
+    /// beside more decoding sequences cost more than it saved.
+    public static let speculativeDisableByBatchSize = 4
+
+    /// The speculation settings the defaults give.
+    public static var speculation: SpeculationConfig {
+        SpeculationConfig(method: speculativeMethod, maxDraftTokens: speculativeNumTokens, minMatch: speculativeNgramMin,
+                          maxMatch: speculativeNgramMax, disableByBatchSize: speculativeDisableByBatchSize)
+    }
+
     /// `NIM_REASONING_FORMAT`: a thinking model's reasoning goes to `reasoning_content`.
     public static let reasoningFormat = ReasoningFormat.split
 

@@ -152,6 +152,27 @@ extension ServeSetting {
     public static let disableLogRequests = ServeSetting(
         "NIM_DISABLE_LOG_REQUESTS", flag: "disable-log-requests", default: flag(ServeDefaults.disableLogRequests),
         toggle: true, "1 keeps prompts and completions out of the logs; 0 logs them")
+    /// `NIM_SPECULATIVE_METHOD`.
+    public static let speculativeMethod = ServeSetting(
+        "NIM_SPECULATIVE_METHOD", flag: "speculative-method", default: ServeDefaults.speculativeMethod.rawValue,
+        "Speculative decoding: ngram (draft tokens looked up in the sequence's own prompt and output, verified in the same step; output is unchanged) or off")
+    /// `NIM_SPECULATIVE_NUM_TOKENS`.
+    public static let speculativeNumTokens = ServeSetting(
+        "NIM_SPECULATIVE_NUM_TOKENS", flag: "speculative-num-tokens", default: "\(ServeDefaults.speculativeNumTokens)",
+        bounds: 1...64, "Most draft tokens a sequence verifies per step")
+    /// `NIM_SPECULATIVE_NGRAM_MIN`.
+    public static let speculativeNgramMin = ServeSetting(
+        "NIM_SPECULATIVE_NGRAM_MIN", flag: "speculative-ngram-min", default: "\(ServeDefaults.speculativeNgramMin)",
+        bounds: 1...64, "Shortest run of a sequence's last tokens that must recur in it for an ngram draft")
+    /// `NIM_SPECULATIVE_NGRAM_MAX`.
+    public static let speculativeNgramMax = ServeSetting(
+        "NIM_SPECULATIVE_NGRAM_MAX", flag: "speculative-ngram-max", default: "\(ServeDefaults.speculativeNgramMax)",
+        bounds: 1...64, "Longest run of a sequence's last tokens looked up first for an ngram draft")
+    /// `NIM_SPECULATIVE_DISABLE_BY_BATCH_SIZE`.
+    public static let speculativeDisableByBatchSize = ServeSetting(
+        "NIM_SPECULATIVE_DISABLE_BY_BATCH_SIZE", flag: "speculative-disable-by-batch-size",
+        default: "\(ServeDefaults.speculativeDisableByBatchSize)", bounds: 0...256,
+        "A step with more decoding sequences than this carries no drafts (the batch already keeps the engine busy)")
 
     /// Every row, in `--help` order.
     public static let all: [ServeSetting] = [
@@ -160,6 +181,7 @@ extension ServeSetting {
         enableKvCacheReuse, kvCacheHostMemMib, schedulerPolicy, queueTimeoutSeconds, drainGraceSeconds, apiKeysFile,
         kvLayout, jsonlLogging, logLevel, metricsRequireAuth, perReqMetrics, metricsTtftBuckets, metricsItlBuckets,
         metricsE2eBuckets, sslMode, sslKeyPath, sslCertsPath, sslCaCertsPath, maxHeaderBytes, httpIdleTimeoutSeconds,
-        chatTemplateFile, reasoningFormat, disableLogRequests,
+        chatTemplateFile, reasoningFormat, disableLogRequests, speculativeMethod, speculativeNumTokens,
+        speculativeNgramMin, speculativeNgramMax, speculativeDisableByBatchSize,
     ]
 }

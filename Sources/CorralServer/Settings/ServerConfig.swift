@@ -79,6 +79,8 @@ public struct ServerConfig: Sendable {
     public var reasoningFormat = ServeDefaults.reasoningFormat
     /// Log prompts and completions too (`NIM_DISABLE_LOG_REQUESTS=0`); off by default.
     public var logPrompts = !ServeDefaults.disableLogRequests
+    /// Speculative decoding (`NIM_SPECULATIVE_*`).
+    public var speculation = ServeDefaults.speculation
 
     /// Creates a configuration with the documented defaults.
     public init(host: String = "0.0.0.0", port: Int = ServeDefaults.port, model: String = ServeDefaults.model,
@@ -157,6 +159,9 @@ extension ServerConfig {
             (S.maxHeaderBytes, Double(maxHeaderBytes)), (S.queueTimeoutSeconds, queueTimeout),
             (S.drainGraceSeconds, drainGrace), (S.httpIdleTimeoutSeconds, idleTimeout),
             (S.gpuMemoryUtilization, gpuMemoryUtilization),
+            (S.speculativeNumTokens, Double(speculation.maxDraftTokens)),
+            (S.speculativeNgramMin, Double(speculation.minMatch)), (S.speculativeNgramMax, Double(speculation.maxMatch)),
+            (S.speculativeDisableByBatchSize, Double(speculation.disableByBatchSize)),
         ]
         for (setting, value) in numbers {
             if let value { try setting.check(value, as: ServeSetting.format(value)) }
@@ -164,6 +169,9 @@ extension ServerConfig {
         if maxModelLength < 0 { try S.maxModelLen.check(Double(maxModelLength), as: "\(maxModelLength)") }
         if let share = kvCachePercent, !(share > 0 && share <= 1) {
             throw Invalid(description: "NIM_KV_CACHE_PERCENT must be in (0, 1] or (1, 100], not \(share)")
+        }
+        if speculation.minMatch > speculation.maxMatch {
+            throw Invalid(description: "NIM_SPECULATIVE_NGRAM_MIN=\(speculation.minMatch) is more than NIM_SPECULATIVE_NGRAM_MAX=\(speculation.maxMatch)")
         }
     }
 }
@@ -188,7 +196,10 @@ extension ServerConfig {
             S.metricsRequireAuth: ServeDefaults.flag(metricsRequireAuth), S.perReqMetrics: ServeDefaults.flag(perRequestStats),
             S.maxHeaderBytes: "\(maxHeaderBytes)", S.httpIdleTimeoutSeconds: "\(Int(idleTimeout))",
             S.chatTemplateFile: chatTemplateFile ?? "model", S.reasoningFormat: reasoningFormat.rawValue,
-            S.disableLogRequests: ServeDefaults.flag(!logPrompts),
+            S.disableLogRequests: ServeDefaults.flag(!logPrompts), S.speculativeMethod: speculation.method.rawValue,
+            S.speculativeNumTokens: "\(speculation.maxDraftTokens)", S.speculativeNgramMin: "\(speculation.minMatch)",
+            S.speculativeNgramMax: "\(speculation.maxMatch)",
+            S.speculativeDisableByBatchSize: "\(speculation.disableByBatchSize)",
         ]
         return Dictionary(uniqueKeysWithValues: values.map { ($0.key.name, $0.value) })
     }

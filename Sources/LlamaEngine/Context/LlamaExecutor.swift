@@ -33,18 +33,20 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
         samplers[slot] = sampler
     }
 
-    public func execute(_ work: [SequenceWork]) throws(ExecutorError) -> [SampledToken?] {
+    public func execute(_ work: [SequenceWork]) throws(ExecutorError) -> [[SampledToken]] {
         context.clearBatch()
         var sampleAt: [Int?] = []
         sampleAt.reserveCapacity(work.count)
         do {
             for w in work {
                 var index: Int?
+                // Logits for the last token, and for each draft token (every position verified).
+                let firstSampled = w.tokens.count - 1 - (w.sample ? w.draft : 0)
                 for (offset, token) in w.tokens.enumerated() {
-                    let isLast = offset == w.tokens.count - 1
+                    let wants = w.sample && offset >= firstSampled
                     let i = try context.add(token: token, position: w.startPosition + offset, sequence: w.slot,
-                                            wantsLogits: isLast && w.sample)
-                    if isLast && w.sample { index = i }
+                                            wantsLogits: wants)
+                    if wants && index == nil { index = i }
                 }
                 sampleAt.append(index)
             }
@@ -57,21 +59,34 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
         }
         let sampling = ContinuousClock.now
         defer { lastSampleSeconds = (ContinuousClock.now - sampling).seconds }
-        return sample(work, at: sampleAt)
+        let out = sample(work, at: sampleAt)
+        // Rejected draft tokens leave the KV, so the sequence holds exactly what it accepted.
+        for (w, tokens) in zip(work, out) where w.draft > 0 && !tokens.isEmpty && tokens.count < w.draft + 1 {
+            context.trimSequence(w.slot, from: w.startPosition + w.committedCount + tokens.count - 1)
+        }
+        return out
     }
 
     /// Samples every position that asked for it. Each sequence has its own sampler and
-    /// reads only its own row of logits, so with many sequences the rows are spread over
+    /// reads only its own rows of logits, so with many sequences the rows are spread over
     /// the CPUs (idle at this point: the compute has finished); a 128k vocabulary makes a
     /// row tens of microseconds even for greedy.
-    private func sample(_ work: [SequenceWork], at sampleAt: [Int?]) -> [SampledToken?] {
+    private func sample(_ work: [SequenceWork], at sampleAt: [Int?]) -> [[SampledToken]] {
         let jobs = work.indices.filter { sampleAt[$0] != nil && samplers[work[$0].slot] != nil }
-        var out = [SampledToken?](repeating: nil, count: work.count)
-        let one = { [context, samplers] (i: Int) -> SampledToken in
-            let index = sampleAt[i]!
-            let token = samplers[work[i].slot]!.sample(context, batchIndex: index)
-            let logprobs = work[i].logprobs.map { context.logprobs(batchIndex: index, chosen: token, top: $0) }
-            return SampledToken(token: token, logprobs: logprobs)
+        var out = [[SampledToken]](repeating: [], count: work.count)
+        let one = { [context, samplers] (i: Int) -> [SampledToken] in
+            let first = sampleAt[i]!, w = work[i], sampler = samplers[w.slot]!
+            var result: [SampledToken] = []
+            result.reserveCapacity(w.draft + 1)
+            // Verify the draft in order: each position is sampled as plain decoding would,
+            // and the run stops at the first sample that differs from the draft.
+            for j in 0...w.draft {
+                let token = sampler.sample(context, batchIndex: first + j)
+                let logprobs = w.logprobs.map { context.logprobs(batchIndex: first + j, chosen: token, top: $0) }
+                result.append(SampledToken(token: token, logprobs: logprobs))
+                if j == w.draft || token != w.tokens[w.tokens.startIndex + w.committedCount + j] { break }
+            }
+            return result
         }
         let workers = min(samplingThreads, jobs.count / Self.rowsPerWorker)
         guard workers > 1 else {

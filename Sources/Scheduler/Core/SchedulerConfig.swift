@@ -27,6 +27,8 @@ public struct SchedulerConfig: Sendable, Equatable {
     /// Bytes of the prefix cache's host-RAM tier (slot residents saved when their slot is
     /// reused); 0 turns the tier off.
     public var hostCacheBytes: Int
+    /// Speculative decoding (off unless set).
+    public var speculation = SpeculationConfig()
 
     /// What a step serves first.
     public enum StepOrder: String, Sendable, CaseIterable {

@@ -7,10 +7,10 @@ extension SchedulerCore {
     ///   - seconds: the executor's time for the step.
     ///   - sampleSeconds: the part of it spent sampling.
     ///   - planSeconds: host time spent planning the step, reported with commit's own.
-    func commit(_ plan: StepPlan, _ result: Result<[SampledToken?], ExecutorError>, seconds: Double,
+    func commit(_ plan: StepPlan, _ result: StepResult, seconds: Double,
                 sampleSeconds: Double = 0, planSeconds: Double = 0) {
         let began = ContinuousClock.now
-        let outputs: [SampledToken?]
+        let outputs: [[SampledToken]]
         switch result {
         case .success(let o):
             outputs = o
@@ -26,21 +26,30 @@ extension SchedulerCore {
         var prefill = 0, decode = 0
         for ((seq, work), sampled) in zip(plan.items, outputs) {
             guard seq.phase == .running else { continue }
-            seq.computed += work.tokens.count
-            charge(seq)
-            if seq.computed <= seq.promptCount {
+            let start = seq.computed
+            if start + work.committedCount <= seq.promptCount {
                 prefill += work.tokens.count
                 seq.ledger.counters.promptTokens += work.tokens.count
             } else {
                 decode += work.tokens.count
             }
-            if let sampled {
-                accept(sampled, for: seq)
-            } else if work.sample {
+            guard !sampled.isEmpty else {
+                seq.computed += work.tokens.count
+                charge(seq)
                 // A position that should have produced a token did not: end the request
                 // explicitly rather than leave it stalled.
-                end(seq, .failed(.engineFailure("no token was sampled for sequence \(seq.id)")))
+                if work.sample { end(seq, .failed(.engineFailure("no token was sampled for sequence \(seq.id)"))) }
+                continue
             }
+            // Each sampled token follows one more computed position: the chunk's last, then
+            // each accepted draft token's. A stop part-way ends the sequence there; the KV
+            // of the accepted tokens after it goes with the sequence.
+            for (j, token) in sampled.enumerated() where seq.phase == .running {
+                seq.computed = start + work.committedCount + j
+                accept(token, for: seq)
+            }
+            noteDraft(seq, drafted: work.draft, accepted: sampled.count - 1)
+            charge(seq)
         }
         count(prompt: prefill)
         noteThroughput(tokens: prefill + decode, seconds: seconds)

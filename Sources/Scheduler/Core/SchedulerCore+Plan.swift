@@ -16,10 +16,13 @@ extension SchedulerCore {
     ///    newly admitted ones, in queue order (chunked prefill). A request is admitted only
     ///    when the KV cache can hold its whole prompt.
     ///
-    /// The step's work is then put in the order the engine batches best (see `arrange`).
+    /// Then decoding sequences get draft tokens to verify from what is left (speculative
+    /// decoding, `addDrafts`), and the step's work is put in the order the engine batches
+    /// best (see `arrange`).
     func plan() -> StepPlan {
         kv.beginStep()
         var plan = planWork()
+        addDrafts(to: &plan)
         arrange(&plan)
         return plan
     }

@@ -1,7 +1,7 @@
 import CorralCore
 
 /// The outcome of one executor call.
-typealias StepResult = Result<[SampledToken?], ExecutorError>
+typealias StepResult = Result<[[SampledToken]], ExecutorError>
 
 extension SchedulerCore {
     /// Runs a planned step on the executor and times it.

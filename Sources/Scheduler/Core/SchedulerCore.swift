@@ -9,6 +9,8 @@ final class SchedulerCore {
     let clock: @Sendable () -> Double
     let maxModelLength: Int
     var observer: (any SchedulerObserver)?
+    /// Where speculative drafts come from (`config.speculation`); nil for none.
+    var proposer: (any DraftProposer)?
 
     /// Requests waiting for a slot, in the policy's order.
     let queue: WaitingQueue
@@ -29,6 +31,7 @@ final class SchedulerCore {
         let capacity = executor.sequenceCapacity
         self.maxModelLength = config.maxModelLength > 0 ? min(config.maxModelLength, capacity) : capacity
         self.kv = KVCacheManager(executor: executor, config: config)
+        self.proposer = config.speculation.proposer
     }
 
     /// Waiting sequences, in the policy's order.
@@ -212,6 +215,15 @@ final class SchedulerCore {
         seq.ledger.counters[keyPath: field] += 1
     }
     func countSlotMove() { counters.slotMoves += 1 }
+    func countDraft(drafted: Int, accepted: Int) {
+        counters.specDrafts += 1
+        counters.specDraftTokens += drafted
+        counters.specAcceptedTokens += accepted
+        if counters.specAcceptedPerPosition.count < drafted {
+            counters.specAcceptedPerPosition += Array(repeating: 0, count: drafted - counters.specAcceptedPerPosition.count)
+        }
+        for position in 0..<accepted { counters.specAcceptedPerPosition[position] += 1 }
+    }
     func countHostHit(_ tokens: Int) { counters.prefixHostHitTokens += tokens }
     func noteThroughput(tokens: Int, seconds: Double) { counters.noteThroughput(tokens: tokens, seconds: seconds) }
 }

@@ -62,6 +62,15 @@ public struct SchedulerCounters: Sendable, Equatable {
     public var prefixHostHitTokens = 0
     /// Running sequences moved to a lower slot to keep a partitioned batch in one pass.
     public var slotMoves = 0
+    /// Speculative drafts verified (vLLM's `spec_decode_num_drafts`).
+    public var specDrafts = 0
+    /// Draft tokens verified (`spec_decode_num_draft_tokens`).
+    public var specDraftTokens = 0
+    /// Draft tokens accepted (`spec_decode_num_accepted_tokens`).
+    public var specAcceptedTokens = 0
+    /// Drafts whose token at each position was accepted (`spec_decode_num_accepted_tokens_per_pos`);
+    /// as long as the longest draft allowed.
+    public var specAcceptedPerPosition: [Int] = []
     /// An exponential moving average of tokens per second, for Retry-After.
     public var recentTokensPerSecond: Double = 0
 

@@ -38,6 +38,8 @@ final class SequenceState {
     var text: TextOutput
     /// When it first ran and first produced a token.
     var timing = Timing()
+    /// Its drafts: how long the next may be, and what its drafts have won so far.
+    var speculation = Speculation()
 
     /// A prefix-cache entry whose first `length` cells this sequence shares.
     struct Borrow {
@@ -64,6 +66,17 @@ final class SequenceState {
     struct TextOutput {
         var detokenizer = IncrementalDetokenizer()
         var stopMatcher: StopMatcher
+    }
+
+    /// A sequence's speculative decoding. The draft length adapts: a draft rejected at its
+    /// first token halves the next one, and a draft accepted whole doubles it again, so
+    /// text that does not repeat costs little verification.
+    struct Speculation {
+        /// Most draft tokens its next step may verify.
+        var limit = Int.max
+        /// Draft tokens it has verified, and how many of them were accepted.
+        var drafted = 0
+        var accepted = 0
     }
 
     /// Timestamps on the scheduler's clock.

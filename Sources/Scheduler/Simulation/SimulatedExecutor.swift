@@ -89,25 +89,38 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
 
     public func open(slot: Int, sampling: SamplingParameters, history: [Token]) {}
 
-    public func execute(_ work: [SequenceWork]) throws(ExecutorError) -> [SampledToken?] {
+    public func execute(_ work: [SequenceWork]) throws(ExecutorError) -> [[SampledToken]] {
         let total = work.reduce(0) { $0 + $1.tokens.count }
         guard total <= maxBatchTokens else { throw ExecutorError.failed("batch of \(total) over \(maxBatchTokens)") }
         guard total <= freeCells.count else { throw ExecutorError.outOfKV }
         var prefill = 0, decode = 0
-        var out: [SampledToken?] = []
+        var out: [[SampledToken]] = []
         for w in work {
             guard cells[w.slot].count == w.startPosition else { throw ExecutorError.failed("slot \(w.slot) position gap") }
+            guard w.draft == 0 || (w.sample && w.draft < w.tokens.count) else { throw ExecutorError.failed("bad draft") }
             for _ in w.tokens {
                 let cell = freeCells.removeLast()
                 refcount[cell] = 1
                 cells[w.slot].append(cell)
             }
             contents[w.slot] += w.tokens
-            if w.tokens.count == 1 && w.sample && w.startPosition > 0 { decode += 1 } else { prefill += w.tokens.count }
-            let last = w.tokens.last!
-            let token = historySensitive ? next(history: contents[w.slot])
-                : next(after: last, position: w.startPosition + w.tokens.count - 1)
-            out.append(w.sample ? SampledToken(token: token) : nil)
+            if w.committedCount == 1 && w.sample && w.startPosition > 0 { decode += w.tokens.count } else { prefill += w.tokens.count }
+            guard w.sample else {
+                out.append([])
+                continue
+            }
+            // Each position's token, as decoding one at a time would sample it, until one
+            // differs from the draft token fed after it.
+            var sampled: [SampledToken] = []
+            for j in 0...w.draft {
+                let end = w.committedCount + j  // tokens of this work fed up to the sampled position
+                let token = historySensitive ? next(history: Array(contents[w.slot].prefix(w.startPosition + end)))
+                    : next(after: w.tokens[w.tokens.startIndex + end - 1], position: w.startPosition + end - 1)
+                sampled.append(SampledToken(token: token))
+                if j == w.draft || token != w.tokens[w.tokens.startIndex + end] { break }
+            }
+            if sampled.count < w.draft + 1 { trim(slot: w.slot, from: w.startPosition + w.committedCount + sampled.count - 1) }
+            out.append(sampled)
         }
         peakUsed = max(peakUsed, usedCells)
         steps.append((prefill, decode))
