@@ -158,6 +158,10 @@ struct RequestStats: Encodable, Sendable {
     var mean_inter_token_latency: Double
     var e2e_latency: Double
     var tokens_per_second: Double
+    /// Speculative decoding's share, present when the request verified drafts.
+    var draft_tokens: Int?
+    var draft_tokens_accepted: Int?
+    var draft_acceptance_rate: Double?
 
     init?(_ summaries: [GenerationSummary]) {
         guard !summaries.isEmpty else { return nil }
@@ -170,6 +174,13 @@ struct RequestStats: Encodable, Sendable {
             ? summaries.reduce(0) { $0 + $1.meanInterTokenLatency * Double(max($1.completionTokens - 1, 0)) } / Double(gaps)
             : 0
         tokens_per_second = e2e_latency > 0 ? Double(tokens) / e2e_latency : 0
+        let drafted = summaries.reduce(0) { $0 + $1.draftTokens }
+        if drafted > 0 {
+            let accepted = summaries.reduce(0) { $0 + $1.acceptedDraftTokens }
+            draft_tokens = drafted
+            draft_tokens_accepted = accepted
+            draft_acceptance_rate = Double(accepted) / Double(drafted)
+        }
     }
 }
 

@@ -33,6 +33,8 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
     let http: HTTPMetrics
     /// The per-tenant series.
     public let tenants: TenantMetrics
+    /// Speculative decoding's totals.
+    let speculation: SpeculationMetrics
 
     /// Scheduler totals already added to the counters, and whether warm-up is over.
     private let seen: Mutex<(counters: SchedulerCounters?, active: Bool)>
@@ -122,6 +124,7 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
         process = ProcessMetrics(registry: registry, labels: labels)
         http = HTTPMetrics(registry: registry, labels: labels, buckets: buckets.endToEnd)
         tenants = TenantMetrics(registry: registry, labels: labels)
+        speculation = SpeculationMetrics(registry: registry, labels: labels)
         requestMax.set(Double(maxRequests))
     }
 
@@ -183,6 +186,7 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
                                  (slotMoves, now.slotMoves - before.slotMoves)] where delta > 0 {
             counter.increment(by: Int64(delta))
         }
+        speculation.add(now, since: before)
     }
 
     // MARK: SchedulerObserver (engine thread)

@@ -86,6 +86,9 @@ public struct GenerationSummary: Sendable, Equatable {
     /// Prompt tokens whose KV came from the prefix cache instead of being computed
     /// (`usage.prompt_tokens_details.cached_tokens`).
     public var cachedTokens = 0
+    /// Speculative draft tokens verified for it, and how many were accepted.
+    public var draftTokens = 0
+    public var acceptedDraftTokens = 0
 
     /// Mean seconds between generated tokens after the first.
     public var meanInterTokenLatency: Double {

@@ -163,7 +163,8 @@ final class SchedulerCore {
                                  queueTime: (seq.timing.firstScheduled ?? now) - seq.arrival,
                                  timeToFirstToken: (seq.timing.firstToken ?? now) - seq.arrival,
                                  totalTime: now - seq.arrival, preemptions: seq.preemptions,
-                                 cachedTokens: seq.cachedTokens)
+                                 cachedTokens: seq.cachedTokens, draftTokens: seq.speculation.drafted,
+                                 acceptedDraftTokens: seq.speculation.accepted)
     }
 
     // MARK: Steps (see SchedulerCore+Plan.swift and SchedulerCore+Commit.swift)
