@@ -31,6 +31,8 @@ public struct BenchRunner: Sendable {
     /// The first prompt index: load points use different prompts, so a prefix cache does
     /// not answer one point's prompts from another's.
     public var promptOffset = 0
+    /// Prompts from the repeat-heavy workload instead of random words; nil for random words.
+    public var rewrite: RewriteWorkload?
 
     /// Creates a runner.
     public init(name: String, client: BenchClient, shape: BenchShape, amount: Amount, warmup: Int, slo: BenchSLO?,
@@ -52,6 +54,13 @@ public struct BenchRunner: Sendable {
         var items: [(String, Int, Int)] = []
         var exact = true
         for i in 0..<count {
+            if let rewrite {
+                let text = rewrite.prompt(index: offset + i)
+                let measured = await client.countTokens(text)
+                exact = exact && measured != nil
+                items.append((text, measured ?? text.split(separator: " ").count, shape.outputTokens))
+                continue
+            }
             let (input, output) = shape.draw { rng.unit() }
             let p = await factory.prompt(tokens: input, index: offset + i)
             exact = exact && p.exact

@@ -50,6 +50,10 @@ struct BenchCommand: AsyncParsableCommand {
     var seed: UInt64 = 1
     @Option(help: "Write the Markdown (with the ratio table for two targets) here too.")
     var markdown: String?
+    @Flag(help: "A repeat-heavy workload instead of random words (what speculative decoding is for): each prompt is a code sample and \"repeat the code above exactly, with X renamed to Y\"; the output length is the code's token count unless --osl is given.")
+    var rewrite = false
+    @Option(help: "Rewrite: the code to repeat (a file), instead of the built-in 32-line Python sample.")
+    var rewriteCode: String?
     @Flag(help: "A multi-turn chat workload instead (prefix caching): conversations sharing a system prompt, each resending its history every turn; reports first-turn and later-turn TTFT. Uses the first --concurrency value as conversations in flight.")
     var multiTurn = false
     @Option(help: "Multi-turn: conversations in all.")
@@ -79,6 +83,21 @@ struct BenchCommand: AsyncParsableCommand {
             objectives = parsed
         }
         let loads = try parseList(rate ?? concurrency, name: rate == nil ? "--concurrency" : "--rate")
+        var workload: RewriteWorkload?
+        if rewrite || rewriteCode != nil {
+            let code = try rewriteCode.map { try String(contentsOfFile: $0, encoding: .utf8) }
+            let chosen = RewriteWorkload(code: code)
+            let client = BenchClient(baseURL: split(targets[0]).1, model: model, apiKey: apiKey)
+            if let osl {
+                benchShape.outputTokens = osl
+            } else if let counted = await client.countTokens(chosen.code) {
+                benchShape.outputTokens = counted
+            } else {
+                throw ValidationError("--rewrite needs --osl with a server that has no /tokenize")
+            }
+            benchShape.inputTokens = await client.countTokens(chosen.prompt(index: 0)) ?? benchShape.inputTokens
+            workload = chosen
+        }
         let terminal = isatty(STDERR_FILENO) == 1
         var progress: (@Sendable (String) -> Void)?
         if terminal {
@@ -96,6 +115,7 @@ struct BenchCommand: AsyncParsableCommand {
                 var runner = BenchRunner(name: name, client: client, shape: benchShape, amount: amount, warmup: warmup,
                                          slo: objectives, seed: seed, progress: progress)
                 runner.promptOffset = index * 100_000
+                runner.rewrite = workload
                 let run = rate == nil ? await runner.closedLoop(concurrency: Int(load)) : await runner.poisson(rate: load)
                 runs.append(run)
                 if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
