@@ -28,7 +28,7 @@ def average_age(records):
     total = sum(record["age"] for record in records)
     return total / len(records)
 '''
-REWRITE = "Rewrite this Python code, renaming `records` to `rows` everywhere. Output only the code.\n\n```python\n" + CODE + "```"
+REWRITE = "```python\n" + CODE + "```\n\nRepeat the code above exactly, with `records` renamed to `rows`."
 PROMPTS = [REWRITE, "List the days of the week, one per line, then list them again in the same order.",
            "Write a haiku about the sea.", "What is 17 times 23? Explain step by step."]
 
@@ -61,13 +61,30 @@ def metrics(server):
     return value
 
 
+def same_greedy_text(drafted, plain):
+    """The same tokens, or the same up to a place where the plain run's two best tokens were
+    within rounding of a tie. llama.cpp's CPU kernels round a batch of positions
+    differently from one position (as they round a batch of sequences differently from one
+    sequence: the same request beside another moves its logprobs by up to 0.14 here), so
+    a near-tie may fall either way. A real error in verification diverges anywhere."""
+    a = drafted.choices[0].logprobs.content
+    b = plain.choices[0].logprobs.content
+    for x, y in zip(a, b):
+        if x.token != y.token:
+            gap = y.top_logprobs[0].logprob - y.top_logprobs[1].logprob
+            assert gap < 0.3, f"diverged at {y.token!r} vs {x.token!r}, where the plain run's margin was {gap:.3f}"
+            return False
+    assert len(a) == len(b) and drafted.choices[0].finish_reason == plain.choices[0].finish_reason
+    return True
+
+
 @pytest.mark.parametrize("prompt", PROMPTS)
 def test_greedy_text_is_the_same_with_drafts(on, off, prompt):
-    a = chat(on, prompt, temperature=0, max_tokens=120)
-    b = chat(off, prompt, temperature=0, max_tokens=120)
-    assert a.choices[0].message.content == b.choices[0].message.content
-    assert a.usage.completion_tokens == b.usage.completion_tokens
-    assert a.choices[0].finish_reason == b.choices[0].finish_reason
+    kw = dict(temperature=0, max_tokens=120, logprobs=True, top_logprobs=2)
+    a = chat(on, prompt, **kw)
+    b = chat(off, prompt, **kw)
+    if same_greedy_text(a, b):
+        assert a.choices[0].message.content == b.choices[0].message.content
 
 
 def test_seeded_sampling_is_the_same_with_drafts(on, off):
@@ -75,10 +92,21 @@ def test_seeded_sampling_is_the_same_with_drafts(on, off):
     # shape changes the logits in their last bits, which can move a sampled token with or
     # without drafts.
     prompt = REWRITE.replace("`rows`", "`items`")
-    kw = dict(temperature=0.7, top_p=0.9, seed=1234, max_tokens=120)
-    a = chat(on, prompt, **kw)
-    b = chat(off, prompt, **kw)
-    assert a.choices[0].message.content == b.choices[0].message.content
+    kw = dict(temperature=0.7, top_p=0.9, seed=1234, max_tokens=120, logprobs=True, top_logprobs=2)
+    a = chat(on, prompt, **kw).choices[0].logprobs.content
+    b = chat(off, prompt, **kw).choices[0].logprobs.content
+    # The same draws from the same seed give the same tokens for as long as the logits are
+    # the same; once rounding has moved them (see same_greedy_text), a draw near a boundary
+    # may fall either way. A verification that drew differently diverges before that.
+    moved = False
+    for x, y in zip(a, b):
+        moved = moved or abs(x.logprob - y.logprob) > 1e-4 or any(
+            abs(p.logprob - q.logprob) > 1e-4 for p, q in zip(x.top_logprobs, y.top_logprobs) if p.token == q.token)
+        if x.token != y.token:
+            assert moved, f"diverged at {y.token!r} vs {x.token!r} with the logits still equal"
+            break
+    else:
+        assert len(a) == len(b)
 
 
 def test_a_repeating_answer_is_drafted_and_counted(on):
@@ -88,8 +116,8 @@ def test_a_repeating_answer_is_drafted_and_counted(on):
     stats = r["stats"]
     assert stats["draft_tokens"] > 0 and 0 < stats["draft_tokens_accepted"] <= stats["draft_tokens"]
     assert stats["draft_acceptance_rate"] == pytest.approx(stats["draft_tokens_accepted"] / stats["draft_tokens"])
-    # The copy is mostly accepted: that is what the default pays for.
-    assert stats["draft_acceptance_rate"] > 0.5
+    # The answer repeats its prompt, so whole runs of drafts are accepted.
+    assert stats["draft_tokens_accepted"] >= 20
     for name in ("spec_decode_num_draft_tokens_total", "vllm:spec_decode_num_draft_tokens_total"):
         assert after(name) - (before(name) or 0) == stats["draft_tokens"]
     for name in ("spec_decode_num_accepted_tokens_total", "vllm:spec_decode_num_accepted_tokens_total"):
@@ -121,10 +149,33 @@ def test_metadata_says_what_is_in_effect(on):
     assert settings["NIM_SPECULATIVE_NUM_TOKENS"] == "8"
 
 
+def test_a_draft_model_gives_the_same_text(off):
+    # The served model as its own draft: greedy drafts it would sample itself.
+    s = Server("--max-num-seqs", "4", "--kv-cache-tokens", "4096", "--per-req-metrics",
+               "--speculative-method", "draft", "--speculative-draft-model", MODEL)
+    try:
+        kw = dict(temperature=0, max_tokens=100, logprobs=True, top_logprobs=2)
+        for prompt in PROMPTS[:3]:
+            a = chat(s, prompt, **kw)
+            same_greedy_text(a, chat(off, prompt, **kw))
+            stats = a.model_dump()["stats"]
+            # Not all: the draft decodes one position at a time and the target verifies a batch
+            # of them, and the CPU kernels round the two differently near a tie.
+            assert stats["draft_tokens"] > 0 and stats["draft_acceptance_rate"] > 0.75, stats
+        with urllib.request.urlopen(s.url + "/v1/metadata") as r:
+            import json
+            settings = json.load(r)["settings"]
+        assert settings["NIM_SPECULATIVE_METHOD"] == "draft" and settings["NIM_SPECULATIVE_DRAFT_MODEL"] == MODEL
+    finally:
+        s.stop()
+
+
 @pytest.mark.parametrize("args, message", [
     (["--speculative-method", "eagle"], "NIM_SPECULATIVE_METHOD"),
     (["--speculative-num-tokens", "0"], "NIM_SPECULATIVE_NUM_TOKENS=0"),
     (["--speculative-ngram-min", "5", "--speculative-ngram-max", "3"], "NIM_SPECULATIVE_NGRAM_MIN=5"),
+    (["--speculative-method", "draft"], "NIM_SPECULATIVE_DRAFT_MODEL"),
+    (["--speculative-draft-model", MODEL], "NIM_SPECULATIVE_METHOD=ngram"),
 ])
 def test_bad_settings_are_refused_by_name(args, message):
     p = subprocess.run([BIN, "serve", "--model", MODEL, "--check-config", *args], capture_output=True, text=True, timeout=60)

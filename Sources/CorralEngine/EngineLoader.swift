@@ -73,10 +73,31 @@ public enum EngineLoader {
         let scheduler = BatchScheduler(
             executor: LlamaExecutor(context: context, samplingThreads: threads.threads),
             config: schedulerConfig,
-            observer: observer)
+            observer: observer,
+            proposer: try draftModel(config, target: model, maxModelLen: sizing.maxModelLen, threads: threads.threads))
         scheduler.start()
         return ServingEngine(model: model, scheduler: scheduler, servedName: config.servedName, kvSizing: sizing,
                              threads: threads, identity: identity)
+    }
+
+    /// The draft model for `NIM_SPECULATIVE_METHOD=draft`, on a context of its own holding
+    /// as many sequences as may draft at once (`NIM_SPECULATIVE_DISABLE_BY_BATCH_SIZE`),
+    /// each up to `maxModelLen` tokens but at most 8192 (a longer sequence drafts nothing).
+    static func draftModel(_ config: ServerConfig, target: LlamaModel, maxModelLen: Int,
+                           threads: Int) throws -> LlamaDraftModel? {
+        guard config.speculation.method == .draft, let name = config.draftModel else { return nil }
+        let path: String
+        do { path = try ModelLocator.resolve(name, cacheDirectory: config.cachePath) } catch {
+            throw ServerConfig.Invalid(description: "NIM_SPECULATIVE_DRAFT_MODEL=\(name): \(error)")
+        }
+        let model = try LlamaModel(path: path, options: .init(gpuLayers: Int32(config.gpuLayers)))
+        let sequences = max(1, min(config.speculation.disableByBatchSize, config.maxRunningSequences ?? 256))
+        let context = try LlamaContext(model: model, options: .init(
+            contextLength: sequences * min(maxModelLen, 8192), batchCapacity: 512, maxSequences: sequences,
+            threads: threads, unifiedKV: false))
+        do { return try LlamaDraftModel(context: context, target: target) } catch {
+            throw ServerConfig.Invalid(description: "NIM_SPECULATIVE_DRAFT_MODEL=\(name): \(error)")
+        }
     }
 
     /// The host tier's budget: `NIM_KV_CACHE_HOST_MEM_MIB`, at most a quarter of the memory

@@ -97,6 +97,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(name: .customLong(ServeSetting.speculativeMethod.flag), help: ArgumentHelp(ServeSetting.speculativeMethod.help))
     var speculativeMethod: String?
+    @Option(name: .customLong(ServeSetting.speculativeDraftModel.flag), help: ArgumentHelp(ServeSetting.speculativeDraftModel.help))
+    var speculativeDraftModel: String?
     @Option(name: .customLong(ServeSetting.speculativeNumTokens.flag), help: ArgumentHelp(ServeSetting.speculativeNumTokens.help))
     var speculativeNumTokens: Int?
     @Option(name: .customLong(ServeSetting.speculativeNgramMin.flag), help: ArgumentHelp(ServeSetting.speculativeNgramMin.help))
@@ -186,6 +188,7 @@ struct ServeCommand: AsyncParsableCommand {
             maxMatch: try E.int(.speculativeNgramMax, flag: speculativeNgramMax, default: ServeDefaults.speculativeNgramMax),
             disableByBatchSize: try E.int(.speculativeDisableByBatchSize, flag: speculativeDisableByBatchSize,
                                           default: ServeDefaults.speculativeDisableByBatchSize))
+        c.draftModel = E.string(.speculativeDraftModel, flag: speculativeDraftModel)
         try c.validate()
         return c
     }

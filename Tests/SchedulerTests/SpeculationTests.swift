@@ -8,10 +8,16 @@ import Testing
 struct SpeculationTests {
     /// Guesses the simulated model's continuation: the first `right(history)` tokens are
     /// what the model will sample, the rest are wrong, so every acceptance length occurs.
-    struct Oracle: DraftProposer {
+    final class Oracle: DraftProposer {
         let executor: SimulatedExecutor
+        /// Sequences told to forget.
+        var forgotten: Set<UInt64> = []
 
-        func propose(_ history: [Token], limit: Int) -> ArraySlice<Token> {
+        init(executor: SimulatedExecutor) { self.executor = executor }
+
+        func forget(sequence: UInt64) { forgotten.insert(sequence) }
+
+        func propose(_ history: [Token], sequence: UInt64, limit: Int) -> ArraySlice<Token> {
             let right = (history.count * 7) % (limit + 2)  // sometimes all right, sometimes none
             var out = executor.chain(after: history, count: min(right, limit))
             while out.count < limit { out.append(Token(1 + (out.count * 13 + history.count) % 998)) }
@@ -51,7 +57,8 @@ struct SpeculationTests {
     func draftsNeverChangeTheOutput(seed: UInt64) async throws {
         let config = Self.config(speculation: SpeculationConfig(method: .ngram, maxDraftTokens: 5, disableByBatchSize: 6))
         let h = Harness(kvCapacity: 256, slots: 6, config: config)
-        h.core.proposer = Oracle(executor: h.executor)
+        let oracle = Oracle(executor: h.executor)
+        h.core.proposer = oracle
         if seed % 2 == 0 { h.executor.eogEvery = 23 }  // some requests end on an EOG inside a draft
         h.executor.partitioned = seed % 2 == 1
         let plan = SchedulerInvariantTests.workload(seed: seed, count: 120)
@@ -68,6 +75,7 @@ struct SpeculationTests {
         #expect(h.executorErrors.isEmpty)
         #expect(h.violations == [], "the scheduler's KV count left the executor's")
         #expect(h.executor.used.allSatisfy { $0 == 0 })
+        #expect(oracle.forgotten == Set(ids), "every ended sequence is forgotten by the proposer")
         let c = h.core.counters
         #expect(c.specDrafts > 0 && c.specAcceptedTokens > 0 && c.specAcceptedTokens < c.specDraftTokens)
         #expect(c.specAcceptedPerPosition.first == c.specAcceptedPerPosition.max(), "position 0 is accepted most")

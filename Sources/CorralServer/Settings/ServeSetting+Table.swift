@@ -155,7 +155,11 @@ extension ServeSetting {
     /// `NIM_SPECULATIVE_METHOD`.
     public static let speculativeMethod = ServeSetting(
         "NIM_SPECULATIVE_METHOD", flag: "speculative-method", default: ServeDefaults.speculativeMethod.rawValue,
-        "Speculative decoding: ngram (draft tokens looked up in the sequence's own prompt and output, verified in the same step; output is unchanged) or off")
+        "Speculative decoding: ngram (draft tokens looked up in the sequence's own prompt and output, verified in the same step; output is unchanged), draft (a draft model, NIM_SPECULATIVE_DRAFT_MODEL) or off")
+    /// `NIM_SPECULATIVE_DRAFT_MODEL`.
+    public static let speculativeDraftModel = ServeSetting(
+        "NIM_SPECULATIVE_DRAFT_MODEL", flag: "speculative-draft-model", default: "none",
+        "With NIM_SPECULATIVE_METHOD=draft: a small GGUF with the served model's vocabulary (a path or a cached model name) that drafts greedily on its own context")
     /// `NIM_SPECULATIVE_NUM_TOKENS`.
     public static let speculativeNumTokens = ServeSetting(
         "NIM_SPECULATIVE_NUM_TOKENS", flag: "speculative-num-tokens", default: "\(ServeDefaults.speculativeNumTokens)",
@@ -181,7 +185,7 @@ extension ServeSetting {
         enableKvCacheReuse, kvCacheHostMemMib, schedulerPolicy, queueTimeoutSeconds, drainGraceSeconds, apiKeysFile,
         kvLayout, jsonlLogging, logLevel, metricsRequireAuth, perReqMetrics, metricsTtftBuckets, metricsItlBuckets,
         metricsE2eBuckets, sslMode, sslKeyPath, sslCertsPath, sslCaCertsPath, maxHeaderBytes, httpIdleTimeoutSeconds,
-        chatTemplateFile, reasoningFormat, disableLogRequests, speculativeMethod, speculativeNumTokens,
+        chatTemplateFile, reasoningFormat, disableLogRequests, speculativeMethod, speculativeDraftModel, speculativeNumTokens,
         speculativeNgramMin, speculativeNgramMax, speculativeDisableByBatchSize,
     ]
 }

@@ -81,6 +81,9 @@ public struct ServerConfig: Sendable {
     public var logPrompts = !ServeDefaults.disableLogRequests
     /// Speculative decoding (`NIM_SPECULATIVE_*`).
     public var speculation = ServeDefaults.speculation
+    /// The draft model for `NIM_SPECULATIVE_METHOD=draft` (`NIM_SPECULATIVE_DRAFT_MODEL`): a
+    /// path or a cached model name.
+    public var draftModel: String?
 
     /// Creates a configuration with the documented defaults.
     public init(host: String = "0.0.0.0", port: Int = ServeDefaults.port, model: String = ServeDefaults.model,
@@ -170,6 +173,11 @@ extension ServerConfig {
         if let share = kvCachePercent, !(share > 0 && share <= 1) {
             throw Invalid(description: "NIM_KV_CACHE_PERCENT must be in (0, 1] or (1, 100], not \(share)")
         }
+        if (speculation.method == .draft) != (draftModel != nil) {
+            throw Invalid(description: draftModel == nil
+                ? "NIM_SPECULATIVE_METHOD=draft needs NIM_SPECULATIVE_DRAFT_MODEL (--speculative-draft-model)"
+                : "NIM_SPECULATIVE_DRAFT_MODEL is set but NIM_SPECULATIVE_METHOD=\(speculation.method.rawValue); set it to draft")
+        }
         if speculation.minMatch > speculation.maxMatch {
             throw Invalid(description: "NIM_SPECULATIVE_NGRAM_MIN=\(speculation.minMatch) is more than NIM_SPECULATIVE_NGRAM_MAX=\(speculation.maxMatch)")
         }
@@ -197,6 +205,7 @@ extension ServerConfig {
             S.maxHeaderBytes: "\(maxHeaderBytes)", S.httpIdleTimeoutSeconds: "\(Int(idleTimeout))",
             S.chatTemplateFile: chatTemplateFile ?? "model", S.reasoningFormat: reasoningFormat.rawValue,
             S.disableLogRequests: ServeDefaults.flag(!logPrompts), S.speculativeMethod: speculation.method.rawValue,
+            S.speculativeDraftModel: draftModel ?? "none",
             S.speculativeNumTokens: "\(speculation.maxDraftTokens)", S.speculativeNgramMin: "\(speculation.minMatch)",
             S.speculativeNgramMax: "\(speculation.maxMatch)",
             S.speculativeDisableByBatchSize: "\(speculation.disableByBatchSize)",

@@ -23,12 +23,16 @@ public final class BatchScheduler: @unchecked Sendable {
     public let prefixCacheMode: String
 
     /// Creates a scheduler over `executor`. Call `start()` to run it.
-    /// - Parameter clock: seconds on a monotonic clock; simulations pass a virtual one.
+    /// - Parameters:
+    ///   - clock: seconds on a monotonic clock; simulations pass a virtual one.
+    ///   - proposer: where speculative drafts come from when the engine supplies them (a
+    ///     draft model); nil takes the one `config.speculation` names.
     public init(executor: any BatchExecutor, config: SchedulerConfig,
-                observer: (any SchedulerObserver)? = nil, clock: (@Sendable () -> Double)? = nil) {
+                observer: (any SchedulerObserver)? = nil, clock: (@Sendable () -> Double)? = nil,
+                proposer: (any DraftProposer)? = nil) {
         let start = ContinuousClock.now
         let clock = clock ?? { (ContinuousClock.now - start).seconds }
-        self.core = SchedulerCore(executor: executor, config: config, clock: clock)
+        self.core = SchedulerCore(executor: executor, config: config, clock: clock, proposer: proposer)
         self.core.observer = observer
         self.maxModelLength = core.maxModelLength
         self.config = config

@@ -41,6 +41,8 @@ extension SchedulerCore {
                 if work.sample { end(seq, .failed(.engineFailure("no token was sampled for sequence \(seq.id)"))) }
                 continue
             }
+            // Counted first, so a request that ends in this step reports its last draft.
+            noteDraft(seq, drafted: work.draft, accepted: sampled.count - 1)
             // Each sampled token follows one more computed position: the chunk's last, then
             // each accepted draft token's. A stop part-way ends the sequence there; the KV
             // of the accepted tokens after it goes with the sequence.
@@ -48,7 +50,6 @@ extension SchedulerCore {
                 seq.computed = start + work.committedCount + j
                 accept(token, for: seq)
             }
-            noteDraft(seq, drafted: work.draft, accepted: sampled.count - 1)
             charge(seq)
         }
         count(prompt: prefill)

@@ -23,7 +23,8 @@ final class SchedulerCore {
     /// (tenants come from the keys file, so the count is bounded by it).
     var tenants: [String: TenantLedger] = [:]
 
-    init(executor: any BatchExecutor, config: SchedulerConfig, clock: @escaping @Sendable () -> Double) {
+    init(executor: any BatchExecutor, config: SchedulerConfig, clock: @escaping @Sendable () -> Double,
+         proposer: (any DraftProposer)? = nil) {
         self.executor = executor
         self.config = config
         self.clock = clock
@@ -31,7 +32,7 @@ final class SchedulerCore {
         let capacity = executor.sequenceCapacity
         self.maxModelLength = config.maxModelLength > 0 ? min(config.maxModelLength, capacity) : capacity
         self.kv = KVCacheManager(executor: executor, config: config)
-        self.proposer = config.speculation.proposer
+        self.proposer = config.speculation.method == .off ? nil : proposer ?? config.speculation.proposer
     }
 
     /// Waiting sequences, in the policy's order.
@@ -144,6 +145,7 @@ final class SchedulerCore {
         kv.release(seq, keep: finished)
         if seq.phase == .waiting { queue.remove(seq) } else { running.removeAll { $0 === seq } }
         seq.phase = .finished
+        proposer?.forget(sequence: seq.id)
         seq.continuation.yield(event)
         seq.continuation.finish()
         switch event {

@@ -7,15 +7,20 @@ import CorralCore
 /// The longest match (`maxMatch` tokens) is tried first, down to `minMatch`, as vLLM's
 /// n-gram proposer does; among matches of one length the latest wins, as in llama.cpp's
 /// `common_ngram_simple_draft`, since recent text predicts the next text best.
-struct NgramProposer: DraftProposer {
+final class NgramProposer: DraftProposer {
     /// Shortest suffix that must recur.
     let minMatch: Int
     /// Longest suffix tried first.
     let maxMatch: Int
 
+    init(minMatch: Int, maxMatch: Int) {
+        self.minMatch = minMatch
+        self.maxMatch = maxMatch
+    }
+
     /// Up to `limit` tokens that followed the latest earlier occurrence of the longest
     /// matching suffix of `history`; empty when no suffix of at least `minMatch` recurs.
-    func propose(_ history: [Token], limit: Int) -> ArraySlice<Token> {
+    func propose(_ history: [Token], sequence: UInt64 = 0, limit: Int) -> ArraySlice<Token> {
         let count = history.count
         guard limit > 0, minMatch > 0, count > minMatch else { return [] }
         for n in stride(from: min(maxMatch, count - 1), through: minMatch, by: -1) {

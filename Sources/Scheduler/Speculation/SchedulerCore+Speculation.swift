@@ -22,7 +22,7 @@ extension SchedulerCore {
             let limit = min(spec.maxDraftTokens, seq.speculation.limit, room,
                             request.maxTokens - seq.generatedCount - 1, maxModelLength - seq.tokens.count)
             guard limit > 0 else { continue }
-            let draft = proposer.propose(seq.tokens, limit: limit)
+            let draft = proposer.propose(seq.tokens, sequence: seq.id, limit: limit)
             guard !draft.isEmpty else { continue }
             var tokens = Array(plan.items[i].work.tokens)
             tokens += draft

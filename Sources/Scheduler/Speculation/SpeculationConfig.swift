@@ -9,6 +9,9 @@ public struct SpeculationConfig: Sendable, Equatable {
         /// followed the latest earlier occurrence of the sequence's last few tokens, in its
         /// own prompt and output. Free to propose; pays where answers repeat their prompt.
         case ngram
+        /// A small model with the same vocabulary guesses, greedily, on its own context
+        /// (vLLM's `draft_model`, llama-server's `-md`).
+        case draft
     }
 
     /// Where drafts come from.
