@@ -21,7 +21,7 @@ BIN := .build/$(CONFIG)/corral
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help engine engine-tools model deci-model pyenv test-tools build run test bench-scheduler bench-compare bench-structured image-test clean
+.PHONY: help engine engine-tools model deci-model pyenv test-tools build run test bench-scheduler bench-compare bench-structured bench-speculation image-test clean
 
 help:
 	@echo "make run               serve SmolLM2-135M-Instruct on http://$(HOST):$(PORT) (CPU)"
@@ -36,6 +36,7 @@ help:
 	@echo "make bench-scheduler   benchmark the scheduler on the simulated engine"
 	@echo "make bench-compare     benchmark Corral against llama-server (same engine)"
 	@echo "make bench-structured  benchmark structured output against free text"
+	@echo "make bench-speculation benchmark speculative decoding against off (repeat-heavy and random loads)"
 	@echo "make image-test        build and run the cpu container image (root; about 30 minutes cold)"
 	@echo "make clean             remove .build"
 
@@ -98,6 +99,11 @@ bench-compare: build model engine-tools
 # unconstrained (equal output lengths), at c=8.
 bench-structured: build model pyenv
 	$(PYENV)/bin/python scripts/bench-structured.py --bin $(BIN) --model $(MODEL) --concurrency 8
+
+# A benchmark, not a test: speculative decoding (the default) against NIM_SPECULATIVE_METHOD=off,
+# on the repeat-heavy workload and the usual random-word load, written to docs/benchmarks/.
+bench-speculation: build model
+	scripts/bench-speculation.sh
 
 # Not part of `make test` (a cold run takes about half an hour): builds the Dockerfile's cpu
 # target with buildah from locally assembled base images, runs it, and checks readiness and

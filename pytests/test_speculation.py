@@ -10,25 +10,22 @@ from openai import OpenAI
 
 from conftest import BIN, MODEL, Server
 
-CODE = '''def load_records(path):
-    records = []
-    with open(path) as handle:
-        for line in handle:
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            fields = line.split(",")
-            records.append({"name": fields[0], "age": int(fields[1]), "city": fields[2]})
-    return records
+CODE = '''class Inventory:
+    def __init__(self):
+        self.items = {}
 
+    def add(self, name, count):
+        self.items[name] = self.items.get(name, 0) + count
 
-def average_age(records):
-    if not records:
-        return 0.0
-    total = sum(record["age"] for record in records)
-    return total / len(records)
+    def remove(self, name, count):
+        if self.items.get(name, 0) < count:
+            raise ValueError("not enough " + name)
+        self.items[name] -= count
+
+    def total(self):
+        return sum(self.items.values())
 '''
-REWRITE = "```python\n" + CODE + "```\n\nRepeat the code above exactly, with `records` renamed to `rows`."
+REWRITE = "```python\n" + CODE + "```\n\nRepeat the code above exactly, with `items` renamed to `stock`."
 PROMPTS = [REWRITE, "List the days of the week, one per line, then list them again in the same order.",
            "Write a haiku about the sea.", "What is 17 times 23? Explain step by step."]
 
@@ -91,7 +88,7 @@ def test_seeded_sampling_is_the_same_with_drafts(on, off):
     # A prompt neither server has seen: a prefix-cache hit on KV computed in another batch
     # shape changes the logits in their last bits, which can move a sampled token with or
     # without drafts.
-    prompt = REWRITE.replace("`rows`", "`items`")
+    prompt = REWRITE.replace("`stock`", "`goods`")
     kw = dict(temperature=0.7, top_p=0.9, seed=1234, max_tokens=120, logprobs=True, top_logprobs=2)
     a = chat(on, prompt, **kw).choices[0].logprobs.content
     b = chat(off, prompt, **kw).choices[0].logprobs.content

@@ -113,6 +113,21 @@ struct SpeculationTests {
         #expect(drafted.fed.dropFirst().allSatisfy { $0 <= 5 })
     }
 
+    @Test("With a KV stream per sequence, drafts in one step have one length: a step stays at most two passes")
+    func partitionedDraftsShareOneLength() throws {
+        let h = Harness(kvCapacity: 512, slots: 4, config: Self.config(speculation: .init(method: .ngram, maxDraftTokens: 6)))
+        h.executor.partitioned = true
+        h.core.proposer = Oracle(executor: h.executor)
+        for seed in 1...3 { try h.submit(GenerationRequest(prompt: prompt(8, seed: seed), maxTokens: 40)) }
+        while h.core.hasWork {
+            let plan = h.step()
+            let lengths = Set(plan.work.filter { $0.draft > 0 }.map(\.draft))
+            #expect(lengths.count <= 1)
+            if plan.work.allSatisfy({ $0.committedCount == 1 }) { #expect(h.executor.passes.last! <= 2) }
+        }
+        #expect(h.violations == [] && h.core.counters.specDrafts > 0)
+    }
+
     @Test("More decoding sequences than disableByBatchSize: no drafts at all")
     func largeBatchesCarryNoDrafts() throws {
         let h = Harness(kvCapacity: 512, slots: 4, config: Self.config(speculation: .init(method: .ngram, disableByBatchSize: 2)))
@@ -135,11 +150,18 @@ struct SpeculationTests {
         h.core.noteDraft(seq, drafted: 4, accepted: 0)
         h.core.noteDraft(seq, drafted: 2, accepted: 0)
         h.core.noteDraft(seq, drafted: 1, accepted: 0)
-        #expect(seq.speculation.limit == 1)
+        // One-token drafts that keep failing pause drafting for 2, 4, … at most 32 steps.
+        #expect(seq.speculation.limit == 1 && seq.speculation.pause == 2)
+        h.core.noteDraft(seq, drafted: 1, accepted: 0)
+        #expect(seq.speculation.pause == 4)
+        for _ in 0..<6 { h.core.noteDraft(seq, drafted: 1, accepted: 0) }
+        #expect(seq.speculation.pause == 32)
+        seq.speculation.pause = 0
         h.core.noteDraft(seq, drafted: 1, accepted: 1)
         #expect(seq.speculation.limit == 2)
         h.core.noteDraft(seq, drafted: 2, accepted: 1)
         #expect(seq.speculation.limit == 2)
-        #expect(seq.speculation.drafted == 18 && seq.speculation.accepted == 2)
+        #expect(seq.speculation.misses == 0)
+        #expect(seq.speculation.drafted == 25 && seq.speculation.accepted == 2)
     }
 }

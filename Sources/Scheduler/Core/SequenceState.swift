@@ -69,11 +69,15 @@ final class SequenceState {
     }
 
     /// A sequence's speculative decoding. The draft length adapts: a draft rejected at its
-    /// first token halves the next one, and a draft accepted whole doubles it again, so
-    /// text that does not repeat costs little verification.
+    /// first token halves the next one, and a draft accepted whole doubles it again; once
+    /// one-token drafts keep failing, the sequence stops drafting for 2, 4, … 32 steps, so
+    /// text that does not repeat costs almost no verification.
     struct Speculation {
         /// Most draft tokens its next step may verify.
         var limit = Int.max
+        /// Steps to go without drafts, and one-token drafts rejected in a row.
+        var pause = 0
+        var misses = 0
         /// Draft tokens it has verified, and how many of them were accepted.
         var drafted = 0
         var accepted = 0

@@ -15,8 +15,13 @@ extension SchedulerCore {
         guard !decoding.isEmpty, decoding.count <= spec.disableByBatchSize else { return }
         let planned = plan.items.reduce(0) { $0 + $1.work.tokens.count }
         var room = min(min(config.maxBatchTokens, executor.maxBatchTokens) - planned, kvFree - planned)
+        var drafts: [(index: Int, draft: ArraySlice<Token>)] = []
         for i in decoding where room > 0 {
             let seq = plan.items[i].sequence
+            if seq.speculation.pause > 0 {
+                seq.speculation.pause -= 1
+                continue
+            }
             let request = seq.request
             // Accepted drafts are tokens generated: never past max_tokens or the context.
             let limit = min(spec.maxDraftTokens, seq.speculation.limit, room,
@@ -24,11 +29,19 @@ extension SchedulerCore {
             guard limit > 0 else { continue }
             let draft = proposer.propose(seq.tokens, sequence: seq.id, limit: limit)
             guard !draft.isEmpty else { continue }
-            var tokens = Array(plan.items[i].work.tokens)
-            tokens += draft
-            plan.items[i].work.tokens = tokens[...]
-            plan.items[i].work.draft = draft.count
+            drafts.append((i, draft))
             room -= draft.count
+        }
+        // With a KV stream per sequence llama.cpp's ubatches take the same number of tokens
+        // from each sequence (`split_equal`), so drafts of different lengths would cost a
+        // pass over the weights per length: they are cut to the shortest.
+        let length = executor.packsSlots ? drafts.map(\.draft.count).min() ?? 0 : Int.max
+        for (i, draft) in drafts {
+            let kept = draft.prefix(length)
+            var tokens = Array(plan.items[i].work.tokens)
+            tokens += kept
+            plan.items[i].work.tokens = tokens[...]
+            plan.items[i].work.draft = kept.count
         }
     }
 
@@ -42,8 +55,15 @@ extension SchedulerCore {
         seq.speculation.drafted += drafted
         seq.speculation.accepted += accepted
         if accepted == 0 {
+            if seq.speculation.limit <= 1 {
+                seq.speculation.misses = min(seq.speculation.misses + 1, 5)
+                seq.speculation.pause = min(1 << seq.speculation.misses, 32)
+            }
             seq.speculation.limit = max(min(seq.speculation.limit, maxDraft) / 2, 1)
-        } else if accepted == drafted {
+            return countDraft(drafted: drafted, accepted: accepted)
+        }
+        seq.speculation.misses = 0
+        if accepted == drafted {
             seq.speculation.limit = min(max(min(seq.speculation.limit, maxDraft), 1) * 2, maxDraft)
         }
         countDraft(drafted: drafted, accepted: accepted)
