@@ -42,6 +42,9 @@ public func buildApplication(config: ServerConfig, state: ModelState, metrics: S
     router.post("/v1/responses") { request, context in
         try await completions.counting { try await completions.responses(request, context: context) }
     }
+    router.post("/v1/embeddings") { request, context in
+        try await completions.counting { try await completions.embeddings(request, context: context) }
+    }
     router.get("/v1/metadata", use: info.metadata)
     router.get("/v1/usage", use: UsageRoute(state: state, config: config, metrics: metrics).usage)
     router.post("/tokenize", use: info.tokenize)

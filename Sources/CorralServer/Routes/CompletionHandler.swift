@@ -52,6 +52,17 @@ struct CompletionHandler: Sendable {
         }
     }
 
+    /// The engine, for a generation route: an embedding model answers a 400 that says
+    /// what it serves instead.
+    func generationEngine() throws(APIError) -> ServingEngine {
+        let engine = try state.readyEngine()
+        guard engine.serves.generation else {
+            throw .badRequest("the model '\(engine.servedName)' is an embedding model: it serves /v1/embeddings, not generation",
+                              param: "model")
+        }
+        return engine
+    }
+
     /// Checks the requested model name against the served one.
     func checkModel(_ name: String?, _ engine: ServingEngine) throws(APIError) {
         if let name, name != engine.servedName { throw .modelNotFound(name) }

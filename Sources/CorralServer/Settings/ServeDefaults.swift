@@ -1,3 +1,4 @@
+public import CorralCore
 public import Scheduler
 
 /// The default values behind the settings table (`ServeSetting.all`), and the constants of
@@ -64,6 +65,11 @@ public enum ServeDefaults {
 
     /// `NIM_REASONING_FORMAT`: a thinking model's reasoning goes to `reasoning_content`.
     public static let reasoningFormat = ReasoningFormat.split
+
+    /// `NIM_ENABLE_EMBEDDINGS`: a generation model serves generation only.
+    public static let enableEmbeddings = false
+    /// `NIM_EMBEDDING_POOLING`: llama-server's default for `--embeddings`.
+    public static let embeddingPooling = EmbeddingPooling.mean
 
     /// A boolean as the settings write it.
     public static func flag(_ value: Bool) -> String { value ? "1" : "0" }

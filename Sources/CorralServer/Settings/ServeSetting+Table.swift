@@ -154,12 +154,21 @@ extension ServeSetting {
         toggle: true, "1 keeps prompts and completions out of the logs; 0 logs them")
 
     /// Every row, in `--help` order.
+    /// `NIM_ENABLE_EMBEDDINGS`.
+    public static let enableEmbeddings = ServeSetting(
+        "NIM_ENABLE_EMBEDDINGS", flag: "embeddings", default: flag(ServeDefaults.enableEmbeddings), toggle: true,
+        "Serve /v1/embeddings from a generation model too (an embedding model, with pooling_type in its GGUF, serves it always)")
+    /// `NIM_EMBEDDING_POOLING`.
+    public static let embeddingPooling = ServeSetting(
+        "NIM_EMBEDDING_POOLING", flag: "pooling", default: ServeDefaults.embeddingPooling.rawValue,
+        "How a generation model's embeddings are pooled: none, mean, cls or last (an embedding model uses its own); none serves no /v1/embeddings")
+
     public static let all: [ServeSetting] = [
         port, model, cachePath, servedModelName, kvCacheTokens, kvCachePercent, gpuMemoryUtilization, maxModelLen,
         maxBatchTokens, maxNumSeqs, maxQueueRequests, maxQueueTokens, threads, gpuLayers, maxRequestBytes,
         enableKvCacheReuse, kvCacheHostMemMib, schedulerPolicy, queueTimeoutSeconds, drainGraceSeconds, apiKeysFile,
         kvLayout, jsonlLogging, logLevel, metricsRequireAuth, perReqMetrics, metricsTtftBuckets, metricsItlBuckets,
         metricsE2eBuckets, sslMode, sslKeyPath, sslCertsPath, sslCaCertsPath, maxHeaderBytes, httpIdleTimeoutSeconds,
-        chatTemplateFile, reasoningFormat, disableLogRequests,
+        chatTemplateFile, reasoningFormat, disableLogRequests, enableEmbeddings, embeddingPooling,
     ]
 }

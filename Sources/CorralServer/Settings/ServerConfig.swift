@@ -1,5 +1,5 @@
 public import Scheduler
-import CorralCore
+public import CorralCore
 
 /// Everything `corral serve` needs, after flags and `NIM_*` environment variables have
 /// been merged. Tests build one directly.
@@ -79,6 +79,10 @@ public struct ServerConfig: Sendable {
     public var reasoningFormat = ServeDefaults.reasoningFormat
     /// Log prompts and completions too (`NIM_DISABLE_LOG_REQUESTS=0`); off by default.
     public var logPrompts = !ServeDefaults.disableLogRequests
+    /// Serve `/v1/embeddings` from a generation model too (`NIM_ENABLE_EMBEDDINGS`).
+    public var enableEmbeddings = ServeDefaults.enableEmbeddings
+    /// How a generation model's embeddings are pooled (`NIM_EMBEDDING_POOLING`).
+    public var embeddingPooling = ServeDefaults.embeddingPooling
 
     /// Creates a configuration with the documented defaults.
     public init(host: String = "0.0.0.0", port: Int = ServeDefaults.port, model: String = ServeDefaults.model,
@@ -189,6 +193,7 @@ extension ServerConfig {
             S.maxHeaderBytes: "\(maxHeaderBytes)", S.httpIdleTimeoutSeconds: "\(Int(idleTimeout))",
             S.chatTemplateFile: chatTemplateFile ?? "model", S.reasoningFormat: reasoningFormat.rawValue,
             S.disableLogRequests: ServeDefaults.flag(!logPrompts),
+            S.enableEmbeddings: ServeDefaults.flag(enableEmbeddings), S.embeddingPooling: embeddingPooling.rawValue,
         ]
         return Dictionary(uniqueKeysWithValues: values.map { ($0.key.name, $0.value) })
     }

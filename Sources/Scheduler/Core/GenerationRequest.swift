@@ -30,6 +30,9 @@ public struct GenerationRequest: Sendable {
     /// Scopes prefix-cache reuse further than the tenant (vLLM's `cache_salt`): only
     /// requests of the same tenant and salt share cached KV.
     public var cacheSalt = ""
+    /// An embedding request: the prompt is computed whole in one pooled pass, and the
+    /// summary carries its vector; nothing is generated and `maxTokens` is not used.
+    public var embedding = false
 
     /// Creates a request; by default greedy-free sampling, no stops, priority 0.
     public init(prompt: [Token], maxTokens: Int, sampling: SamplingParameters = SamplingParameters(),
@@ -86,6 +89,8 @@ public struct GenerationSummary: Sendable, Equatable {
     /// Prompt tokens whose KV came from the prefix cache instead of being computed
     /// (`usage.prompt_tokens_details.cached_tokens`).
     public var cachedTokens = 0
+    /// An embedding request's pooled vector, normalized to length 1.
+    public var embedding: [Float]?
 
     /// Mean seconds between generated tokens after the first.
     public var meanInterTokenLatency: Double {

@@ -7,10 +7,10 @@ extension SchedulerCore {
     ///   - seconds: the executor's time for the step.
     ///   - sampleSeconds: the part of it spent sampling.
     ///   - planSeconds: host time spent planning the step, reported with commit's own.
-    func commit(_ plan: StepPlan, _ result: Result<[SampledToken?], ExecutorError>, seconds: Double,
+    func commit(_ plan: StepPlan, _ result: StepResult, seconds: Double,
                 sampleSeconds: Double = 0, planSeconds: Double = 0) {
         let began = ContinuousClock.now
-        let outputs: [SampledToken?]
+        let outputs: StepOutput
         switch result {
         case .success(let o):
             outputs = o
@@ -24,8 +24,9 @@ extension SchedulerCore {
             return
         }
         var prefill = 0, decode = 0
-        for ((seq, work), sampled) in zip(plan.items, outputs) {
+        for (index, (seq, work)) in plan.items.enumerated() {
             guard seq.phase == .running else { continue }
+            let sampled = outputs.sampled[index]
             seq.computed += work.tokens.count
             charge(seq)
             if seq.computed <= seq.promptCount {
@@ -34,7 +35,17 @@ extension SchedulerCore {
             } else {
                 decode += work.tokens.count
             }
-            if let sampled {
+            if work.embed {
+                // The pooled pass computed the whole input: the request is done, and its
+                // KV goes back at once (`end` releases it).
+                guard let vector = outputs.vectors[index] else {
+                    end(seq, .failed(.engineFailure("no vector was pooled for sequence \(seq.id)")))
+                    continue
+                }
+                var summary = summary(seq, .stop)
+                summary.embedding = vector
+                end(seq, .finished(summary))
+            } else if let sampled {
                 accept(sampled, for: seq)
             } else if work.sample {
                 // A position that should have produced a token did not: end the request

@@ -58,9 +58,23 @@ final class SchedulerCore {
     /// Checks a request against the limits that do not depend on load.
     func validate(_ request: GenerationRequest) throws(SchedulerError) {
         guard !request.prompt.isEmpty else { throw .invalidRequest("the prompt is empty") }
+        if request.embedding {
+            // The whole input is pooled in one pass, so it must fit one.
+            let limit = maxEmbeddingTokens
+            guard request.prompt.count <= limit else {
+                throw .contextLengthExceeded(requested: request.prompt.count, limit: limit)
+            }
+            return
+        }
         guard request.maxTokens >= 1 else { throw .invalidRequest("max_tokens must be at least 1") }
         let total = request.prompt.count + request.maxTokens
         guard total <= maxModelLength else { throw .contextLengthExceeded(requested: total, limit: maxModelLength) }
+    }
+
+    /// Most tokens of one embedding input: one pass (the executor's and the step's budget)
+    /// within the context.
+    var maxEmbeddingTokens: Int {
+        min(executor.maxEmbeddingTokens, config.maxBatchTokens, executor.maxBatchTokens, maxModelLength)
     }
 
     /// Queues a request, or refuses it at once when the waiting queue is full.
@@ -136,7 +150,9 @@ final class SchedulerCore {
     // MARK: Ending
 
     private func finish(_ seq: SequenceState, _ event: GenerationEvent) {
-        let finished = if case .finished = event { true } else { false }
+        // An embedding pass leaves no KV behind: its cells were computed for pooling and
+        // the accounting must see them free.
+        let finished = if case .finished = event { !seq.request.embedding } else { false }
         if finished { kv.retainPrefix(of: seq) }
         kv.release(seq, keep: finished)
         if seq.phase == .waiting { queue.remove(seq) } else { running.removeAll { $0 === seq } }
