@@ -33,6 +33,10 @@ public struct GenerationRequest: Sendable {
     /// An embedding request: the prompt is computed whole in one pooled pass, and the
     /// summary carries its vector; nothing is generated and `maxTokens` is not used.
     public var embedding = false
+    /// The API route that sent it (`/v1/chat/completions`, `/v1/embeddings`, …): the
+    /// `endpoint` label of request and tenant metrics. Callers use a fixed set of routes,
+    /// which bounds the per-endpoint totals; empty for a library caller.
+    public var endpoint = ""
 
     /// Creates a request; by default greedy-free sampling, no stops, priority 0.
     public init(prompt: [Token], maxTokens: Int, sampling: SamplingParameters = SamplingParameters(),
@@ -91,6 +95,8 @@ public struct GenerationSummary: Sendable, Equatable {
     public var cachedTokens = 0
     /// An embedding request's pooled vector, normalized to length 1.
     public var embedding: [Float]?
+    /// The request's `endpoint` (see `GenerationRequest.endpoint`).
+    public var endpoint = ""
 
     /// Mean seconds between generated tokens after the first.
     public var meanInterTokenLatency: Double {

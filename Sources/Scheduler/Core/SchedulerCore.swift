@@ -165,7 +165,7 @@ final class SchedulerCore {
             observer?.requestFinished(summary)
         case .failed(let error):
             tally(\.failed, for: seq)
-            observer?.requestFailed(error)
+            observer?.requestFailed(error, endpoint: seq.request.endpoint)
         case .delta: break
         }
     }
@@ -176,7 +176,7 @@ final class SchedulerCore {
                                  queueTime: (seq.timing.firstScheduled ?? now) - seq.arrival,
                                  timeToFirstToken: (seq.timing.firstToken ?? now) - seq.arrival,
                                  totalTime: now - seq.arrival, preemptions: seq.preemptions,
-                                 cachedTokens: seq.cachedTokens)
+                                 cachedTokens: seq.cachedTokens, endpoint: seq.request.endpoint)
     }
 
     // MARK: Steps (see SchedulerCore+Plan.swift and SchedulerCore+Commit.swift)
@@ -226,6 +226,7 @@ final class SchedulerCore {
     func tally(_ field: WritableKeyPath<SchedulerCounters, Int>, for seq: SequenceState) {
         counters[keyPath: field] += 1
         seq.ledger.counters[keyPath: field] += 1
+        seq.ledger.endpoints[seq.request.endpoint, default: SchedulerCounters()][keyPath: field] += 1
     }
     func countSlotMove() { counters.slotMoves += 1 }
     func countHostHit(_ tokens: Int) { counters.prefixHostHitTokens += tokens }
