@@ -11,13 +11,12 @@ import os
 import struct
 import subprocess
 import sys
-import urllib.error
 import urllib.request
 
 import pytest
 from openai import BadRequestError, OpenAI
 
-from conftest import MODEL, Server
+from conftest import MODEL, Server, call
 
 
 def cosine(a, b):
@@ -25,13 +24,7 @@ def cosine(a, b):
 
 
 def post(server, path, body):
-    req = urllib.request.Request(server.url + path, data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status, json.load(r)
-    except urllib.error.HTTPError as e:
-        return e.code, json.load(e)
+    return call(server, "POST", path, body)
 
 
 @pytest.fixture(scope="module")

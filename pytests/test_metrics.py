@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from conftest import ROOT, Server, free_port
+from conftest import ROOT, Server, call, free_port
 
 PROMTOOL = shutil.which("promtool")
 PROMETHEUS = shutil.which("prometheus")
@@ -246,13 +246,7 @@ def test_responses_and_embeddings_count_under_their_own_endpoint():
     s = Server("--embeddings", "--max-num-seqs", "4", "--kv-cache-tokens", "4096")
     try:
         def post(path, body):
-            req = urllib.request.Request(s.url + path, data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"})
-            try:
-                with urllib.request.urlopen(req, timeout=120) as r:
-                    return r.status
-            except urllib.error.HTTPError as e:
-                return e.code
+            return call(s, "POST", path, body)[0]
         assert post("/v1/responses", {"input": "Hi", "max_output_tokens": 4}) == 200
         assert post("/v1/embeddings", {"input": ["a", "b"]}) == 200
         assert post("/v1/embeddings", {"input": "x", "dimensions": 3}) == 400

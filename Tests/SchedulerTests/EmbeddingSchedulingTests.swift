@@ -10,33 +10,19 @@ struct EmbeddingSchedulingTests {
         return r
     }
 
-    /// Steps until idle, checking the scheduler's KV count against the executor's cells.
-    func drive(_ core: SchedulerCore, _ executor: SimulatedExecutor) -> [String] {
-        var violations: [String] = []
-        var steps = 0
-        while core.hasWork && steps < 10_000 {
-            let (plan, result) = core.step(recording: 0.01)
-            if case .failure(let e)? = result { violations.append("executor: \(e)") }
-            for item in plan.work where item.embed && item.startPosition != 0 {
-                violations.append("step \(steps): an embedding input was split")
-            }
-            if executor.usedCells != executor.kvCapacity - core.kvFree {
-                violations.append("step \(steps): executor \(executor.usedCells) cells, scheduler \(executor.kvCapacity - core.kvFree)")
-            }
-            steps += 1
-        }
-        return violations
-    }
-
-    @Test(arguments: [false, true])
-    func embeddingsBesideGenerationFinishWithTheirVectorAndFreeTheirKV(prefixCaching: Bool) async throws {
+    /// (prefix caching, partitioned KV): none, the slot cache, the block cache.
+    @Test(arguments: [(false, true), (true, true), (true, false)])
+    func embeddingsBesideGenerationFinishWithTheirVectorAndFreeTheirKV(prefixCaching: Bool, partitioned: Bool) async throws {
         let executor = SimulatedExecutor(kvCapacity: 1024, slotCount: 8, maxBatchTokens: 64)
-        executor.partitioned = !prefixCaching
+        executor.partitioned = partitioned
         let core = SchedulerCore(executor: executor, config: SchedulerConfig(maxBatchTokens: 64, maxRunningSequences: 8,
                                                                              prefixCaching: prefixCaching),
                                  clock: { executor.now })
-        let generation = try core.enqueueChoices([GenerationRequest(prompt: prompt(40), maxTokens: 20)])[0]
-        let inputs = [prompt(30, seed: 2), prompt(50, seed: 3), prompt(30, seed: 2)]
+        let shared = prompt(40)
+        let generation = try core.enqueueChoices([GenerationRequest(prompt: shared, maxTokens: 20)])[0]
+        // The last input shares the running generation's prompt: a prefix a cache could
+        // copy, which an embedding must compute afresh in a slot of its own.
+        let inputs = [prompt(30, seed: 2), prompt(50, seed: 3), prompt(30, seed: 2), Array(shared.prefix(36))]
         let streams = try inputs.map { try core.enqueueChoices([embedding($0)])[0] }
         #expect(drive(core, executor).isEmpty)
         var vectors: [[Float]] = []
@@ -50,7 +36,7 @@ struct EmbeddingSchedulingTests {
         #expect(vectors[0] != vectors[1])
         #expect(await collect(generation).tokens.count == 20, "generation beside embeddings is unchanged")
         // Embedding inputs leave nothing cached: only the generation's prefix may stay.
-        #expect(core.counters.succeeded == 4)
+        #expect(core.counters.succeeded == 5)
         #expect(executor.usedCells <= 60)
     }
 

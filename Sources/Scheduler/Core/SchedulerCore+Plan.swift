@@ -108,7 +108,9 @@ extension SchedulerCore {
             var choice = kv.chooseSlot(for: seq, running: running)
             if choice?.wait == true, !embedding { break }  // its prefix is being computed: copy it next step
             if let c = choice, embedding || (c.host != nil && kvFree + kv.cellsFreed(by: c) < c.host!.state.length) {
-                choice = SlotChoice(slot: c.slot, reuse: 0)  // no room to restore it whole, or no reuse wanted
+                // No room to restore it whole, or no reuse wanted: the free slot it would
+                // have run in (a copy's source may be a running sequence's), computed afresh.
+                choice = SlotChoice(slot: c.target, reuse: 0)
             }
             // Taking the slot moves its resident out of the cache's count, less what is reused.
             let freed = choice.map { kv.cellsFreed(by: $0) - $0.reuse } ?? 0
