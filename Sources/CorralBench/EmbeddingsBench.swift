@@ -24,13 +24,17 @@ public struct EmbeddingsBench: Sendable {
 
     /// One load point's figures.
     public struct Result: Sendable, Codable {
+        /// The target's name.
         public var target: String
+        /// Clients sending at once.
         public var concurrency: Int
+        /// Measured requests, and those that failed.
         public var requests: Int
         public var failed: Int
         /// Inputs and their tokens (as the server counted them), in all.
         public var inputs: Int
         public var tokens: Int
+        /// Wall time of the measured requests.
         public var seconds: Double
         /// Request latency (sending to the whole response).
         public var latency: LatencySummary?
@@ -42,11 +46,15 @@ public struct EmbeddingsBench: Sendable {
             case exactInput = "exact_input"
         }
 
+        /// Inputs embedded per second.
         public var inputsPerSecond: Double { seconds > 0 ? Double(inputs) / seconds : 0 }
+        /// Input tokens embedded per second.
         public var tokensPerSecond: Double { seconds > 0 ? Double(tokens) / seconds : 0 }
     }
 
+    /// The workload.
     public var shape: Shape
+    /// The server's client.
     public var client: BenchClient
 
     /// Creates a run of `shape` against `client`'s server.
