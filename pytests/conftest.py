@@ -1,8 +1,10 @@
 """Starts real `corral serve` processes on loopback for the client-level tests."""
+import json
 import os
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -16,6 +18,17 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def call(server, method, path, body=None):
+    """(status, JSON body) of one request; an HTTP error's status and body too."""
+    req = urllib.request.Request(server.url + path, method=method, data=json.dumps(body).encode() if body else None,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
 
 
 class Server:

@@ -5,7 +5,7 @@ import shutil
 import struct
 import subprocess
 
-from conftest import BIN
+from conftest import BIN, Server
 
 
 def bench(server, tmp_path, *args):
@@ -57,3 +57,23 @@ def test_the_svg_renders(server, tmp_path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
     assert (width, height) == (720, 440)
+
+
+def test_embeddings_mode_reports_inputs_and_tokens_per_second(tmp_path):
+    s = Server("--embeddings", "--max-num-seqs", "4", "--kv-cache-tokens", "4096")
+    try:
+        out = tmp_path / "embed.json"
+        run = subprocess.run([BIN, "bench", "--embeddings", "--target", f"corral={s.url}", "--isl", "20", "--batch", "3",
+                              "--concurrency", "1,2", "--per-client", "2", "--warmup", "1", "--json", str(out)],
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+    finally:
+        s.stop()
+    results = json.loads(out.read_text())
+    assert [r["concurrency"] for r in results] == [1, 2]
+    for r in results:
+        # At least 8 requests per load point, 3 inputs of exactly 20 tokens each.
+        assert r["failed"] == 0 and r["requests"] == 8 and r["exact_input"] is True
+        assert r["inputs"] == 24 and r["tokens"] == 24 * 20
+        assert 0 < r["latency"]["p50"] <= r["latency"]["p99"]
+    assert "| corral | 2 | 8 |" in run.stdout and "inputs/s" in run.stdout

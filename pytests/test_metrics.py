@@ -15,7 +15,7 @@ import urllib.request
 
 import pytest
 
-from conftest import ROOT, Server, free_port
+from conftest import ROOT, Server, call, free_port
 
 PROMTOOL = shutil.which("promtool")
 PROMETHEUS = shutil.which("prometheus")
@@ -82,8 +82,12 @@ def test_every_metric_carries_model_name_and_the_nim_and_vllm_names(server):
     # Defaults reach down to 1 ms for TTFT and ITL, and to 50 ms end to end.
     assert ("le", "0.001") in next(ls for n, ls in samples(text) if n == "time_to_first_token_seconds_bucket")
     assert any(("le", "0.05") in ls for n, ls in samples(text) if n == "e2e_request_latency_seconds_bucket")
-    assert value(text, "request_success_total", finished_reason="length") >= 1
+    assert value(text, "request_success_total", finished_reason="length", endpoint="/v1/completions") >= 1
     assert value(text, "http_requests_total", route="/v1/completions", method="POST", status="200") >= 1
+    # Every route that queues work has its own outcome series, from the start.
+    for endpoint in ("/v1/chat/completions", "/v1/completions", "/v1/responses", "/v1/embeddings"):
+        assert value(text, "request_success_total", finished_reason="stop", endpoint=endpoint) >= 0
+        assert value(text, "request_failure_total", reason="overload", endpoint=endpoint) >= 0
 
 
 def test_promtool_accepts_the_exposition():
@@ -240,9 +244,30 @@ def test_failures_are_counted_by_reason(server):
         urllib.request.urlopen(req)
     assert e.value.code == 400
     after = scrape(server.url)
-    assert value(after, "request_failure_total", reason="bad_request") == \
-        value(before, "request_failure_total", reason="bad_request") + 1
+    assert value(after, "request_failure_total", reason="bad_request", endpoint="/v1/completions") == \
+        value(before, "request_failure_total", reason="bad_request", endpoint="/v1/completions") + 1
     assert value(after, "http_requests_total", route="/v1/completions", method="POST", status="400") >= 1
+
+
+def test_responses_and_embeddings_count_under_their_own_endpoint():
+    s = Server("--embeddings", "--max-num-seqs", "4", "--kv-cache-tokens", "4096")
+    try:
+        def post(path, body):
+            return call(s, "POST", path, body)[0]
+        assert post("/v1/responses", {"input": "Hi", "max_output_tokens": 4}) == 200
+        assert post("/v1/embeddings", {"input": ["a", "b"]}) == 200
+        assert post("/v1/embeddings", {"input": "x", "dimensions": 3}) == 400
+        text = scrape(s.url)
+        success = {ep: sum(v for (n, ls), v in samples(text).items()
+                           if n == "request_success_total" and ("endpoint", ep) in ls)
+                   for ep in ("/v1/responses", "/v1/embeddings", "/v1/chat/completions")}
+        assert success == {"/v1/responses": 1, "/v1/embeddings": 2, "/v1/chat/completions": 0}
+        assert value(text, "request_failure_total", reason="bad_request", endpoint="/v1/embeddings") == 1
+        # The default tenant's ledger tells the routes apart too.
+        assert value(text, "tenant_requests_total", tenant="default", outcome="succeeded", endpoint="/v1/embeddings") == 2
+        assert value(text, "tenant_requests_total", tenant="default", outcome="succeeded", endpoint="/v1/responses") == 1
+    finally:
+        s.stop()
 
 
 def test_per_request_stats_and_metrics_auth(tmp_path):

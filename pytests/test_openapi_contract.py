@@ -8,6 +8,8 @@ import yaml
 from openapi_spec_validator import validate
 from openapi_schema_validator import OAS31Validator
 
+from conftest import call
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SPEC = yaml.safe_load(open(os.path.join(ROOT, "openapi.yaml")))
 
@@ -15,16 +17,6 @@ SPEC = yaml.safe_load(open(os.path.join(ROOT, "openapi.yaml")))
 def schema_validator(name):
     # The components travel with the root schema so that "#/components/..." refs resolve.
     return OAS31Validator({"$ref": f"#/components/schemas/{name}", "components": SPEC["components"]})
-
-
-def call(server, method, path, body=None):
-    req = urllib.request.Request(server.url + path, method=method, data=json.dumps(body).encode() if body else None,
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=120) as r:
-            return r.status, json.load(r)
-    except urllib.error.HTTPError as e:
-        return e.code, json.load(e)
 
 
 def test_spec_is_valid_openapi():

@@ -47,7 +47,7 @@ targets=(--model smollm2 --target off=http://127.0.0.1:8301 --target ngram=http:
   echo "- model: SmolLM2-135M-Instruct Q4_1; engine: llama.cpp from llama-cpp-python 0.3.36, CPU"
   echo "- both servers: defaults (auto KV, 16 sequences, batch 512, prefix caching), $threads threads; one with"
   echo "  NIM_SPECULATIVE_METHOD=off, one with the default (ngram: 8 draft tokens, matches of 4 down to 2 tokens,"
-  echo "  no drafts above 4 decoding sequences); targets alternate at each load point"
+  echo "  no drafts above 2 decoding sequences); targets alternate at each load point"
   echo "- command: make bench-speculation"
   echo
   echo "## Repeat-heavy: corral bench --rewrite, concurrency 1"

@@ -15,16 +15,19 @@ public struct SequenceWork: Sendable, Equatable {
     /// token in turn, keeps going while each sample equals the draft token that follows,
     /// and drops the KV of the draft tokens it rejected.
     public var draft: Int
+    /// An embedding request's whole input, computed in a pooled pass (`BatchExecutor.embed`).
+    public var embed: Bool
 
     /// Creates a value.
     public init(slot: Int, startPosition: Int, tokens: ArraySlice<Token>, sample: Bool, logprobs: Int? = nil,
-                draft: Int = 0) {
+                draft: Int = 0, embed: Bool = false) {
         self.slot = slot
         self.startPosition = startPosition
         self.tokens = tokens
         self.sample = sample
         self.logprobs = logprobs
         self.draft = draft
+        self.embed = embed
     }
 
     /// Tokens the step feeds before the draft: a prompt chunk, or the one decode token.
@@ -73,6 +76,14 @@ public protocol BatchExecutor: AnyObject {
     /// - Throws: `ExecutorError.outOfKV` when the cache has no room (the scheduler
     ///   preempts and retries), or another error that fails the step's sequences.
     func execute(_ work: [SequenceWork]) throws(ExecutorError) -> [[SampledToken]]
+    /// Runs embedding inputs in a pass of their own: each item is one whole input
+    /// (position 0 to its end) in its own slot, and the result is its pooled vector,
+    /// normalized to length 1. The KV cells stay in the slots until `release`.
+    /// - Throws: `ExecutorError.outOfKV` when the cache has no room, `.failed` otherwise
+    ///   (an executor that computes no embeddings).
+    func embed(_ work: [SequenceWork]) throws(ExecutorError) -> [[Float]]
+    /// Most tokens one embedding input may have: the whole input is pooled in one pass.
+    var maxEmbeddingTokens: Int { get }
     /// Frees every KV cell of `slot` (cells shared with another slot stay with it).
     func release(slot: Int)
     /// Makes `destination` share the first `length` KV cells of `source` (unified cache:
@@ -105,6 +116,12 @@ public protocol BatchExecutor: AnyObject {
 }
 
 extension BatchExecutor {
+    /// An executor without a pooled pass.
+    public func embed(_ work: [SequenceWork]) throws(ExecutorError) -> [[Float]] {
+        throw .failed("this engine computes no embeddings")
+    }
+    /// One step's tokens.
+    public var maxEmbeddingTokens: Int { maxBatchTokens }
     /// Executors without control tokens spell every token one way.
     public func tokenBytes(_ token: Token, special: Bool) -> [UInt8] { tokenBytes(token) }
     /// A unified cache: any sequence may use all of it.

@@ -28,6 +28,9 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
     public var valueLength: Int
     /// The chat template stored in the file, if any.
     public var chatTemplate: String?
+    /// `<arch>.pooling_type`: set (other than none) in an embedding model's file, which
+    /// then serves `/v1/embeddings` and not generation.
+    public var pooling: EmbeddingPooling?
 
     /// Creates a value; see each property.
     public init(architecture: String, name: String?, trainingContextLength: Int, embeddingLength: Int, layerCount: Int,
@@ -46,6 +49,9 @@ public struct ModelMetadata: Sendable, Equatable, Codable {
         self.valueLength = valueLength
         self.chatTemplate = chatTemplate
     }
+
+    /// Whether the file is an embedding model: it names a pooling other than none.
+    public var isEmbeddingModel: Bool { pooling.map { $0 != .none } ?? false }
 
     /// The number of layers that keep KV (full attention).
     public var kvLayerCount: Int { headCountKV.filter { $0 > 0 }.count }

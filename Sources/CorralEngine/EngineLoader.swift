@@ -52,11 +52,12 @@ public enum EngineLoader {
         sizing.offloadedLayers = memory.onGPU ? (config.gpuLayers < 0 ? layers : min(config.gpuLayers, layers)) : 0
         let running = sizing.maxNumSeqs
         let threads = CPUBudget.resolve(configured: config.threads)
+        let serves = servedEndpoints(config, model.metadata)
         let context = try LlamaContext(model: model, options: .init(
             contextLength: sizing.tokens, batchCapacity: sizing.maxBatchTokens,
             maxSequences: unified ? min(running * 2, max(running, 256)) : running, threads: threads.threads,
             // deci: without flash attention llama.cpp pads V to the widest layer.
-            flashAttention: isDeci ? true : nil, unifiedKV: unified))
+            flashAttention: isDeci ? true : nil, unifiedKV: unified, pooling: serves.embeddings))
         var schedulerConfig = SchedulerConfig(maxBatchTokens: sizing.maxBatchTokens,
                                     maxRunningSequences: running,
                                     maxWaitingRequests: config.maxWaitingRequests,
@@ -77,7 +78,15 @@ public enum EngineLoader {
             proposer: try draftModel(config, target: model, maxModelLen: sizing.maxModelLen, threads: threads.threads))
         scheduler.start()
         return ServingEngine(model: model, scheduler: scheduler, servedName: config.servedName, kvSizing: sizing,
-                             threads: threads, identity: identity)
+                             threads: threads, identity: identity, serves: serves)
+    }
+
+    /// An embedding model (its GGUF names a pooling) serves embeddings only, pooled its own
+    /// way; a generation model serves generation, and embeddings too with
+    /// `NIM_ENABLE_EMBEDDINGS`, pooled by `NIM_EMBEDDING_POOLING`.
+    static func servedEndpoints(_ config: ServerConfig, _ metadata: ModelMetadata) -> ServingEngine.Serves {
+        if metadata.isEmbeddingModel { return .init(generation: false, embeddings: metadata.pooling) }
+        return .init(generation: true, embeddings: config.enableEmbeddings ? config.embeddingPooling : nil)
     }
 
     /// The draft model for `NIM_SPECULATIVE_METHOD=draft`, on a context of its own holding

@@ -68,9 +68,14 @@ struct BenchCommand: AsyncParsableCommand {
     var replyTokens = 32
     @Flag(help: "Multi-turn: each client plays turn 1 of all its conversations, then turn 2, …, so conversations come back after many others (the long tail).")
     var interleave = false
+    @Flag(help: "An embeddings workload instead: /v1/embeddings requests of --batch inputs of ISL tokens each, closed loop at each --concurrency; reports inputs/s and tokens/s.")
+    var embeddings = false
+    @Option(help: "Embeddings: inputs per request.")
+    var batch = 1
 
     func run() async throws {
         if multiTurn { return try await runMultiTurn() }
+        if embeddings { return try await runEmbeddings() }
         guard var benchShape = BenchShape.parse(shape) else { throw ValidationError("--shape must be ISL/OSL, e.g. 128/1024") }
         if let isl { benchShape.inputTokens = isl }
         if let osl { benchShape.outputTokens = osl }
@@ -162,6 +167,37 @@ struct BenchCommand: AsyncParsableCommand {
             + (interleave ? " (interleaved: turn by turn across each client's conversations), " : ", ")
             + "\(systemWords)-word shared system prompt, \(userWords)-word user turns, \(replyTokens)-token replies\n\n"
             + MultiTurnBench.markdown(results)
+        print(text, terminator: "")
+        if let markdown { try text.write(toFile: markdown, atomically: true, encoding: .utf8) }
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(results).write(to: URL(fileURLWithPath: json))
+        }
+    }
+
+    /// `--embeddings`: each load point, each target in turn.
+    func runEmbeddings() async throws {
+        var shape = EmbeddingsBench.Shape()
+        shape.inputTokens = isl ?? BenchShape.parse(self.shape)?.inputTokens ?? shape.inputTokens
+        shape.batch = batch
+        shape.requestsPerClient = perClient ?? shape.requestsPerClient
+        shape.warmup = warmup
+        guard shape.inputTokens > 0, (1...2048).contains(shape.batch) else {
+            throw ValidationError("--isl must be positive and --batch 1 to 2048")
+        }
+        var results: [EmbeddingsBench.Result] = []
+        for (index, load) in try parseList(concurrency, name: "--concurrency").enumerated() {
+            for (name, url) in targets.map(split) {
+                let bench = EmbeddingsBench(shape: shape, client: BenchClient(baseURL: url, model: model, apiKey: apiKey))
+                let result = await bench.run(name: name, concurrency: Int(load), promptOffset: index * 100_000)
+                FileHandle.standardError.write(Data(String(format: "%@ c=%d: %.1f inputs/s, %.0f tokens/s, %d/%d ok\n", name,
+                                                           result.concurrency, result.inputsPerSecond, result.tokensPerSecond,
+                                                           result.requests - result.failed, result.requests).utf8))
+                results.append(result)
+            }
+        }
+        let text = EmbeddingsBench.markdown(results, shape: shape)
         print(text, terminator: "")
         if let markdown { try text.write(toFile: markdown, atomically: true, encoding: .utf8) }
         if let json {

@@ -11,7 +11,23 @@ struct Corral: AsyncParsableCommand {
         defaultSubcommand: ServeCommand.self)
 
     /// Parses the process's arguments with on/off flags expanded (`Toggle`), then runs.
+    /// The on/off flags are `serve`'s (the default subcommand); another subcommand's
+    /// arguments are left alone, since its own flags may share a name (`bench --embeddings`).
     static func main() async {
-        await main(Toggle.expandingToggles(Array(CommandLine.arguments.dropFirst())))
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let first = arguments.first, first != "serve", subcommandNames.contains(first) {
+            await main(arguments)
+        } else {
+            await main(Toggle.expandingToggles(arguments))
+        }
+    }
+
+    /// The subcommands' names, as typed.
+    static var subcommandNames: Set<String> {
+        var names: Set<String> = []
+        for command in configuration.subcommands {
+            if let name = command.configuration.commandName { names.insert(name) }
+        }
+        return names
     }
 }

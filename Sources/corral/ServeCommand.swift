@@ -1,4 +1,5 @@
 import ArgumentParser
+import CorralCore
 import CorralEngine
 import CorralServer
 import Foundation
@@ -92,6 +93,10 @@ struct ServeCommand: AsyncParsableCommand {
     var chatTemplateFile: String?
     @Option(name: .customLong(ServeSetting.reasoningFormat.flag), help: ArgumentHelp(ServeSetting.reasoningFormat.help))
     var reasoningFormat: String?
+    @Option(name: .customLong(ServeSetting.enableEmbeddings.flag), help: ArgumentHelp(ServeSetting.enableEmbeddings.help))
+    var embeddings: Toggle?
+    @Option(name: .customLong(ServeSetting.embeddingPooling.flag), help: ArgumentHelp(ServeSetting.embeddingPooling.help))
+    var pooling: String?
     @Option(name: .customLong(ServeSetting.disableLogRequests.flag), help: ArgumentHelp(ServeSetting.disableLogRequests.help))
     var disableLogRequests: Toggle?
 
@@ -179,6 +184,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         c.reasoningFormat = try E.choice(E.string(.reasoningFormat, flag: reasoningFormat) ?? ServeDefaults.reasoningFormat.rawValue,
                                          as: ReasoningFormat.self, setting: .reasoningFormat)
+        c.enableEmbeddings = try E.bool(.enableEmbeddings, flag: embeddings, default: ServeDefaults.enableEmbeddings)
+        c.embeddingPooling = try E.choice(E.string(.embeddingPooling, flag: pooling) ?? ServeDefaults.embeddingPooling.rawValue,
+                                          as: EmbeddingPooling.self, setting: .embeddingPooling)
         c.logPrompts = !(try E.bool(.disableLogRequests, flag: disableLogRequests, default: ServeDefaults.disableLogRequests))
         c.speculation = SpeculationConfig(
             method: try E.choice(E.string(.speculativeMethod, flag: speculativeMethod) ?? ServeDefaults.speculativeMethod.rawValue,

@@ -6,9 +6,9 @@ import Testing
 /// The metrics object on its own: observer events in, exposition text out.
 @Suite("Serving metrics")
 struct ServingMetricsTests {
-    func summary(_ reason: FinishReason, tokens: Int) -> GenerationSummary {
+    func summary(_ reason: FinishReason, tokens: Int, endpoint: String = "/v1/completions") -> GenerationSummary {
         GenerationSummary(reason: reason, promptTokens: 7, completionTokens: tokens, queueTime: 0.002,
-                          timeToFirstToken: 0.004, totalTime: 0.104, preemptions: 0)
+                          timeToFirstToken: 0.004, totalTime: 0.104, preemptions: 0, endpoint: endpoint)
     }
 
     func snapshot(running: Int, generated: Int) -> SchedulerSnapshot {
@@ -49,16 +49,16 @@ struct ServingMetricsTests {
         let text = metrics.exposition(snapshot(running: 0, generated: 15))
         #expect(line(text, #"generation_tokens_total{model_name="m"}"#) == "14")
         #expect(line(text, #"prompt_tokens_total{model_name="m"}"#) == "42")
-        #expect(line(text, #"request_success_total{model_name="m",finished_reason="stop"}"#) == "0")
+        #expect(line(text, #"request_success_total{model_name="m",finished_reason="stop",endpoint="/v1/completions"}"#) == "0")
     }
 
     @Test("finished requests fill the histograms; failures count by reason")
     func histogramsAndFailures() {
         let metrics = ServingMetrics(modelName: "m", maxRequests: 4)
         metrics.requestFinished(summary(.length, tokens: 11))
-        metrics.requestFailed(.cancelled)
-        metrics.requestFailed(.queueTimeout)
-        metrics.refused(.overload)
+        metrics.requestFailed(.cancelled, endpoint: "/v1/chat/completions")
+        metrics.requestFailed(.queueTimeout, endpoint: "/v1/completions")
+        metrics.refused(.overload, endpoint: "/v1/completions")
         metrics.stepFinished(StepStats(duration: 0.02, prefillTokens: 7, decodeTokens: 3, sequences: 4,
                                        sampleSeconds: 0.005, scheduleSeconds: 0.25))
         metrics.stepFinished(StepStats(duration: 0.5, prefillTokens: 0, decodeTokens: 0, sequences: 0,
@@ -67,7 +67,8 @@ struct ServingMetricsTests {
         #expect(line(text, #"iteration_phase_seconds_total{model_name="m",phase="engine"}"#).map { Double($0)! } == (0.02 - 0.005) + (0.5 - 0.125))
         #expect(line(text, #"iteration_phase_seconds_total{model_name="m",phase="sampling"}"#).map { Double($0)! } == 0.005 + 0.125)
         #expect(line(text, #"iteration_phase_seconds_total{model_name="m",phase="scheduler"}"#) == "0.5")
-        #expect(line(text, #"request_success_total{model_name="m",finished_reason="length"}"#) == "1")
+        #expect(line(text, #"request_success_total{model_name="m",finished_reason="length",endpoint="/v1/completions"}"#) == "1")
+        #expect(line(text, #"request_success_total{model_name="m",finished_reason="length",endpoint="/v1/chat/completions"}"#) == "0")
         #expect(line(text, #"time_to_first_token_seconds_bucket{model_name="m",le="0.0025"}"#) == "0")
         #expect(line(text, #"time_to_first_token_seconds_bucket{model_name="m",le="0.005"}"#) == "1")
         // (0.104 - 0.004) / 10 tokens after the first = 10 ms.
@@ -78,10 +79,27 @@ struct ServingMetricsTests {
         #expect(line(text, #"request_generation_tokens_sum{model_name="m"}"#) == "11.0")
         #expect(line(text, #"iteration_tokens_sum{model_name="m"}"#) == "10.0")
         #expect(line(text, #"iteration_running_sequences_sum{model_name="m"}"#) == "4.0")
-        #expect(line(text, #"request_failure_total{model_name="m",reason="cancelled"}"#) == "1")
-        #expect(line(text, #"request_failure_total{model_name="m",reason="timeout"}"#) == "1")
-        #expect(line(text, #"request_failure_total{model_name="m",reason="overload"}"#) == "1")
-        #expect(line(text, #"request_failure_total{model_name="m",reason="error"}"#) == "0")
+        #expect(line(text, #"request_failure_total{model_name="m",reason="cancelled",endpoint="/v1/chat/completions"}"#) == "1")
+        #expect(line(text, #"request_failure_total{model_name="m",reason="cancelled",endpoint="/v1/completions"}"#) == "0")
+        #expect(line(text, #"request_failure_total{model_name="m",reason="timeout",endpoint="/v1/completions"}"#) == "1")
+        #expect(line(text, #"request_failure_total{model_name="m",reason="overload",endpoint="/v1/completions"}"#) == "1")
+        #expect(line(text, #"request_failure_total{model_name="m",reason="error",endpoint="/v1/completions"}"#) == "0")
+    }
+
+    @Test("responses and embeddings count under their own endpoint; an embedding has no first token")
+    func endpointsOfTheNewRoutes() {
+        let metrics = ServingMetrics(modelName: "m", maxRequests: 4)
+        metrics.requestFinished(summary(.stop, tokens: 3, endpoint: "/v1/responses"))
+        var embedding = summary(.stop, tokens: 0, endpoint: "/v1/embeddings")
+        embedding.embedding = [1, 0]
+        metrics.requestFinished(embedding)
+        metrics.refused(.badRequest, endpoint: "/v1/embeddings")
+        let text = metrics.exposition(nil)
+        #expect(line(text, #"request_success_total{model_name="m",finished_reason="stop",endpoint="/v1/responses"}"#) == "1")
+        #expect(line(text, #"request_success_total{model_name="m",finished_reason="stop",endpoint="/v1/embeddings"}"#) == "1")
+        #expect(line(text, #"request_failure_total{model_name="m",reason="bad_request",endpoint="/v1/embeddings"}"#) == "1")
+        #expect(line(text, #"time_to_first_token_seconds_count{model_name="m"}"#) == "1", "only the response's")
+        #expect(line(text, #"e2e_request_latency_seconds_count{model_name="m"}"#) == "2")
     }
 
     @Test("bucket lists parse, and bad ones are refused with the setting's name")

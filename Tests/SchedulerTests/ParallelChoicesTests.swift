@@ -4,19 +4,6 @@ import Testing
 
 @Suite("Parallel choices share their prompt (simulated engine)")
 struct ParallelChoicesTests {
-    func drive(_ core: SchedulerCore, _ executor: SimulatedExecutor) -> [String] {
-        var violations: [String] = []
-        var steps = 0
-        while core.hasWork && steps < 10_000 {
-            if case .failure(let e)? = core.step(recording: 0.01).result { violations.append("executor: \(e)") }
-            if executor.usedCells != executor.kvCapacity - core.kvFree {
-                violations.append("step \(steps): executor \(executor.usedCells) cells, scheduler \(executor.kvCapacity - core.kvFree)")
-            }
-            steps += 1
-        }
-        return violations
-    }
-
     @Test(arguments: [false, true])
     func siblingChoicesPrefillThePromptOnce(prefixCaching: Bool) async throws {
         let executor = SimulatedExecutor(kvCapacity: 512, slotCount: 8, maxBatchTokens: 64)

@@ -60,6 +60,26 @@ extension SimulatedExecutor {
 }
 
 /// A prompt of `count` tokens, all valid non-EOG ids.
+/// Steps `core` until idle, returning every executor error, every step where the
+/// scheduler's KV count differs from the executor's cells, and every embedding input the
+/// plan split.
+func drive(_ core: SchedulerCore, _ executor: SimulatedExecutor) -> [String] {
+    var violations: [String] = []
+    var steps = 0
+    while core.hasWork && steps < 10_000 {
+        let (plan, result) = core.step(recording: 0.01)
+        if case .failure(let e)? = result { violations.append("executor: \(e)") }
+        for item in plan.work where item.embed && item.startPosition != 0 {
+            violations.append("step \(steps): an embedding input was split")
+        }
+        if executor.usedCells != executor.kvCapacity - core.kvFree {
+            violations.append("step \(steps): executor \(executor.usedCells) cells, scheduler \(executor.kvCapacity - core.kvFree)")
+        }
+        steps += 1
+    }
+    return violations
+}
+
 func prompt(_ count: Int, seed: Int = 1) -> [Token] {
     (0..<count).map { Token(1 + (seed * 131 + $0 * 17) % 997) }
 }

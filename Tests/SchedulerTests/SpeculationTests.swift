@@ -115,7 +115,7 @@ struct SpeculationTests {
 
     @Test("With a KV stream per sequence, drafts in one step have one length: a step stays at most two passes")
     func partitionedDraftsShareOneLength() throws {
-        let h = Harness(kvCapacity: 512, slots: 4, config: Self.config(speculation: .init(method: .ngram, maxDraftTokens: 6)))
+        let h = Harness(kvCapacity: 512, slots: 4, config: Self.config(speculation: .init(method: .ngram, maxDraftTokens: 6, disableByBatchSize: 4)))
         h.executor.partitioned = true
         h.core.proposer = Oracle(executor: h.executor)
         for seed in 1...3 { try h.submit(GenerationRequest(prompt: prompt(8, seed: seed), maxTokens: 40)) }

@@ -52,6 +52,7 @@ struct GeneratedAPI: APIProtocol {
     private func cards() -> [Components.Schemas.Model] {
         guard let engine = state.servingEngine else { return [] }
         return [.init(id: engine.servedName, object: "model", created: Self.started, owned_by: "corral",
-                      root: engine.model.path, max_model_len: engine.scheduler.maxModelLength)]
+                      root: engine.model.path, max_model_len: engine.scheduler.maxModelLength,
+                      capabilities: engine.serves.names.compactMap { .init(rawValue: $0) })]
     }
 }

@@ -34,13 +34,16 @@ public func buildApplication(config: ServerConfig, state: ModelState, metrics: S
     router.get("/v1/metrics", use: scrape.scrape)
     router.get("/metrics", use: scrape.scrape)
     router.post("/v1/chat/completions") { request, context in
-        try await completions.counting { try await completions.chat(request, context: context) }
+        try await completions.counting(.chat) { try await completions.chat(request, context: context) }
     }
     router.post("/v1/completions") { request, context in
-        try await completions.counting { try await completions.completions(request, context: context) }
+        try await completions.counting(.completions) { try await completions.completions(request, context: context) }
     }
     router.post("/v1/responses") { request, context in
-        try await completions.counting { try await completions.responses(request, context: context) }
+        try await completions.counting(.responses) { try await completions.responses(request, context: context) }
+    }
+    router.post("/v1/embeddings") { request, context in
+        try await completions.counting(.embeddings) { try await completions.embeddings(request, context: context) }
     }
     router.get("/v1/metadata", use: info.metadata)
     router.get("/v1/usage", use: UsageRoute(state: state, config: config, metrics: metrics).usage)

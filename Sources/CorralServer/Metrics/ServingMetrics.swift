@@ -21,8 +21,8 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
     let vllmRunning, vllmWaiting, vllmKVUsage, hostCacheBytes: Gauge
     let promptTokens, generationTokens, preemptions, prefixHits, prefixQueries, slotMoves: Counter
     let vllmPrefixHits, vllmPrefixQueries, prefixHostHits: Counter
-    let success: [FinishReason: Counter]
-    let failure: [FailureReason: Counter]
+    /// The labels every series carries (`model_name`).
+    let labels: [(String, String)]
     let timeToFirstToken, timePerOutputToken, endToEnd, queueTime: ValueHistogram
     let requestPromptTokens, requestGenerationTokens: ValueHistogram
     let stepDuration, stepTokens, stepSequences: ValueHistogram
@@ -67,6 +67,7 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
         seen = Mutex((nil, active))
         self.modelName = modelName
         let labels = [("model_name", modelName)]
+        self.labels = labels
         func gauge(_ name: String, _ help: String) -> Gauge {
             registry.makeGauge(descriptor: .exact(name, help), labels: labels)
         }
@@ -95,12 +96,6 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
         prefixHostHits = counter("prefix_cache_host_hits_total",
                                  "Prompt tokens restored from the prefix cache's host-RAM tier (part of prefix_cache_hits_total).")
         hostCacheBytes = gauge("prefix_cache_host_bytes", "Bytes of saved KV held in the prefix cache's host-RAM tier.")
-        success = Dictionary(uniqueKeysWithValues: [FinishReason.stop, .length].map {
-            ($0, counter("request_success_total", "Requests (choices) that finished.", [("finished_reason", $0.rawValue)]))
-        })
-        failure = Dictionary(uniqueKeysWithValues: FailureReason.allCases.map {
-            ($0, counter("request_failure_total", "Requests that ended with an error, by reason.", [("reason", $0.rawValue)]))
-        })
         timeToFirstToken = histogram("time_to_first_token_seconds", buckets.timeToFirstToken,
                                      "Seconds from arrival to the first generated token.")
         timePerOutputToken = histogram("time_per_output_token_seconds", buckets.interTokenLatency,
@@ -126,7 +121,28 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
         tenants = TenantMetrics(registry: registry, labels: labels)
         speculation = SpeculationMetrics(registry: registry, labels: labels)
         requestMax.set(Double(maxRequests))
+        // Every route's outcome series exist from the start, at 0.
+        for endpoint in RequestEndpoint.allCases {
+            for reason in [FinishReason.stop, .length] { _ = success(reason, endpoint.rawValue) }
+            for reason in FailureReason.allCases { _ = failure(reason, endpoint.rawValue) }
+        }
     }
+
+    /// `request_success_total` for one finish reason and endpoint (the registry keeps one
+    /// counter per label set).
+    func success(_ reason: FinishReason, _ endpoint: String) -> Counter {
+        registry.makeCounter(descriptor: .exact("request_success_total", "Requests (choices) that finished, by reason and endpoint."),
+                             labels: labels + [("finished_reason", reason.rawValue), ("endpoint", Self.endpoint(endpoint))])
+    }
+
+    /// `request_failure_total` for one reason and endpoint.
+    func failure(_ reason: FailureReason, _ endpoint: String) -> Counter {
+        registry.makeCounter(descriptor: .exact("request_failure_total", "Requests that ended with an error, by reason and endpoint."),
+                             labels: labels + [("reason", reason.rawValue), ("endpoint", Self.endpoint(endpoint))])
+    }
+
+    /// The label for a request's endpoint: `other` for a caller that named none.
+    static func endpoint(_ name: String) -> String { name.isEmpty ? "other" : name }
 
     /// Metrics for the server `config` describes.
     public convenience init(config: ServerConfig, active: Bool = true) {
@@ -148,8 +164,8 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
     private var isActive: Bool { seen.withLock { $0.active } }
 
     /// Counts a request refused before it reached the scheduler (bad input, overload, not ready).
-    public func refused(_ reason: FailureReason) {
-        failure[reason]?.increment()
+    public func refused(_ reason: FailureReason, endpoint: String) {
+        failure(reason, endpoint).increment()
     }
 
     /// Updates the gauges and the scheduler totals from `snapshot` (nil before the model is
@@ -205,19 +221,26 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
     /// Records a finished request's latencies and lengths.
     public func requestFinished(_ summary: GenerationSummary) {
         guard isActive else { return }
-        success[summary.reason]?.increment()
-        timeToFirstToken.record(summary.timeToFirstToken)
-        if summary.completionTokens > 1 { timePerOutputToken.record(summary.meanInterTokenLatency) }
+        success(summary.reason, summary.endpoint).increment()
         endToEnd.record(summary.totalTime)
         queueTime.record(summary.queueTime)
         requestPromptTokens.record(Double(summary.promptTokens))
+        // An embedding generates nothing: it has no first token and no output length.
+        guard summary.embedding == nil else { return }
+        timeToFirstToken.record(summary.timeToFirstToken)
+        if summary.completionTokens > 1 { timePerOutputToken.record(summary.meanInterTokenLatency) }
         requestGenerationTokens.record(Double(summary.completionTokens))
     }
 
-    /// Counts a request that failed after it was queued.
+    /// Counts a request that failed after it was queued, from a caller that named no endpoint.
     public func requestFailed(_ error: SchedulerError) {
+        requestFailed(error, endpoint: "")
+    }
+
+    /// Counts a request that failed after it was queued.
+    public func requestFailed(_ error: SchedulerError, endpoint: String) {
         guard isActive else { return }
-        failure[Self.reason(error)]?.increment()
+        failure(Self.reason(error), endpoint).increment()
     }
 
     /// Preemptions are counted from the snapshot's totals.

@@ -15,11 +15,13 @@ public final class TenantMetrics: Sendable {
     private struct State {
         var series: [String: Series] = [:]
         var seen: [String: SchedulerCounters] = [:]
+        /// Outcome totals by tenant and endpoint already added to the counters.
+        var seenEndpoints: [String: [String: SchedulerCounters]] = [:]
         var rejections: [String: [String: Int]] = [:]
     }
 
     private struct Series {
-        let prompt, generation, preemptions, succeeded, failed, rejected: Counter
+        let prompt, generation, preemptions: Counter
         let running, waiting: Gauge
         let quota: [String: Counter]
     }
@@ -41,14 +43,10 @@ public final class TenantMetrics: Sendable {
         func gauge(_ name: String, _ help: String) -> Gauge {
             registry.makeGauge(descriptor: .exact(name, help), labels: labels)
         }
-        let outcomes = "A tenant's requests (choices) by outcome: succeeded, failed, or rejected by its quota."
         let s = Series(
             prompt: counter("tenant_prompt_tokens_total", "A tenant's prompt tokens, computed or taken from the prefix cache."),
             generation: counter("tenant_generation_tokens_total", "A tenant's generated tokens."),
             preemptions: counter("tenant_preemptions_total", "A tenant's running sequences preempted (KV space or priority)."),
-            succeeded: counter("tenant_requests_total", outcomes, [("outcome", "succeeded")]),
-            failed: counter("tenant_requests_total", outcomes, [("outcome", "failed")]),
-            rejected: counter("tenant_requests_total", outcomes, [("outcome", "rejected")]),
             running: gauge("tenant_requests_running", "A tenant's requests (choices) in the running batch."),
             waiting: gauge("tenant_requests_waiting", "A tenant's requests (choices) waiting."),
             quota: Dictionary(uniqueKeysWithValues: Self.limits.map {
@@ -58,11 +56,19 @@ public final class TenantMetrics: Sendable {
         return s
     }
 
-    /// Counts a request refused by `limit` (`max_concurrency` or `tokens_per_minute`).
-    func rejected(_ tenant: String, limit: String) {
+    /// `tenant_requests_total` for one tenant, outcome (`succeeded`, `failed`, `rejected`)
+    /// and endpoint; the registry keeps one counter per label set.
+    private func outcome(_ tenant: String, _ outcome: String, _ endpoint: String) -> Counter {
+        registry.makeCounter(
+            descriptor: .exact("tenant_requests_total", "A tenant's requests (choices) by outcome (succeeded, failed, or rejected by its quota) and endpoint."),
+            labels: labels + [("tenant", tenant), ("outcome", outcome), ("endpoint", ServingMetrics.endpoint(endpoint))])
+    }
+
+    /// Counts a request to `endpoint` refused by `limit` (`max_concurrency` or `tokens_per_minute`).
+    func rejected(_ tenant: String, limit: String, endpoint: String) {
         state.withLock { state in
             let s = series(tenant, in: &state)
-            s.rejected.increment()
+            outcome(tenant, "rejected", endpoint).increment()
             s.quota[limit]?.increment()
             state.rejections[tenant, default: [:]][limit, default: 0] += 1
         }
@@ -83,10 +89,16 @@ public final class TenantMetrics: Sendable {
                 state.seen[name] = now.counters
                 for (counter, delta) in [(s.prompt, now.counters.promptTokens - before.promptTokens),
                                          (s.generation, now.counters.generationTokens - before.generationTokens),
-                                         (s.preemptions, now.counters.preemptions - before.preemptions),
-                                         (s.succeeded, now.counters.succeeded - before.succeeded),
-                                         (s.failed, now.counters.failed - before.failed)] where delta > 0 {
+                                         (s.preemptions, now.counters.preemptions - before.preemptions)] where delta > 0 {
                     counter.increment(by: Int64(delta))
+                }
+                for (endpoint, counts) in now.endpoints {
+                    let was = state.seenEndpoints[name]?[endpoint] ?? SchedulerCounters()
+                    state.seenEndpoints[name, default: [:]][endpoint] = counts
+                    if counts.succeeded > was.succeeded {
+                        outcome(name, "succeeded", endpoint).increment(by: Int64(counts.succeeded - was.succeeded))
+                    }
+                    if counts.failed > was.failed { outcome(name, "failed", endpoint).increment(by: Int64(counts.failed - was.failed)) }
                 }
             }
         }
@@ -94,6 +106,9 @@ public final class TenantMetrics: Sendable {
 
     /// Starts counting from `baseline` (after warm-up, whose tokens are the default tenant's).
     func setBaseline(_ tenants: [String: TenantSnapshot]?) {
-        state.withLock { $0.seen = tenants?.mapValues(\.counters) ?? [:] }
+        state.withLock {
+            $0.seen = tenants?.mapValues(\.counters) ?? [:]
+            $0.seenEndpoints = tenants?.mapValues(\.endpoints) ?? [:]
+        }
     }
 }

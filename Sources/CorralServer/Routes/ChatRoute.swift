@@ -42,7 +42,7 @@ extension CompletionHandler {
 
     /// Validates `body` once, renders it through the template and submits its choices.
     func prepareChat(_ body: ChatCompletionRequest, _ bytes: Data, for request: Request) throws -> PreparedChat {
-        let engine = try state.readyEngine()
+        let engine = try generationEngine()
         try checkModel(body.options.model, engine)
         guard !body.messages.isEmpty else { throw APIError.badRequest("messages must not be empty", param: "messages") }
         if let top = body.top_logprobs, !(0...20).contains(top) {

@@ -23,18 +23,19 @@ struct CompletionHandler: Sendable {
             "text": "\(text())"])
     }
 
-    /// Runs a generation route, counting in `request_failure_total` the requests refused
-    /// before they were queued; the scheduler counts those that fail later.
-    func counting(_ route: () async throws -> Response) async throws -> Response {
+    /// Runs a route that queues work, counting in `request_failure_total` (labelled with
+    /// `endpoint`) the requests refused before they were queued; the scheduler counts
+    /// those that fail later.
+    func counting(_ endpoint: RequestEndpoint, _ route: () async throws -> Response) async throws -> Response {
         do {
             return try await route()
         } catch let error as APIError where !error.countedByScheduler {
-            metrics.refused(Self.reason(error.status))
+            metrics.refused(Self.reason(error.status), endpoint: endpoint.rawValue)
             throw error
         } catch let error as APIError {
             throw error
         } catch {
-            metrics.refused(.error)
+            metrics.refused(.error, endpoint: endpoint.rawValue)
             throw error
         }
     }
@@ -50,6 +51,17 @@ struct CompletionHandler: Sendable {
         case 400..<500: .badRequest
         default: .error
         }
+    }
+
+    /// The engine, for a generation route: an embedding model answers a 400 that says
+    /// what it serves instead.
+    func generationEngine() throws(APIError) -> ServingEngine {
+        let engine = try state.readyEngine()
+        guard engine.serves.generation else {
+            throw .badRequest("the model '\(engine.servedName)' is an embedding model: it serves /v1/embeddings, not generation",
+                              param: "model")
+        }
+        return engine
     }
 
     /// Checks the requested model name against the served one.
@@ -76,14 +88,16 @@ struct CompletionHandler: Sendable {
             do { try engine.scheduler.validate(request) } catch { throw APIError(error, promptParam: promptParam) }
         }
         let tenant = tenant(of: request)
+        let endpoint = RequestEndpoint.label(request.uri.path)
         let groups = groups.map { $0.map { r in
             var r = r
+            r.endpoint = endpoint
             r.tenant = tenant.name
             r.tenantWeight = tenant.weight
             r.priority = max(priority ?? tenant.priority, tenant.priority)
             return r
         } }
-        let lease = try quota(for: tenant, groups)
+        let lease = try quota(for: tenant, groups, endpoint: endpoint)
         var streams: [AsyncStream<GenerationEvent>] = []
         for group in groups {
             do { streams += try engine.scheduler.submit(choices: group) } catch {
@@ -96,7 +110,8 @@ struct CompletionHandler: Sendable {
     }
 
     /// Takes the tenant's quota for every choice's prompt and `max_tokens`.
-    private func quota(for tenant: Tenant, _ groups: [[GenerationRequest]]) throws(APIError) -> TenantLimiter.Lease? {
+    private func quota(for tenant: Tenant, _ groups: [[GenerationRequest]],
+                       endpoint: String) throws(APIError) -> TenantLimiter.Lease? {
         let choices = groups.reduce(0) { $0 + $1.count }
         let tokens = groups.joined().reduce(0) { $0 + $1.prompt.count + $1.maxTokens }
         do {
@@ -106,7 +121,7 @@ struct CompletionHandler: Sendable {
             case .neverFits(let why):
                 throw .badRequest(why, param: "max_tokens")
             case .overLimit(let limit, let message, let retryAfter):
-                metrics.tenants.rejected(tenant.name, limit: limit)
+                metrics.tenants.rejected(tenant.name, limit: limit, endpoint: endpoint)
                 var refusal = APIError(.tooManyRequests, message, type: "rate_limit_error", code: limit)
                 refusal.extraHeaders[.retryAfter] = String(retryAfter)
                 throw refusal

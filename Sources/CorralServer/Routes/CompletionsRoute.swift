@@ -9,7 +9,7 @@ extension CompletionHandler {
     /// numbers them.
     func completions(_ request: Request, context: some RequestContext) async throws -> Response {
         let (body, bytes) = try await decodeJSONBodyAndBytes(CompletionRequest.self, from: request, limit: config.maxBodyBytes)
-        let engine = try state.readyEngine()
+        let engine = try generationEngine()
         try checkModel(body.options.model, engine)
         let model = engine.model
         guard !body.prompt.values.isEmpty else { throw APIError.badRequest("prompt must not be empty", param: "prompt") }

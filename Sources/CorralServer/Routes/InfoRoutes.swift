@@ -35,6 +35,15 @@ struct InfoRoutes: Sendable {
         var chat_template: String
         /// What the template does with tools and reasoning.
         var chat: Chat
+        /// What the model serves.
+        var serves: Serves
+    }
+
+    /// What the model serves, and how its embeddings are pooled.
+    struct Serves: Encodable {
+        var generation: Bool
+        var embeddings: Bool
+        var pooling: String?
     }
 
     /// The prefix cache in force.
@@ -83,7 +92,9 @@ struct InfoRoutes: Sendable {
             serial_prefill: engine.scheduler.config.serialPrefill,
             engine_threads: engine.threads, max_model_len: engine.scheduler.maxModelLength,
             engine: engine.identity.version, gpu_offload: engine.identity.gpuOffload, settings: config.settings,
-            chat_template: config.chatTemplateFile ?? "model", chat: Chat(engine.model.chatCapabilities, config)))
+            chat_template: config.chatTemplateFile ?? "model", chat: Chat(engine.model.chatCapabilities, config),
+            serves: Serves(generation: engine.serves.generation, embeddings: engine.serves.embeddings != nil,
+                           pooling: engine.serves.embeddings?.rawValue)))
     }
 
     struct TokenizeRequest: Decodable {

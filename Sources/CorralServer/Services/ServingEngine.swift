@@ -15,11 +15,33 @@ public final class ServingEngine: Sendable {
     public let threads: CPUBudget?
     /// Which engine runs the model.
     public let identity: EngineIdentity
+    /// What the model serves: generation, embeddings, or both.
+    public let serves: Serves
+
+    /// The endpoint groups a loaded model answers.
+    public struct Serves: Sendable, Equatable {
+        /// Chat, completions and responses (not for an embedding model).
+        public var generation: Bool
+        /// `/v1/embeddings` and how its vectors are pooled; `nil` when not served.
+        public var embeddings: EmbeddingPooling?
+
+        /// Creates a value.
+        public init(generation: Bool = true, embeddings: EmbeddingPooling? = nil) {
+            self.generation = generation
+            self.embeddings = embeddings
+        }
+
+        /// What `/v1/models` and `/v1/metadata` list: `generation`, `embeddings`.
+        public var names: [String] {
+            (generation ? ["generation"] : []) + (embeddings != nil ? ["embeddings"] : [])
+        }
+    }
 
     /// Wraps an already running scheduler (tests use this with any executor).
     public init(model: any ServedModel, scheduler: BatchScheduler, servedName: String, kvSizing: KVSizing? = nil,
-                threads: CPUBudget? = nil, identity: EngineIdentity = .unknown) {
+                threads: CPUBudget? = nil, identity: EngineIdentity = .unknown, serves: Serves = Serves()) {
         self.model = model
+        self.serves = serves
         self.identity = identity
         self.threads = threads
         self.scheduler = scheduler
@@ -27,10 +49,13 @@ public final class ServingEngine: Sendable {
         self.kvSizing = kvSizing ?? .fixed(scheduler.snapshot.kvCapacity, model: model)
     }
 
-    /// Runs one tiny generation so the first real request does not pay for lazy setup.
+    /// Runs one tiny generation (or, for an embedding model, one embedding) so the first
+    /// real request does not pay for lazy setup.
     public func warmUp() async throws {
         let prompt = try model.tokenize("Hello", addSpecial: true, parseSpecial: false)
-        let stream = try scheduler.submit(GenerationRequest(prompt: prompt, maxTokens: 1, sampling: .greedy))
+        var request = GenerationRequest(prompt: prompt, maxTokens: 1, sampling: .greedy)
+        request.embedding = !serves.generation
+        let stream = try scheduler.submit(request)
         for await event in stream {
             if case .failed(let error) = event { throw error }
         }

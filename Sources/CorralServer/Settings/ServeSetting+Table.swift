@@ -179,6 +179,15 @@ extension ServeSetting {
         "A step with more decoding sequences than this carries no drafts (the batch already keeps the engine busy)")
 
     /// Every row, in `--help` order.
+    /// `NIM_ENABLE_EMBEDDINGS`.
+    public static let enableEmbeddings = ServeSetting(
+        "NIM_ENABLE_EMBEDDINGS", flag: "embeddings", default: flag(ServeDefaults.enableEmbeddings), toggle: true,
+        "Serve /v1/embeddings from a generation model too (an embedding model, with pooling_type in its GGUF, serves it always)")
+    /// `NIM_EMBEDDING_POOLING`.
+    public static let embeddingPooling = ServeSetting(
+        "NIM_EMBEDDING_POOLING", flag: "pooling", default: ServeDefaults.embeddingPooling.rawValue,
+        "How a generation model's embeddings are pooled: none, mean, cls or last (an embedding model uses its own); none serves no /v1/embeddings")
+
     public static let all: [ServeSetting] = [
         port, model, cachePath, servedModelName, kvCacheTokens, kvCachePercent, gpuMemoryUtilization, maxModelLen,
         maxBatchTokens, maxNumSeqs, maxQueueRequests, maxQueueTokens, threads, gpuLayers, maxRequestBytes,
@@ -187,5 +196,6 @@ extension ServeSetting {
         metricsE2eBuckets, sslMode, sslKeyPath, sslCertsPath, sslCaCertsPath, maxHeaderBytes, httpIdleTimeoutSeconds,
         chatTemplateFile, reasoningFormat, disableLogRequests, speculativeMethod, speculativeDraftModel, speculativeNumTokens,
         speculativeNgramMin, speculativeNgramMax, speculativeDisableByBatchSize,
+        enableEmbeddings, embeddingPooling,
     ]
 }

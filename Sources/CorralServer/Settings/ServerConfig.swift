@@ -1,5 +1,5 @@
 public import Scheduler
-import CorralCore
+public import CorralCore
 
 /// Everything `corral serve` needs, after flags and `NIM_*` environment variables have
 /// been merged. Tests build one directly.
@@ -84,6 +84,10 @@ public struct ServerConfig: Sendable {
     /// The draft model for `NIM_SPECULATIVE_METHOD=draft` (`NIM_SPECULATIVE_DRAFT_MODEL`): a
     /// path or a cached model name.
     public var draftModel: String?
+    /// Serve `/v1/embeddings` from a generation model too (`NIM_ENABLE_EMBEDDINGS`).
+    public var enableEmbeddings = ServeDefaults.enableEmbeddings
+    /// How a generation model's embeddings are pooled (`NIM_EMBEDDING_POOLING`).
+    public var embeddingPooling = ServeDefaults.embeddingPooling
 
     /// Creates a configuration with the documented defaults.
     public init(host: String = "0.0.0.0", port: Int = ServeDefaults.port, model: String = ServeDefaults.model,
@@ -209,6 +213,7 @@ extension ServerConfig {
             S.speculativeNumTokens: "\(speculation.maxDraftTokens)", S.speculativeNgramMin: "\(speculation.minMatch)",
             S.speculativeNgramMax: "\(speculation.maxMatch)",
             S.speculativeDisableByBatchSize: "\(speculation.disableByBatchSize)",
+            S.enableEmbeddings: ServeDefaults.flag(enableEmbeddings), S.embeddingPooling: embeddingPooling.rawValue,
         ]
         return Dictionary(uniqueKeysWithValues: values.map { ($0.key.name, $0.value) })
     }

@@ -24,10 +24,14 @@ public final class LlamaContext {
         /// less memory and allows prefix sharing, but every token attends over the whole
         /// pool's used cells, which costs CPU time at high concurrency.
         public var unifiedKV: Bool
+        /// How embedding inputs are pooled; `nil` when the context computes no embeddings.
+        public var pooling: EmbeddingPooling?
 
         /// Creates options.
         public init(contextLength: Int = 4096, batchCapacity: Int = 512, maxSequences: Int = 1,
-                    threads: Int = 0, flashAttention: Bool? = nil, unifiedKV: Bool = true) {
+                    threads: Int = 0, flashAttention: Bool? = nil, unifiedKV: Bool = true,
+                    pooling: EmbeddingPooling? = nil) {
+            self.pooling = pooling
             self.contextLength = contextLength
             self.batchCapacity = batchCapacity
             self.maxSequences = maxSequences
@@ -49,6 +53,11 @@ public final class LlamaContext {
     public let unifiedKV: Bool
     /// KV cells one sequence can use: the whole pool, or its partition.
     public let sequenceCapacity: Int
+    /// Most tokens the engine computes in one pass (`n_ubatch`): an embedding input must
+    /// fit one, since the pool is taken per pass.
+    public let passCapacity: Int
+    /// How embedding inputs are pooled; `nil` when this context computes none.
+    public let pooling: EmbeddingPooling?
 
     let pointer: OpaquePointer
     private var batch: llama_batch
@@ -67,6 +76,11 @@ public final class LlamaContext {
         params.n_seq_max = UInt32(options.maxSequences)
         params.kv_unified = options.unifiedKV
         params.no_perf = true
+        if let pooling = options.pooling {
+            // Pooling is fixed when the context is made; `llama_set_embeddings` turns the
+            // pooled output on for an embedding pass only, so generation is unchanged.
+            params.pooling_type = llama_pooling_type(rawValue: Int32(pooling.ggufValue))
+        }
         if options.threads > 0 {
             params.n_threads = Int32(options.threads)
             params.n_threads_batch = Int32(options.threads)
@@ -87,6 +101,8 @@ public final class LlamaContext {
         self.maxSequences = Int(llama_n_seq_max(ctx))
         self.unifiedKV = options.unifiedKV
         self.sequenceCapacity = Int(llama_n_ctx_seq(ctx))
+        self.passCapacity = Int(llama_n_ubatch(ctx))
+        self.pooling = options.pooling
         self.memory = llama_get_memory(ctx)
         self.batch = llama_batch_init(Int32(batchCapacity), 0, 1)
     }

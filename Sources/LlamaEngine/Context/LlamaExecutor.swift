@@ -150,3 +150,21 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
     /// The bytes `token` decodes to; `special` renders a control token's text too.
     public func tokenBytes(_ token: Token, special: Bool) -> [UInt8] { context.model.tokenBytes(token, special: special) }
 }
+
+extension LlamaExecutor {
+    /// Whole inputs in the context's pooled pass; no KV room is `.outOfKV`, as in `execute`.
+    public func embed(_ work: [SequenceWork]) throws(ExecutorError) -> [[Float]] {
+        do {
+            let vectors = try context.embed(work.map { (sequence: $0.slot, tokens: $0.tokens) })
+            context.synchronize()
+            return vectors
+        } catch where error.code == .noKVSpace {
+            throw ExecutorError.outOfKV
+        } catch {
+            throw ExecutorError.failed(error.description)
+        }
+    }
+
+    /// One pass (`n_ubatch`) of the context.
+    public var maxEmbeddingTokens: Int { context.passCapacity }
+}

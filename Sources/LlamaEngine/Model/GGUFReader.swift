@@ -74,7 +74,7 @@ public enum GGUFReader {
         let widest = heads.max() ?? 0
         let headDim = widest > 0 ? embd / widest : 0
         let vocab = kv.arrayCount("tokenizer.ggml.tokens") ?? kv.int("\(arch).vocab_size") ?? 0
-        return ModelMetadata(
+        var metadata = ModelMetadata(
             architecture: arch,
             name: kv.string("general.name"),
             trainingContextLength: kv.int("\(arch).context_length") ?? 0,
@@ -88,6 +88,8 @@ public enum GGUFReader {
             valueLength: kv.int("\(arch).attention.value_length") ?? headDim,
             chatTemplate: kv.string("tokenizer.chat_template")
         )
+        metadata.pooling = kv.int("\(arch).pooling_type").flatMap(EmbeddingPooling.init(ggufValue:))
+        return metadata
     }
 }
 

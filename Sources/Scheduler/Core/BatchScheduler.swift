@@ -16,6 +16,8 @@ public final class BatchScheduler: @unchecked Sendable {
 
     /// The longest sequence (prompt plus output) a request may ask for.
     public let maxModelLength: Int
+    /// The longest embedding input: one engine pass, within the step's token budget.
+    public let maxEmbeddingTokens: Int
     /// The configuration in force.
     public let config: SchedulerConfig
     /// How prefixes are cached: `slots` (each free slot keeps its last sequence's KV, with
@@ -35,6 +37,7 @@ public final class BatchScheduler: @unchecked Sendable {
         self.core = SchedulerCore(executor: executor, config: config, clock: clock, proposer: proposer)
         self.core.observer = observer
         self.maxModelLength = core.maxModelLength
+        self.maxEmbeddingTokens = core.maxEmbeddingTokens
         self.config = config
         self.prefixCacheMode = !config.prefixCaching ? "off" : core.kv.slotCache != nil ? "slots" : core.kv.prefixCache != nil ? "blocks" : "off"
     }

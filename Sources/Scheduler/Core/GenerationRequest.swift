@@ -30,6 +30,13 @@ public struct GenerationRequest: Sendable {
     /// Scopes prefix-cache reuse further than the tenant (vLLM's `cache_salt`): only
     /// requests of the same tenant and salt share cached KV.
     public var cacheSalt = ""
+    /// An embedding request: the prompt is computed whole in one pooled pass, and the
+    /// summary carries its vector; nothing is generated and `maxTokens` is not used.
+    public var embedding = false
+    /// The API route that sent it (`/v1/chat/completions`, `/v1/embeddings`, …): the
+    /// `endpoint` label of request and tenant metrics. Callers use a fixed set of routes,
+    /// which bounds the per-endpoint totals; empty for a library caller.
+    public var endpoint = ""
 
     /// Creates a request; by default greedy-free sampling, no stops, priority 0.
     public init(prompt: [Token], maxTokens: Int, sampling: SamplingParameters = SamplingParameters(),
@@ -89,6 +96,10 @@ public struct GenerationSummary: Sendable, Equatable {
     /// Speculative draft tokens verified for it, and how many were accepted.
     public var draftTokens = 0
     public var acceptedDraftTokens = 0
+    /// An embedding request's pooled vector, normalized to length 1.
+    public var embedding: [Float]?
+    /// The request's `endpoint` (see `GenerationRequest.endpoint`).
+    public var endpoint = ""
 
     /// Mean seconds between generated tokens after the first.
     public var meanInterTokenLatency: Double {

@@ -10,7 +10,7 @@ extension SchedulerCore {
     func commit(_ plan: StepPlan, _ result: StepResult, seconds: Double,
                 sampleSeconds: Double = 0, planSeconds: Double = 0) {
         let began = ContinuousClock.now
-        let outputs: [[SampledToken]]
+        let outputs: StepOutput
         switch result {
         case .success(let o):
             outputs = o
@@ -24,7 +24,7 @@ extension SchedulerCore {
             return
         }
         var prefill = 0, decode = 0
-        for ((seq, work), sampled) in zip(plan.items, outputs) {
+        for (index, (seq, work)) in plan.items.enumerated() {
             guard seq.phase == .running else { continue }
             let start = seq.computed
             if start + work.committedCount <= seq.promptCount {
@@ -33,6 +33,21 @@ extension SchedulerCore {
             } else {
                 decode += work.tokens.count
             }
+            if work.embed {
+                seq.computed += work.tokens.count
+                charge(seq)
+                // The pooled pass computed the whole input: the request is done, and its
+                // KV goes back at once (`end` releases it).
+                guard let vector = outputs.vectors[index] else {
+                    end(seq, .failed(.engineFailure("no vector was pooled for sequence \(seq.id)")))
+                    continue
+                }
+                var summary = summary(seq, .stop)
+                summary.embedding = vector
+                end(seq, .finished(summary))
+                continue
+            }
+            let sampled = outputs.sampled[index]
             guard !sampled.isEmpty else {
                 seq.computed += work.tokens.count
                 charge(seq)

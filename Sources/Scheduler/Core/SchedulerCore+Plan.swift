@@ -79,6 +79,8 @@ extension SchedulerCore {
             }
         }
         for seq in prefilling where budget > 0 && free > 0 && seq.remainingPrefill > 0 {
+            // An embedding input is pooled in one pass: all of it, or not this step.
+            if seq.request.embedding, min(budget, free) < seq.remainingPrefill { continue }
             let n = min(seq.remainingPrefill, budget, free)
             plan.items.append((seq, work(seq, count: n)))
             budget -= n
@@ -98,14 +100,20 @@ extension SchedulerCore {
                     seq.forks.leader = nil  // no fork to share: prefill alone
                 }
             }
+            // An embedding input is pooled in one pass: it waits for a step with room for
+            // all of it, and reuses no cached prefix (the pool needs every token's state).
+            let embedding = seq.request.embedding
+            if embedding, budget < seq.tokens.count { break }
             // Pin the reusable prefix first, so making room cannot evict it.
-            let hit = kv.prefixHit(for: seq)
+            let hit = embedding ? nil : kv.prefixHit(for: seq)
             let alreadyBorrowed = seq.forks.holdsReservation
             if let hit, !alreadyBorrowed { kv.borrow(hit.entry) }
             var choice = kv.chooseSlot(for: seq, running: running)
-            if choice?.wait == true { break }  // its prefix is being computed: copy it next step
-            if let c = choice, c.host != nil, kvFree + kv.cellsFreed(by: c) < c.host!.state.length {
-                choice = SlotChoice(slot: c.slot, reuse: 0)  // no room to restore it whole
+            if choice?.wait == true, !embedding { break }  // its prefix is being computed: copy it next step
+            if let c = choice, embedding || (c.host != nil && kvFree + kv.cellsFreed(by: c) < c.host!.state.length) {
+                // No room to restore it whole, or no reuse wanted: the free slot it would
+                // have run in (a copy's source may be a running sequence's), computed afresh.
+                choice = SlotChoice(slot: c.target, reuse: 0)
             }
             // Taking the slot moves its resident out of the cache's count, less what is reused.
             let freed = choice.map { kv.cellsFreed(by: $0) - $0.reuse } ?? 0
@@ -146,8 +154,9 @@ extension SchedulerCore {
     private func work(_ seq: SequenceState, count: Int) -> SequenceWork {
         let start = seq.computed
         let end = start + count
+        let embed = seq.request.embedding
         return SequenceWork(slot: seq.slot!, startPosition: start, tokens: seq.tokens[start..<end],
-                            sample: end == seq.tokens.count, logprobs: seq.request.logprobs)
+                            sample: !embed && end == seq.tokens.count, logprobs: seq.request.logprobs, embed: embed)
     }
 
     /// The waiting request to admit next: the policy's choice (`WaitingQueue.next`), then

@@ -62,9 +62,23 @@ final class SchedulerCore {
     /// Checks a request against the limits that do not depend on load.
     func validate(_ request: GenerationRequest) throws(SchedulerError) {
         guard !request.prompt.isEmpty else { throw .invalidRequest("the prompt is empty") }
+        if request.embedding {
+            // The whole input is pooled in one pass, so it must fit one.
+            let limit = maxEmbeddingTokens
+            guard request.prompt.count <= limit else {
+                throw .contextLengthExceeded(requested: request.prompt.count, limit: limit)
+            }
+            return
+        }
         guard request.maxTokens >= 1 else { throw .invalidRequest("max_tokens must be at least 1") }
         let total = request.prompt.count + request.maxTokens
         guard total <= maxModelLength else { throw .contextLengthExceeded(requested: total, limit: maxModelLength) }
+    }
+
+    /// Most tokens of one embedding input: one pass (the executor's and the step's budget)
+    /// within the context.
+    var maxEmbeddingTokens: Int {
+        min(executor.maxEmbeddingTokens, config.maxBatchTokens, executor.maxBatchTokens, maxModelLength)
     }
 
     /// Queues a request, or refuses it at once when the waiting queue is full.
@@ -140,7 +154,9 @@ final class SchedulerCore {
     // MARK: Ending
 
     private func finish(_ seq: SequenceState, _ event: GenerationEvent) {
-        let finished = if case .finished = event { true } else { false }
+        // An embedding pass leaves no KV behind: its cells were computed for pooling and
+        // the accounting must see them free.
+        let finished = if case .finished = event { !seq.request.embedding } else { false }
         if finished { kv.retainPrefix(of: seq) }
         kv.release(seq, keep: finished)
         if seq.phase == .waiting { queue.remove(seq) } else { running.removeAll { $0 === seq } }
@@ -154,7 +170,7 @@ final class SchedulerCore {
             observer?.requestFinished(summary)
         case .failed(let error):
             tally(\.failed, for: seq)
-            observer?.requestFailed(error)
+            observer?.requestFailed(error, endpoint: seq.request.endpoint)
         case .delta: break
         }
     }
@@ -166,7 +182,7 @@ final class SchedulerCore {
                                  timeToFirstToken: (seq.timing.firstToken ?? now) - seq.arrival,
                                  totalTime: now - seq.arrival, preemptions: seq.preemptions,
                                  cachedTokens: seq.cachedTokens, draftTokens: seq.speculation.drafted,
-                                 acceptedDraftTokens: seq.speculation.accepted)
+                                 acceptedDraftTokens: seq.speculation.accepted, endpoint: seq.request.endpoint)
     }
 
     // MARK: Steps (see SchedulerCore+Plan.swift and SchedulerCore+Commit.swift)
@@ -216,6 +232,7 @@ final class SchedulerCore {
     func tally(_ field: WritableKeyPath<SchedulerCounters, Int>, for seq: SequenceState) {
         counters[keyPath: field] += 1
         seq.ledger.counters[keyPath: field] += 1
+        seq.ledger.endpoints[seq.request.endpoint, default: SchedulerCounters()][keyPath: field] += 1
     }
     func countSlotMove() { counters.slotMoves += 1 }
     func countDraft(drafted: Int, accepted: Int) {

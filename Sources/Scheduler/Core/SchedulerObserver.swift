@@ -7,6 +7,13 @@ public protocol SchedulerObserver: AnyObject, Sendable {
     func requestFinished(_ summary: GenerationSummary)
     /// A request ended with an error.
     func requestFailed(_ error: SchedulerError)
+    /// A request sent through `endpoint` ended with an error.
+    func requestFailed(_ error: SchedulerError, endpoint: String)
+}
+
+extension SchedulerObserver {
+    /// Observers that do not count by endpoint get the error alone.
+    public func requestFailed(_ error: SchedulerError, endpoint: String) { requestFailed(error) }
 }
 
 /// One step's figures.

@@ -96,14 +96,8 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
         var prefill = 0, decode = 0
         var out: [[SampledToken]] = []
         for w in work {
-            guard cells[w.slot].count == w.startPosition else { throw ExecutorError.failed("slot \(w.slot) position gap") }
             guard w.draft == 0 || (w.sample && w.draft < w.tokens.count) else { throw ExecutorError.failed("bad draft") }
-            for _ in w.tokens {
-                let cell = freeCells.removeLast()
-                refcount[cell] = 1
-                cells[w.slot].append(cell)
-            }
-            contents[w.slot] += w.tokens
+            try store(w)
             if w.committedCount == 1 && w.sample && w.startPosition > 0 { decode += w.tokens.count } else { prefill += w.tokens.count }
             guard w.sample else {
                 out.append([])
@@ -126,6 +120,41 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
         steps.append((prefill, decode))
         passes.append(UbatchModel.passes(work, ubatch: ubatchSize, partitioned: partitioned))
         now += stepCost(prefill, decode)
+        return out
+    }
+
+    /// Takes cells for `w`'s tokens in its slot, which must hold exactly the positions before.
+    private func store(_ w: SequenceWork) throws(ExecutorError) {
+        guard cells[w.slot].count == w.startPosition else { throw ExecutorError.failed("slot \(w.slot) position gap") }
+        for _ in w.tokens {
+            let cell = freeCells.removeLast()
+            refcount[cell] = 1
+            cells[w.slot].append(cell)
+        }
+        contents[w.slot] += w.tokens
+    }
+
+    /// Width of the simulated embedding vectors.
+    public static let embeddingWidth = 16
+
+    /// A pooled pass: the inputs' cells are taken (and stay until `release`), and each
+    /// vector is a deterministic function of its input's tokens alone (a hashed bag of
+    /// tokens), normalized, so batching cannot change it.
+    public func embed(_ work: [SequenceWork]) throws(ExecutorError) -> [[Float]] {
+        let total = work.reduce(0) { $0 + $1.tokens.count }
+        guard total <= freeCells.count else { throw ExecutorError.outOfKV }
+        var out: [[Float]] = []
+        for w in work {
+            guard w.startPosition == 0 else { throw ExecutorError.failed("an embedding input starts at position 0") }
+            try store(w)
+            var vector = [Float](repeating: 0, count: Self.embeddingWidth)
+            for token in w.tokens { vector[Int(UInt32(bitPattern: token) % UInt32(Self.embeddingWidth))] += 1 }
+            out.append(l2Normalized(vector))
+        }
+        peakUsed = max(peakUsed, usedCells)
+        steps.append((total, 0))
+        passes.append(UbatchModel.passes(work, ubatch: ubatchSize, partitioned: partitioned))
+        now += stepCost(total, 0)
         return out
     }
 

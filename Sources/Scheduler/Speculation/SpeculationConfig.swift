@@ -31,7 +31,7 @@ public struct SpeculationConfig: Sendable, Equatable {
 
     /// Creates settings; the defaults are measured on a CPU (see docs/benchmarks).
     public init(method: Method = .off, maxDraftTokens: Int = 8, minMatch: Int = 2, maxMatch: Int = 4,
-                disableByBatchSize: Int = 4) {
+                disableByBatchSize: Int = 2) {
         self.method = method
         self.maxDraftTokens = maxDraftTokens
         self.minMatch = minMatch

@@ -38,6 +38,7 @@ extension SchedulerCore {
         var out = tenants.mapValues { ledger -> TenantSnapshot in
             var s = TenantSnapshot()
             s.counters = ledger.counters
+            s.endpoints = ledger.endpoints
             return s
         }
         for seq in running { out[seq.request.tenant, default: TenantSnapshot()].running += 1 }

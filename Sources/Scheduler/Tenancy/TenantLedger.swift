@@ -6,6 +6,8 @@ public struct TenantSnapshot: Sendable, Equatable {
     public var waiting = 0
     /// Totals.
     public var counters = SchedulerCounters()
+    /// Request outcomes and preemptions by `GenerationRequest.endpoint`.
+    public var endpoints: [String: SchedulerCounters] = [:]
 
     /// An idle tenant with nothing counted.
     public init() {}
@@ -23,4 +25,6 @@ public struct TenantSnapshot: Sendable, Equatable {
 final class TenantLedger {
     var virtualTime = 0.0
     var counters = SchedulerCounters()
+    /// Outcomes by endpoint: as many entries as the routes callers send from.
+    var endpoints: [String: SchedulerCounters] = [:]
 }
