@@ -9,14 +9,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 threads=${THREADS:-2}; kv=${KV:-40960}; seqs=${SEQS:-32}; conc=${CONCURRENCY:-1,8,32}
-out=${OUT:-$here/docs/benchmarks}
 engine=$("$here/scripts/bootstrap-engine.sh" --tools)
-model=$("$here/scripts/fetch-model.sh")
-bin=$here/.build/release/corral
-mkdir -p "$out"
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
-wait_ready() { until curl -sf "$1" >/dev/null; do sleep 0.5; done; }
+. "$here/scripts/bench-common.sh"
 
 # llama-server: the same KV cells split over the same slots (partitioned, as Corral by default), prompt caching off
 # (Corral keeps its default prefix cache, which finds nothing to reuse in these prompts), no web UI, and an HTTP thread per

@@ -7,14 +7,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 threads=${THREADS:-2}; conversations=${CONVERSATIONS:-8}; turns=${TURNS:-4}; conc=${CONCURRENCY:-4}
-out=${OUT:-$here/docs/benchmarks}
 engine=$("$here/scripts/bootstrap-engine.sh" --tools)
-model=$("$here/scripts/fetch-model.sh")
-bin=$here/.build/release/corral
-mkdir -p "$out"
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
-wait_ready() { until curl -sf "$1" >/dev/null; do sleep 0.5; done; }
+. "$here/scripts/bench-common.sh"
 
 "$engine/bin/llama-server" -m "$model" --host 127.0.0.1 --port 8211 -t "$threads" -tb "$threads" -np "$conc" \
   --no-webui --log-disable >/dev/null 2>&1 &

@@ -10,13 +10,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 threads=${THREADS:-2}
-out=${OUT:-$here/docs/benchmarks}
-model=$("$here/scripts/fetch-model.sh")
-bin=$here/.build/release/corral
-mkdir -p "$out"
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
-wait_ready() { until curl -sf "$1" >/dev/null; do sleep 0.5; done; }
+. "$here/scripts/bench-common.sh"
 for spec in off:8301 ngram:8302; do
   "$bin" serve --host 127.0.0.1 --port "${spec#*:}" --model "$model" --served-model-name smollm2 --threads "$threads" \
     --speculative-method "${spec%:*}" --log-level warning &
