@@ -52,20 +52,19 @@ extension SchedulerCore {
     func noteDraft(_ seq: SequenceState, drafted: Int, accepted: Int) {
         guard drafted > 0 else { return }
         let maxDraft = config.speculation.maxDraftTokens
+        countDraft(drafted: drafted, accepted: accepted)
         seq.speculation.drafted += drafted
         seq.speculation.accepted += accepted
+        let limit = min(seq.speculation.limit, maxDraft)
         if accepted == 0 {
-            if seq.speculation.limit <= 1 {
+            if limit <= 1 {
                 seq.speculation.misses = min(seq.speculation.misses + 1, 5)
-                seq.speculation.pause = min(1 << seq.speculation.misses, 32)
+                seq.speculation.pause = 1 << seq.speculation.misses  // 2 … 32 steps
             }
-            seq.speculation.limit = max(min(seq.speculation.limit, maxDraft) / 2, 1)
-            return countDraft(drafted: drafted, accepted: accepted)
+            seq.speculation.limit = max(limit / 2, 1)
+        } else {
+            seq.speculation.misses = 0
+            if accepted == drafted { seq.speculation.limit = min(limit * 2, maxDraft) }
         }
-        seq.speculation.misses = 0
-        if accepted == drafted {
-            seq.speculation.limit = min(max(min(seq.speculation.limit, maxDraft), 1) * 2, maxDraft)
-        }
-        countDraft(drafted: drafted, accepted: accepted)
     }
 }

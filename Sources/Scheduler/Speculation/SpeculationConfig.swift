@@ -38,7 +38,4 @@ public struct SpeculationConfig: Sendable, Equatable {
         self.maxMatch = maxMatch
         self.disableByBatchSize = disableByBatchSize
     }
-
-    /// Whether any step may carry drafts.
-    public var isOn: Bool { method != .off && maxDraftTokens > 0 }
 }
