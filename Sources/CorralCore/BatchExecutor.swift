@@ -17,10 +17,14 @@ public struct SequenceWork: Sendable, Equatable {
     public var draft: Int
     /// An embedding request's whole input, computed in a pooled pass (`BatchExecutor.embed`).
     public var embed: Bool
+    /// The LoRA adapter the tokens run under (`BatchExecutor.loadAdapter`'s id; 0 for the
+    /// base model). An engine pass applies one adapter set to every token, so every item of
+    /// one step names the same adapter.
+    public var adapter: Int
 
     /// Creates a value.
     public init(slot: Int, startPosition: Int, tokens: ArraySlice<Token>, sample: Bool, logprobs: Int? = nil,
-                draft: Int = 0, embed: Bool = false) {
+                draft: Int = 0, embed: Bool = false, adapter: Int = 0) {
         self.slot = slot
         self.startPosition = startPosition
         self.tokens = tokens
@@ -28,6 +32,7 @@ public struct SequenceWork: Sendable, Equatable {
         self.logprobs = logprobs
         self.draft = draft
         self.embed = embed
+        self.adapter = adapter
     }
 
     /// Tokens the step feeds before the draft: a prompt chunk, or the one decode token.
@@ -113,6 +118,33 @@ public protocol BatchExecutor: AnyObject {
     func tokenBytes(_ token: Token) -> [UInt8]
     /// The bytes `token` decodes to; `special` renders a control token's text too.
     func tokenBytes(_ token: Token, special: Bool) -> [UInt8]
+    /// Loads a LoRA adapter file so that work can run under it (`SequenceWork.adapter`).
+    /// - Parameter maxRank: the largest rank accepted; a file over it is refused unloaded.
+    /// - Throws: `.failed` with the reason (not an adapter, another base model, over the
+    ///   rank, unreadable).
+    func loadAdapter(path: String, maxRank: Int) throws(ExecutorError) -> LoadedAdapter
+    /// Frees an adapter no work names any more.
+    func unloadAdapter(_ id: Int)
+}
+
+/// A LoRA adapter the executor holds.
+public struct LoadedAdapter: Sendable, Equatable {
+    /// What `SequenceWork.adapter` calls it: never 0 (the base) and never reused.
+    public var id: Int
+    /// Its rank (the inner width of its low-rank pairs).
+    public var rank: Int
+    /// Its `alpha` (the engine scales the update by alpha / rank); 0 when the file sets none.
+    public var alpha: Double
+    /// Weight tensors it adapts.
+    public var tensors: Int
+
+    /// Creates a value.
+    public init(id: Int, rank: Int, alpha: Double, tensors: Int) {
+        self.id = id
+        self.rank = rank
+        self.alpha = alpha
+        self.tensors = tensors
+    }
 }
 
 extension BatchExecutor {
@@ -130,6 +162,12 @@ extension BatchExecutor {
     public var packsSlots: Bool { false }
     /// Not measured.
     public var lastSampleSeconds: Double { 0 }
+    /// An executor without adapters.
+    public func loadAdapter(path: String, maxRank: Int) throws(ExecutorError) -> LoadedAdapter {
+        throw .failed("this engine serves no LoRA adapters")
+    }
+    /// Nothing to free.
+    public func unloadAdapter(_ id: Int) {}
     /// No host tier.
     public func saveState(slot: Int) -> SavedKV? { nil }
     /// No host tier.

@@ -41,12 +41,12 @@ func collect(_ stream: AsyncStream<GenerationEvent>) async -> Outcome {
 extension SimulatedExecutor {
     /// The tokens the fake model generates after `prompt`: token `t` at position `p` is
     /// followed by `next(after: t, position: p)`.
-    func chain(after prompt: [Token], count: Int) -> [Token] {
+    func chain(after prompt: [Token], count: Int, adapter: Int = 0) -> [Token] {
         var out: [Token] = []
         var last = prompt.last!
         var position = prompt.count - 1
         for _ in 0..<count {
-            last = next(after: last, position: position)
+            last = next(after: last, position: position, adapter: adapter)
             out.append(last)
             position += 1
         }

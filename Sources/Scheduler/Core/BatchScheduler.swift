@@ -8,9 +8,12 @@ public import CorralCore
 /// when a client stops listening, the stream's termination cancels the request and its
 /// KV is freed at the next step.
 public final class BatchScheduler: @unchecked Sendable {
-    private let core: SchedulerCore
+    let core: SchedulerCore
     private let condition = NSCondition()
     private var stopping = false
+    /// Engine calls to make between two steps (adapter loads): at most one per caller
+    /// awaiting it, and the adapter registry loads one at a time.
+    private var engineTasks: [() -> Void] = []
     private var thread: Thread?
     private let startTime = ContinuousClock.now
 
@@ -79,6 +82,25 @@ public final class BatchScheduler: @unchecked Sendable {
         return result
     }
 
+    /// Queues `task` for the engine thread, to run between two steps, off the lock.
+    /// - Returns: false after shutdown (the task will not run).
+    func onEngineThread(_ task: @escaping () -> Void) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !stopping else { return false }
+        engineTasks.append(task)
+        condition.signal()
+        return true
+    }
+
+    /// Runs `body` on the scheduler's state under the lock, and wakes the engine thread.
+    func withCoreLock(_ body: (SchedulerCore) -> Void) {
+        condition.lock()
+        body(core)
+        condition.signal()
+        condition.unlock()
+    }
+
     /// Cancels a request from its stream's termination handler.
     func cancel(_ id: UInt64) {
         condition.lock()
@@ -105,9 +127,17 @@ public final class BatchScheduler: @unchecked Sendable {
         while true {
             condition.lock()
             var wasIdle = false
-            while !core.hasWork && !stopping {
+            while !core.hasWork && !stopping && engineTasks.isEmpty {
                 condition.wait()
                 wasIdle = true
+            }
+            if !engineTasks.isEmpty && !stopping {
+                // Off the lock, so requests keep queuing while an adapter loads.
+                let tasks = engineTasks
+                engineTasks.removeAll()
+                condition.unlock()
+                for task in tasks { task() }
+                continue
             }
             if wasIdle {
                 // An idle engine woken by one request waits a moment for others sent at the
@@ -118,7 +148,10 @@ public final class BatchScheduler: @unchecked Sendable {
             }
             if stopping {
                 core.failAll(.shuttingDown)
+                let tasks = engineTasks
+                engineTasks.removeAll()
                 condition.unlock()
+                for task in tasks { task() }  // each answers its caller (refused: shutting down)
                 return
             }
             let planning = ContinuousClock.now

@@ -37,6 +37,9 @@ public struct GenerationRequest: Sendable {
     /// `endpoint` label of request and tenant metrics. Callers use a fixed set of routes,
     /// which bounds the per-endpoint totals; empty for a library caller.
     public var endpoint = ""
+    /// The LoRA adapter it runs under (`BatchScheduler.loadAdapter`'s id); 0 for the base
+    /// model. Its KV is its adapter's: no other adapter's request reuses it.
+    public var adapter = 0
 
     /// Creates a request; by default greedy-free sampling, no stops, priority 0.
     public init(prompt: [Token], maxTokens: Int, sampling: SamplingParameters = SamplingParameters(),

@@ -29,6 +29,9 @@ public struct SchedulerConfig: Sendable, Equatable {
     public var hostCacheBytes: Int
     /// Speculative decoding (off unless set).
     public var speculation = SpeculationConfig()
+    /// Most LoRA adapters with running sequences at once (vLLM's `--max-loras`,
+    /// `NIM_MAX_GPU_LORAS`); the base model does not count.
+    public var maxLoras = 8
 
     /// What a step serves first.
     public enum StepOrder: String, Sendable, CaseIterable {

@@ -19,8 +19,12 @@ extension SchedulerCore {
     /// Then decoding sequences get draft tokens to verify from what is left (speculative
     /// decoding, `addDrafts`), and the step's work is put in the order the engine batches
     /// best (see `arrange`).
+    ///
+    /// While LoRA adapters are in play a step serves one adapter's sequences (see
+    /// `AdapterGroups`): the groups are tried in turn until one has work that can run.
     func plan() -> StepPlan {
         kv.beginStep()
+        unloadRetiredAdapters()
         var plan = planWork()
         addDrafts(to: &plan)
         arrange(&plan)
@@ -31,7 +35,21 @@ extension SchedulerCore {
         let now = clock()
         reap(now: now)
         preemptForRoom()
-        var decoders = running.filter(\.isDecoding)
+        let groups = groupOrder()
+        for (i, group) in groups.enumerated() {
+            let plan = planWork(group: group, now: now, last: i == groups.count - 1)
+            guard !plan.isEmpty else { continue }
+            if let group { adapters.served(group) }
+            return plan
+        }
+        return StepPlan()
+    }
+
+    /// Plans a step for `group`'s sequences (every sequence when nil).
+    /// - Parameter last: the last group to try: when nothing at all can run, make room.
+    private func planWork(group: Int?, now: Double, last: Bool) -> StepPlan {
+        let inGroup = { (seq: SequenceState) in group.map { seq.request.adapter == $0 } ?? true }
+        var decoders = running.filter { $0.isDecoding && inGroup($0) }
         makeRoom(decoders.count)  // cached prefixes go before running sequences do
         var free = kvFree
         while free < decoders.count, let victim = victimForPreemption() {
@@ -45,7 +63,7 @@ extension SchedulerCore {
         if config.stepOrder == .prefillFirst {
             // The comparison policy (vLLM v0, llama-server): a step with prompt work runs
             // only prompt work, and decoding streams wait for it.
-            planPrefill(&plan, budget: &budget, free: &free, now: now)
+            planPrefill(&plan, group: group, budget: &budget, free: &free, now: now)
             if !plan.isEmpty { return plan }
         }
         for seq in decoders {
@@ -53,11 +71,11 @@ extension SchedulerCore {
             budget -= 1
             free -= 1
         }
-        planPrefill(&plan, budget: &budget, free: &free, now: now)
+        planPrefill(&plan, group: group, budget: &budget, free: &free, now: now)
 
         // Every running sequence is mid-prefill and the cache is full: free the newest so
         // the others can finish (decode growth ate the room admission had left).
-        if plan.isEmpty, !running.isEmpty, let victim = victimForPreemption() {
+        if plan.isEmpty, last, !running.isEmpty, let victim = victimForPreemption() {
             preempt(victim)
             return planWork()
         }
@@ -66,10 +84,10 @@ extension SchedulerCore {
 
     /// Spends `budget` on prefill chunks: running sequences first, then newly admitted
     /// ones in queue order. Admission needs room for the whole prompt.
-    private func planPrefill(_ plan: inout StepPlan, budget: inout Int, free: inout Int, now: Double) {
+    private func planPrefill(_ plan: inout StepPlan, group: Int?, budget: inout Int, free: inout Int, now: Double) {
         // Cells that running prefills still need: admission must leave them alone.
         var reserved = reservedForPrefill
-        var prefilling = running.filter { !$0.isDecoding }.sorted { $0.precedes($1, usePriority: queue.usesPriority) }
+        var prefilling = running.filter { seq in !seq.isDecoding && (group.map { seq.request.adapter == $0 } ?? true) }.sorted { $0.precedes($1, usePriority: queue.usesPriority) }
         if config.policy == .fair {
             // Prompt chunks go to tenants in fair-share order too.
             let shares = fairShare
@@ -89,7 +107,7 @@ extension SchedulerCore {
         }
 
         let decoding = plan.items.contains { $0.sequence.isDecoding }
-        while budget > 0, running.count < config.maxRunningSequences, let seq = nextWaiting() {
+        while budget > 0, running.count < config.maxRunningSequences, let seq = nextWaiting(in: group) {
             // A sibling choice waits for its leader's prompt, then shares it.
             if let leader = seq.forks.leader, !seq.forks.holdsReservation {
                 if !leader.forks.declined, leader.phase == .running, leader.computed >= leader.promptCount {
@@ -156,13 +174,17 @@ extension SchedulerCore {
         let end = start + count
         let embed = seq.request.embedding
         return SequenceWork(slot: seq.slot!, startPosition: start, tokens: seq.tokens[start..<end],
-                            sample: !embed && end == seq.tokens.count, logprobs: seq.request.logprobs, embed: embed)
+                            sample: !embed && end == seq.tokens.count, logprobs: seq.request.logprobs, embed: embed,
+                            adapter: seq.request.adapter)
     }
 
     /// The waiting request to admit next: the policy's choice (`WaitingQueue.next`), then
     /// cache-aware admission's (`WaitingQueue.preferCached`).
-    func nextWaiting() -> SequenceState? {
-        queue.next(shares: fairShare).map {
+    /// - Parameter group: admit only this adapter's requests (nil: any); none at all while
+    ///   the adapter limit holds admission back (`admissionHeld`).
+    func nextWaiting(in group: Int? = nil) -> SequenceState? {
+        if group != nil, admissionHeld { return nil }
+        return queue.next(shares: fairShare, adapter: group).map {
             queue.preferCached($0, reuse: kv.slotReuse, blockSize: config.prefixBlockSize)
         }
     }

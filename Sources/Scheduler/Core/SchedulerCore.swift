@@ -22,6 +22,13 @@ final class SchedulerCore {
     /// Fair-share state and totals by tenant; as many entries as tenants have sent requests
     /// (tenants come from the keys file, so the count is bounded by it).
     var tenants: [String: TenantLedger] = [:]
+    /// What each LoRA adapter has waiting and running, and whose turn is next.
+    var adapters = AdapterGroups()
+    /// Adapters loaded through `loadAdapter` and not yet unloaded (bounded by the server's
+    /// adapter limit); a request may name only these.
+    var loadedAdapters: Set<Int> = []
+    /// Adapters to unload once no sequence uses them.
+    var retiring: Set<Int> = []
 
     init(executor: any BatchExecutor, config: SchedulerConfig, clock: @escaping @Sendable () -> Double,
          proposer: (any DraftProposer)? = nil) {
@@ -37,7 +44,7 @@ final class SchedulerCore {
 
     /// Waiting sequences, in the policy's order.
     var waiting: [SequenceState] { queue.sequences }
-    var hasWork: Bool { !queue.isEmpty || !running.isEmpty }
+    var hasWork: Bool { !queue.isEmpty || !running.isEmpty || !retiring.isEmpty }
     /// Cells held by running sequences (shared prefix cells count with their cache entry).
     var kvUsed: Int { running.reduce(0) { $0 + $1.ownCells } }
     /// Cells free now, counting cached prefixes as used.
@@ -54,7 +61,8 @@ final class SchedulerCore {
     var snapshot: SchedulerSnapshot {
         SchedulerSnapshot(running: running.count, waiting: waiting.count, waitingTokens: queue.tokens,
                           kvUsed: kvUsed, kvCached: kvCached,
-                          hostCachedBytes: kv.hostCachedBytes, kvCapacity: executor.kvCapacity, counters: counters, tenants: tenantSnapshots)
+                          hostCachedBytes: kv.hostCachedBytes, kvCapacity: executor.kvCapacity, counters: counters, tenants: tenantSnapshots,
+                         adapters: adapterSnapshot)
     }
 
     // MARK: Admission
@@ -62,6 +70,9 @@ final class SchedulerCore {
     /// Checks a request against the limits that do not depend on load.
     func validate(_ request: GenerationRequest) throws(SchedulerError) {
         guard !request.prompt.isEmpty else { throw .invalidRequest("the prompt is empty") }
+        guard request.adapter == 0 || (loadedAdapters.contains(request.adapter) && !retiring.contains(request.adapter)) else {
+            throw .invalidRequest("LoRA adapter \(request.adapter) is not loaded")
+        }
         if request.embedding {
             // The whole input is pooled in one pass, so it must fit one.
             let limit = maxEmbeddingTokens
@@ -93,6 +104,7 @@ final class SchedulerCore {
         nextID += 1
         let ledger = ledger(for: request.tenant)
         noteArrival(of: ledger)
+        adapters.arrived(request.adapter)
         let seq = SequenceState(id: nextID, request: request, arrival: clock(), ledger: ledger, continuation: continuation)
         insertWaiting(seq)
         return seq.id
@@ -161,6 +173,7 @@ final class SchedulerCore {
         kv.release(seq, keep: finished)
         if seq.phase == .waiting { queue.remove(seq) } else { running.removeAll { $0 === seq } }
         seq.phase = .finished
+        adapters.left(seq.request.adapter)
         proposer?.forget(sequence: seq.id)
         seq.continuation.yield(event)
         seq.continuation.finish()

@@ -111,6 +111,25 @@ public struct SchedulerSnapshot: Sendable, Equatable {
     public var counters: SchedulerCounters
     /// Each tenant that has sent a request: its queue, batch and totals.
     public var tenants: [String: TenantSnapshot] = [:]
+    /// LoRA adapters with sequences in the batch and in the queue.
+    public var adapters = Adapters()
+
+    /// Which LoRA adapters (by id) have sequences where.
+    public struct Adapters: Sendable, Equatable {
+        /// Adapters with running sequences.
+        public var running: Set<Int> = []
+        /// Adapters with waiting requests.
+        public var waiting: Set<Int> = []
+        /// Steps that ran another adapter than the step before.
+        public var switches = 0
+
+        /// Creates a value.
+        public init(running: Set<Int> = [], waiting: Set<Int> = [], switches: Int = 0) {
+            self.running = running
+            self.waiting = waiting
+            self.switches = switches
+        }
+    }
 
     /// KV use in 0...1.
     public var kvUsage: Double { kvCapacity > 0 ? Double(kvUsed) / Double(kvCapacity) : 0 }

@@ -101,8 +101,12 @@ final class SequenceState {
     }
 
     var promptCount: Int { request.prompt.count }
-    /// Who may share its cached KV: its tenant, then its `cache_salt`.
-    var cacheScope: String { request.tenant + "\u{1F}" + request.cacheSalt }
+    /// Who may share its cached KV: its tenant, then its `cache_salt`, then its adapter
+    /// (the same tokens under two adapters are different KV).
+    var cacheScope: String {
+        let scope = request.tenant + "\u{1F}" + request.cacheSalt
+        return request.adapter == 0 ? scope : scope + "\u{1F}\(request.adapter)"
+    }
     /// KV cells this sequence holds beyond those it shares with a cache entry.
     var ownCells: Int { computed - borrow.length }
     var generatedCount: Int { tokens.count - promptCount }

@@ -41,9 +41,14 @@ final class WaitingQueue {
     /// The request the policy admits next, before cache-aware admission has its say.
     /// Priority classes are global (the operator sets a tenant's priority in the keys
     /// file); within a class, `fair` lets tenants share by weight.
-    /// - Parameter shares: the busy tenants' parts of the slots (read by `fair` only).
-    func next(shares: @autoclosure () -> FairShare) -> SequenceState? {
-        guard let head = sequences.first else { return nil }
+    /// - Parameters:
+    ///   - shares: the busy tenants' parts of the slots (read by `fair` only).
+    ///   - adapter: consider only requests of this LoRA adapter (a step serves one); nil
+    ///     for all.
+    func next(shares: @autoclosure () -> FairShare, adapter: Int? = nil) -> SequenceState? {
+        let index = adapter.map { a in sequences.firstIndex { $0.request.adapter == a } } ?? sequences.indices.first
+        guard let index else { return nil }
+        let head = sequences[index]
         switch policy {
         case .fcfs, .priority:
             return head  // the array is kept in this order
@@ -52,7 +57,7 @@ final class WaitingQueue {
             var chosen = head
             var lowest = shares.key(for: head)
             // The queue is in priority, then arrival, order: the first of each tenant is its oldest.
-            for seq in sequences.dropFirst() {
+            for seq in sequences[(index + 1)...] where adapter.map({ seq.request.adapter == $0 }) ?? true {
                 guard seq.request.priority == head.request.priority else { break }
                 let key = shares.key(for: seq)
                 if key < lowest {
@@ -77,7 +82,7 @@ final class WaitingQueue {
         let bar = reuse(chosen) + 4 * max(blockSize, 1)
         let rival = sequences.prefix(Self.lookahead).first {
             $0 !== chosen && $0.request.priority == chosen.request.priority && $0.request.tenant == chosen.request.tenant
-                && $0.forks.leader == nil && chosen.forks.followers.isEmpty && reuse($0) >= bar
+                && $0.request.adapter == chosen.request.adapter && $0.forks.leader == nil && chosen.forks.followers.isEmpty && reuse($0) >= bar
         }
         guard let rival else { return chosen }
         chosen.bypassed += 1

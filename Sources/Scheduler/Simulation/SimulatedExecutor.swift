@@ -48,6 +48,11 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
     public private(set) var steps: [(prefill: Int, decode: Int)] = []
     /// The largest total KV use seen.
     public private(set) var peakUsed = 0
+    /// The LoRA adapter each step ran under (0: the base model).
+    public private(set) var stepAdapters: [Int] = []
+    /// Adapters loaded, by id.
+    public private(set) var adapters: Set<Int> = []
+    private var nextAdapter = 0
 
     /// Creates a simulated engine.
     public init(kvCapacity: Int, slotCount: Int, maxBatchTokens: Int) {
@@ -71,9 +76,11 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
 
     /// The token that follows `token` at `position`: deterministic, never the EOG token
     /// unless `eogEvery` says so.
-    public func next(after token: Token, position: Int) -> Token {
+    /// Under a LoRA adapter the token is shifted by the adapter's id.
+    public func next(after token: Token, position: Int, adapter: Int = 0) -> Token {
         if eogEvery > 0 && (Int(token) + position) % eogEvery == 0 { return eogToken }
-        return Token(1 + (Int(token) &* 31 &+ position &* 7) % (Int(vocabSize) - 1))
+        let mixed: Int = Int(token) &* 31 &+ position &* 7 &+ adapter
+        return Token(1 + mixed % (Int(vocabSize) - 1))
     }
 
     /// The token that follows a slot holding `history` when `historySensitive` is set: a
@@ -90,6 +97,7 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
     public func open(slot: Int, sampling: SamplingParameters, history: [Token]) {}
 
     public func execute(_ work: [SequenceWork]) throws(ExecutorError) -> [[SampledToken]] {
+        let adapter = try checkAdapter(work)
         let total = work.reduce(0) { $0 + $1.tokens.count }
         guard total <= maxBatchTokens else { throw ExecutorError.failed("batch of \(total) over \(maxBatchTokens)") }
         guard total <= freeCells.count else { throw ExecutorError.outOfKV }
@@ -109,7 +117,7 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
             for j in 0...w.draft {
                 let end = w.committedCount + j  // tokens of this work fed up to the sampled position
                 let token = historySensitive ? next(history: Array(contents[w.slot].prefix(w.startPosition + end)))
-                    : next(after: w.tokens[w.tokens.startIndex + end - 1], position: w.startPosition + end - 1)
+                    : next(after: w.tokens[w.tokens.startIndex + end - 1], position: w.startPosition + end - 1, adapter: adapter)
                 sampled.append(SampledToken(token: token))
                 if j == w.draft || token != w.tokens[w.tokens.startIndex + end] { break }
             }
@@ -118,10 +126,32 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
         }
         peakUsed = max(peakUsed, usedCells)
         steps.append((prefill, decode))
+        stepAdapters.append(adapter)
         passes.append(UbatchModel.passes(work, ubatch: ubatchSize, partitioned: partitioned))
         now += stepCost(prefill, decode)
         return out
     }
+
+    /// The one adapter every item of a step names; a pass applies one adapter set, as the
+    /// engine's does, so a mixed step or an unknown adapter is the scheduler's bug.
+    private func checkAdapter(_ work: [SequenceWork]) throws(ExecutorError) -> Int {
+        let adapter = work.first?.adapter ?? 0
+        guard work.allSatisfy({ $0.adapter == adapter }) else { throw .failed("one step mixes LoRA adapters") }
+        guard adapter == 0 || adapters.contains(adapter) else { throw .failed("LoRA adapter \(adapter) is not loaded") }
+        return adapter
+    }
+
+    /// A simulated adapter: any path loads, with rank 8, unless the path says `bad`; under
+    /// it every sampled token differs from the base model's.
+    public func loadAdapter(path: String, maxRank: Int) throws(ExecutorError) -> LoadedAdapter {
+        guard !path.contains("bad") else { throw .failed("not a LoRA adapter") }
+        guard maxRank >= 8 else { throw .failed("rank 8 is over the limit of \(maxRank)") }
+        nextAdapter += 1
+        adapters.insert(nextAdapter)
+        return LoadedAdapter(id: nextAdapter, rank: 8, alpha: 16, tensors: 4)
+    }
+
+    public func unloadAdapter(_ id: Int) { adapters.remove(id) }
 
     /// Takes cells for `w`'s tokens in its slot, which must hold exactly the positions before.
     private func store(_ w: SequenceWork) throws(ExecutorError) {
@@ -141,6 +171,7 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
     /// vector is a deterministic function of its input's tokens alone (a hashed bag of
     /// tokens), normalized, so batching cannot change it.
     public func embed(_ work: [SequenceWork]) throws(ExecutorError) -> [[Float]] {
+        _ = try checkAdapter(work)
         let total = work.reduce(0) { $0 + $1.tokens.count }
         guard total <= freeCells.count else { throw ExecutorError.outOfKV }
         var out: [[Float]] = []
