@@ -10,6 +10,7 @@ ENGINE_VERSION := 0.3.36
 ENGINE ?= $(CORRAL_CACHE)/engine/$(ENGINE_VERSION)-cpu
 MODEL := $(CORRAL_CACHE)/models/SmolLM2-135M-Instruct.Q4_1.gguf
 DECI_MODEL := $(CORRAL_CACHE)/models/tiny-deci.gguf
+LORA_DIR := $(CORRAL_CACHE)/models/smollm2-test-loras
 PYENV := $(CORRAL_CACHE)/venv-test
 
 # SwiftPM finds the engine through pkg-config; binaries find it through an rpath.
@@ -21,7 +22,7 @@ BIN := .build/$(CONFIG)/corral
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help engine engine-tools model deci-model pyenv test-tools build run test bench-scheduler bench-compare bench-structured bench-speculation image-test clean
+.PHONY: help engine engine-tools model deci-model lora-adapters pyenv test-tools build run test bench-scheduler bench-compare bench-structured bench-speculation image-test clean
 
 help:
 	@echo "make run               serve SmolLM2-135M-Instruct on http://$(HOST):$(PORT) (CPU)"
@@ -31,6 +32,7 @@ help:
 	@echo "make engine-tools      also build llama-server and llama-batched-bench"
 	@echo "make model             fetch the default model into the cache"
 	@echo "make deci-model        make the tiny random deci model for tests"
+	@echo "make lora-adapters     make random LoRA adapters for the default model, for tests"
 	@echo "make pyenv             the Python packages the tests use"
 	@echo "make test-tools        test tools (Prometheus) into the cache"
 	@echo "make bench-scheduler   benchmark the scheduler on the simulated engine"
@@ -66,6 +68,18 @@ $(DECI_MODEL): scripts/make-tiny-deci.py | engine pyenv
 	$(PYENV)/bin/python scripts/make-tiny-deci.py \
 	  --llama-src "$$(scripts/bootstrap-engine.sh --source)" --out $@ --json $@.json
 
+# Random LoRA adapters for the default model (two good ones, one for another architecture,
+# one of rank 64), for the adapter tests and `corral bench --models`.
+lora-adapters: $(LORA_DIR)/.complete
+$(LORA_DIR)/.complete: scripts/make-test-lora.py | engine model pyenv
+	mkdir -p $(LORA_DIR)
+	for spec in "a --seed 1" "b --seed 2" "c --seed 3" "d --seed 4" "wrong-arch --seed 5 --arch qwen2" "rank64 --seed 6 --rank 64"; do \
+	  set -- $$spec; name=$$1; shift; \
+	  $(PYENV)/bin/python scripts/make-test-lora.py --llama-src "$$(scripts/bootstrap-engine.sh --source)" \
+	    --base $(MODEL) --out $(LORA_DIR)/$$name.gguf "$$@" > /dev/null || exit 1; \
+	done
+	touch $@
+
 build: engine
 	swift build -c $(CONFIG) $(SWIFT_FLAGS) --product corral
 
@@ -79,11 +93,11 @@ run: build model
 
 # Tests run one at a time: engine tests are CPU-bound, and llama.cpp's worker threads
 # spin, so suites running side by side on two cores slow each other down many times over.
-test: engine model pyenv deci-model test-tools
+test: engine model pyenv deci-model lora-adapters test-tools
 	swift build --build-tests $(SWIFT_FLAGS)
-	CORRAL_TEST_MODEL=$(MODEL) CORRAL_TEST_DECI_MODEL=$(DECI_MODEL) \
+	CORRAL_TEST_MODEL=$(MODEL) CORRAL_TEST_DECI_MODEL=$(DECI_MODEL) CORRAL_TEST_LORA_DIR=$(LORA_DIR) \
 	  swift test --skip-build --no-parallel $(SWIFT_FLAGS)
-	CORRAL_TEST_MODEL=$(MODEL) CORRAL_BIN=.build/debug/corral \
+	CORRAL_TEST_MODEL=$(MODEL) CORRAL_BIN=.build/debug/corral CORRAL_TEST_LORA_DIR=$(LORA_DIR) \
 	  $(PYENV)/bin/python -m pytest -q pytests
 
 # A benchmark, not a test: prints Corral vs llama-batched-bench and the policy simulation.

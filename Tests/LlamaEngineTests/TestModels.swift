@@ -12,6 +12,11 @@ enum TestModels {
     static let deciPath = ProcessInfo.processInfo.environment["CORRAL_TEST_DECI_MODEL"]
         ?? cache + "/models/tiny-deci.gguf"
 
+    /// Random LoRA adapters for SmolLM2 (`make lora-adapters`): a–d, wrong-arch, rank64.
+    static let loraDir = ProcessInfo.processInfo.environment["CORRAL_TEST_LORA_DIR"]
+        ?? cache + "/models/smollm2-test-loras"
+    static func lora(_ name: String) -> String { loraDir + "/\(name).gguf" }
+
     /// Loaded once per test process: loading is the slow part.
     static let smol: LlamaModel = try! LlamaModel(path: smolPath, options: .init(gpuLayers: 0))
     static let deci: LlamaModel = try! LlamaModel(path: deciPath, options: .init(gpuLayers: 0))

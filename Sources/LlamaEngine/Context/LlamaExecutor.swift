@@ -13,6 +13,10 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
     /// CPUs a step's sampling may spread over: the engine's own budget, so a pod with a
     /// 2-CPU limit on a large host does not fan out to every core it can see.
     private let samplingThreads: Int
+    /// LoRA adapters loaded, by id, and the one the context applies now (0: none).
+    private var adapters: [Int: LlamaAdapter] = [:]
+    private var activeAdapter = 0
+    private var lastAdapterID = 0
 
     /// Wraps a context; its sequence count is the slot count.
     /// - Parameter samplingThreads: CPUs to sample a step's rows on (the engine's threads).
@@ -34,6 +38,7 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
     }
 
     public func execute(_ work: [SequenceWork]) throws(ExecutorError) -> [[SampledToken]] {
+        try activateAdapter(for: work)
         context.clearBatch()
         var sampleAt: [Int?] = []
         sampleAt.reserveCapacity(work.count)
@@ -143,6 +148,39 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
 
     public var packsSlots: Bool { !context.unifiedKV }
 
+    public func loadAdapter(path: String, maxRank: Int) throws(ExecutorError) -> LoadedAdapter {
+        let adapter: LlamaAdapter
+        do { adapter = try LlamaAdapter(model: context.model, path: path, maxRank: maxRank) } catch {
+            throw .failed(error.message)
+        }
+        lastAdapterID += 1
+        adapters[lastAdapterID] = adapter
+        let h = adapter.header
+        return LoadedAdapter(id: lastAdapterID, rank: h.rank, alpha: h.alpha, tensors: h.tensors)
+    }
+
+    public func unloadAdapter(_ id: Int) {
+        if activeAdapter == id {
+            context.useAdapter(nil)
+            activeAdapter = 0
+        }
+        adapters[id] = nil  // the last reference: the engine frees it here, on the engine thread
+    }
+
+    /// Applies the adapter the step's work names, when it is not the one applied already.
+    private func activateAdapter(for work: [SequenceWork]) throws(ExecutorError) {
+        let id = work.first?.adapter ?? 0
+        guard work.allSatisfy({ $0.adapter == id }) else { throw .failed("one step mixes LoRA adapters") }
+        guard id != activeAdapter else { return }
+        if id == 0 {
+            context.useAdapter(nil)
+        } else {
+            guard let adapter = adapters[id] else { throw .failed("LoRA adapter \(id) is not loaded") }
+            context.useAdapter(adapter)
+        }
+        activeAdapter = id
+    }
+
     public func isEndOfGeneration(_ token: Token) -> Bool { context.model.isEndOfGeneration(token) }
 
     public func tokenBytes(_ token: Token) -> [UInt8] { context.model.tokenBytes(token) }
@@ -154,6 +192,7 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
 extension LlamaExecutor {
     /// Whole inputs in the context's pooled pass; no KV room is `.outOfKV`, as in `execute`.
     public func embed(_ work: [SequenceWork]) throws(ExecutorError) -> [[Float]] {
+        try activateAdapter(for: work)
         do {
             let vectors = try context.embed(work.map { (sequence: $0.slot, tokens: $0.tokens) })
             context.synchronize()
