@@ -15,7 +15,7 @@ server must refuse). Output is deterministic for a given seed.
 
 Usage:
   python3 scripts/make-test-lora.py --llama-src path/to/llama.cpp --base model.gguf \\
-      --out adapter.gguf [--rank 8] [--seed 1] [--strength 0.02]
+      --out adapter.gguf [--rank 8] [--seed 1] [--strength 0.15]
 """
 import argparse
 import os
@@ -30,7 +30,7 @@ def main() -> int:
     ap.add_argument("--rank", type=int, default=8)
     ap.add_argument("--alpha", type=float, default=0, help="adapter.lora.alpha; default: the rank (scale 1)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--strength", type=float, default=0.02, help="standard deviation of B's entries")
+    ap.add_argument("--strength", type=float, default=0.15, help="standard deviation of B's entries")
     ap.add_argument("--arch", help="architecture to write instead of the base's")
     ap.add_argument("--targets", default="attn_q,attn_v", help="comma-separated weight names to adapt")
     args = ap.parse_args()

@@ -71,6 +71,7 @@ public enum EngineLoader {
         // them almost for free.
         schedulerConfig.serialPrefill = !memory.onGPU
         schedulerConfig.speculation = config.speculation
+        schedulerConfig.maxLoras = config.lora.maxActive
         let scheduler = BatchScheduler(
             executor: LlamaExecutor(context: context, samplingThreads: threads.threads),
             config: schedulerConfig,
@@ -78,7 +79,7 @@ public enum EngineLoader {
             proposer: try draftModel(config, target: model, maxModelLen: sizing.maxModelLen, threads: threads.threads))
         scheduler.start()
         return ServingEngine(model: model, scheduler: scheduler, servedName: config.servedName, kvSizing: sizing,
-                             threads: threads, identity: identity, serves: serves)
+                             threads: threads, identity: identity, serves: serves, lora: config.lora)
     }
 
     /// An embedding model (its GGUF names a pooling) serves embeddings only, pooled its own

@@ -114,6 +114,17 @@ struct ServeCommand: AsyncParsableCommand {
             help: ArgumentHelp(ServeSetting.speculativeDisableByBatchSize.help))
     var speculativeDisableByBatchSize: Int?
 
+    @Option(name: .customLong(ServeSetting.peftSource.flag), help: ArgumentHelp(ServeSetting.peftSource.help))
+    var peftSource: String?
+    @Option(name: .customLong(ServeSetting.peftRefreshInterval.flag), help: ArgumentHelp(ServeSetting.peftRefreshInterval.help))
+    var peftRefreshInterval: Int?
+    @Option(name: .customLong(ServeSetting.maxGPULoras.flag), help: ArgumentHelp(ServeSetting.maxGPULoras.help))
+    var maxLoras: Int?
+    @Option(name: .customLong(ServeSetting.maxCPULoras.flag), help: ArgumentHelp(ServeSetting.maxCPULoras.help))
+    var maxCpuLoras: Int?
+    @Option(name: .customLong(ServeSetting.maxLoraRank.flag), help: ArgumentHelp(ServeSetting.maxLoraRank.help))
+    var maxLoraRank: Int?
+
     @Flag(help: "Check the settings (flags and NIM_* variables) and the model and exit: status 0 and the settings in force when serve would start with them, else the reason on one line.")
     var checkConfig = false
 
@@ -197,6 +208,11 @@ struct ServeCommand: AsyncParsableCommand {
             disableByBatchSize: try E.int(.speculativeDisableByBatchSize, flag: speculativeDisableByBatchSize,
                                           default: ServeDefaults.speculativeDisableByBatchSize))
         c.draftModel = E.string(.speculativeDraftModel, flag: speculativeDraftModel)
+        c.lora = LoRASettings(source: E.string(.peftSource, flag: peftSource),
+                              refreshInterval: Double(try E.int(.peftRefreshInterval, flag: peftRefreshInterval) ?? 0))
+        c.lora.maxActive = try E.int(.maxGPULoras, flag: maxLoras, default: ServeDefaults.maxGPULoras)
+        c.lora.maxLoaded = try E.int(.maxCPULoras, flag: maxCpuLoras, default: ServeDefaults.maxCPULoras)
+        c.lora.maxRank = try E.int(.maxLoraRank, flag: maxLoraRank, default: ServeDefaults.maxLoraRank)
         try c.validate()
         return c
     }

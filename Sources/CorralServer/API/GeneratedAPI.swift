@@ -51,8 +51,14 @@ struct GeneratedAPI: APIProtocol {
 
     private func cards() -> [Components.Schemas.Model] {
         guard let engine = state.servingEngine else { return [] }
-        return [.init(id: engine.servedName, object: "model", created: Self.started, owned_by: "corral",
-                      root: engine.model.path, max_model_len: engine.scheduler.maxModelLength,
-                      capabilities: engine.serves.names.compactMap { .init(rawValue: $0) })]
+        let capabilities = engine.serves.names.compactMap { Components.Schemas.Model.capabilitiesPayloadPayload(rawValue: $0) }
+        let base = Components.Schemas.Model(id: engine.servedName, object: "model", created: Self.started, owned_by: "corral",
+                                            root: engine.model.path, max_model_len: engine.scheduler.maxModelLength,
+                                            capabilities: capabilities)
+        // Each LoRA adapter is a model of its own whose parent is the base, as vLLM lists them.
+        return [base] + engine.adapters.adapters.map {
+            .init(id: $0.name, object: "model", created: $0.created, owned_by: "corral", root: $0.path,
+                  parent: engine.servedName, max_model_len: engine.scheduler.maxModelLength, capabilities: capabilities)
+        }
     }
 }

@@ -35,6 +35,8 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
     public let tenants: TenantMetrics
     /// Speculative decoding's totals.
     let speculation: SpeculationMetrics
+    /// LoRA adapters' series.
+    let lora: LoRAMetrics
 
     /// Scheduler totals already added to the counters, and whether warm-up is over.
     private let seen: Mutex<(counters: SchedulerCounters?, active: Bool)>
@@ -60,8 +62,9 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
     ///   - buckets: latency histogram bounds.
     ///   - maxBatchTokens: the step token budget, the top bucket of `iteration_tokens`.
     ///   - active: false to ignore the scheduler until `activate(baseline:)` (warm-up).
+    ///   - maxLoras: adapters that may run at once, `max_lora` of `vllm:lora_requests_info`.
     public init(modelName: String, maxRequests: Int, maxBatchTokens: Int = 512,
-                buckets: MetricBuckets = .default, active: Bool = true,
+                buckets: MetricBuckets = .default, active: Bool = true, maxLoras: Int = ServeDefaults.maxGPULoras,
                 registry: PrometheusCollectorRegistry = .init()) {
         self.registry = registry
         seen = Mutex((nil, active))
@@ -120,6 +123,7 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
         http = HTTPMetrics(registry: registry, labels: labels, buckets: buckets.endToEnd)
         tenants = TenantMetrics(registry: registry, labels: labels)
         speculation = SpeculationMetrics(registry: registry, labels: labels)
+        lora = LoRAMetrics(registry: registry, labels: labels, maxLoras: maxLoras)
         requestMax.set(Double(maxRequests))
         // Every route's outcome series exist from the start, at 0.
         for endpoint in RequestEndpoint.allCases {
@@ -150,7 +154,7 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
         // largest default, and `activate` sets the gauge to the size chosen.
         self.init(modelName: config.servedName, maxRequests: config.maxRunningSequences ?? ServeDefaults.maxNumSeqsGPU,
                   maxBatchTokens: config.maxBatchTokens ?? ServeDefaults.maxBatchTokensGPU, buckets: config.metricsBuckets,
-                  active: active)
+                  active: active, maxLoras: config.lora.maxActive)
     }
 
     /// Starts counting: called after warm-up, so its generation never shows up.

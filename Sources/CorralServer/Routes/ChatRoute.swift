@@ -43,7 +43,7 @@ extension CompletionHandler {
     /// Validates `body` once, renders it through the template and submits its choices.
     func prepareChat(_ body: ChatCompletionRequest, _ bytes: Data, for request: Request) throws -> PreparedChat {
         let engine = try generationEngine()
-        try checkModel(body.options.model, engine)
+        let target = try resolveModel(body.options.model, engine)
         guard !body.messages.isEmpty else { throw APIError.badRequest("messages must not be empty", param: "messages") }
         if let top = body.top_logprobs, !(0...20).contains(top) {
             throw APIError.badRequest("top_logprobs must be between 0 and 20", param: "top_logprobs")
@@ -73,9 +73,10 @@ extension CompletionHandler {
             options.sampling.thinking = section
         }
         let requests = (0..<n).map { options.request(prompt: prompt, logprobs: logprobs, choice: $0) }
-        let events = try submit([requests], to: engine, promptParam: "messages", for: request, priority: body.options.priority)
+        let events = try submit([requests], to: engine, model: target, promptParam: "messages", for: request,
+                                priority: body.options.priority)
         let output = ChatOutput(id: openAIID("chatcmpl-"),
-                                created: Int(Date().timeIntervalSince1970), model: engine.servedName, served: model,
+                                created: Int(Date().timeIntervalSince1970), model: target.name, served: model,
                                 plan: plan, hideReasoning: config.reasoningFormat == .hidden, logprobs: logprobs != nil,
                                 perRequestStats: config.perRequestStats)
         return PreparedChat(events: events, output: output, choices: n, promptTokens: prompt.count)

@@ -64,9 +64,20 @@ struct CompletionHandler: Sendable {
         return engine
     }
 
-    /// Checks the requested model name against the served one.
-    func checkModel(_ name: String?, _ engine: ServingEngine) throws(APIError) {
-        if let name, name != engine.servedName { throw .modelNotFound(name) }
+    /// The model a request runs: the base model, or one of its LoRA adapters by name.
+    struct ModelChoice: Sendable {
+        /// The name responses carry (the one the client sent, or the base's).
+        var name: String
+        /// The adapter's engine id; 0 for the base model.
+        var adapter: Int
+    }
+
+    /// Resolves the requested model name: the served model, a loaded LoRA adapter of it,
+    /// or a 404 (an adapter being removed is already gone from the list).
+    func resolveModel(_ name: String?, _ engine: ServingEngine) throws(APIError) -> ModelChoice {
+        guard let name, name != engine.servedName else { return ModelChoice(name: engine.servedName, adapter: 0) }
+        guard let adapter = engine.adapters.adapter(named: name) else { throw .modelNotFound(name) }
+        return ModelChoice(name: name, adapter: adapter.loaded.id)
     }
 
     /// The caller's tenant: its key's, or `default` without a keys file.
@@ -80,7 +91,8 @@ struct CompletionHandler: Sendable {
     /// - Parameters:
     ///   - promptParam: the request field holding the prompt, for error messages.
     ///   - priority: the request's own `priority`; the tenant's is the default and the cap.
-    func submit(_ groups: [[GenerationRequest]], to engine: ServingEngine, promptParam: String,
+    ///   - model: the base model or adapter the requests run under.
+    func submit(_ groups: [[GenerationRequest]], to engine: ServingEngine, model: ModelChoice, promptParam: String,
                 for request: Request, priority: Int?) throws(APIError) -> AsyncStream<(Int, GenerationEvent)> {
         // Every prompt is checked before any is queued, so a list of prompts fails whole. The
         // choices of one prompt differ only in their seed: checking the first checks all.
@@ -95,6 +107,7 @@ struct CompletionHandler: Sendable {
             r.tenant = tenant.name
             r.tenantWeight = tenant.weight
             r.priority = max(priority ?? tenant.priority, tenant.priority)
+            r.adapter = model.adapter
             return r
         } }
         let lease = try quota(for: tenant, groups, endpoint: endpoint)
@@ -106,6 +119,7 @@ struct CompletionHandler: Sendable {
                 throw APIError(error, promptParam: promptParam)
             }
         }
+        if model.adapter != 0 { metrics.lora.requested(model.name, count: streams.count) }
         return mergeChoices(streams, promptTokens: groups.flatMap { $0.map(\.prompt.count) }, lease: lease)
     }
 

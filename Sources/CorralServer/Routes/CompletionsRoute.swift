@@ -10,7 +10,7 @@ extension CompletionHandler {
     func completions(_ request: Request, context: some RequestContext) async throws -> Response {
         let (body, bytes) = try await decodeJSONBodyAndBytes(CompletionRequest.self, from: request, limit: config.maxBodyBytes)
         let engine = try generationEngine()
-        try checkModel(body.options.model, engine)
+        let target = try resolveModel(body.options.model, engine)
         let model = engine.model
         guard !body.prompt.values.isEmpty else { throw APIError.badRequest("prompt must not be empty", param: "prompt") }
         if let lp = body.logprobs, !(0...20).contains(lp) {
@@ -26,10 +26,11 @@ extension CompletionHandler {
             (0..<n).map { options.request(prompt: prompt, logprobs: body.logprobs, choice: $0) }
         }
         let requests = Array(groups.joined())
-        let events = try submit(groups, to: engine, promptParam: "prompt", for: request, priority: body.options.priority)
+        let events = try submit(groups, to: engine, model: target, promptParam: "prompt", for: request,
+                                priority: body.options.priority)
         let id = openAIID("cmpl-")
         let created = Int(Date().timeIntervalSince1970)
-        let name = engine.servedName
+        let name = target.name
         let echo = body.echo == true ? body.prompt.values : nil
         let wantsLogprobs = body.logprobs != nil
         let promptTotal = prompts.reduce(0) { $0 + $1.count }

@@ -11,7 +11,7 @@ extension CompletionHandler {
     func embeddings(_ request: Request, context: some RequestContext) async throws -> Response {
         let body = try await decodeJSONBody(EmbeddingsRequest.self, from: request, limit: config.maxBodyBytes)
         let engine = try state.readyEngine()
-        try checkModel(body.model, engine)
+        let target = try resolveModel(body.model, engine)
         let prompts = try embeddingInputs(body, engine)
         logText("prompt", "\(prompts.count) embedding inputs", request)
         let requests = prompts.map { prompt in
@@ -19,7 +19,7 @@ extension CompletionHandler {
             r.embedding = true
             return [r]
         }
-        let events = try submit(requests, to: engine, promptParam: "input", for: request, priority: nil)
+        let events = try submit(requests, to: engine, model: target, promptParam: "input", for: request, priority: nil)
         let results = try await collect(events, count: prompts.count)
         let data = try results.enumerated().map { index, result throws(APIError) in
             guard let vector = result.summary?.embedding else {
@@ -28,7 +28,7 @@ extension CompletionHandler {
             return EmbeddingObject(index: index, embedding: body.encodingFormat == .base64 ? .base64(vector) : .floats(vector))
         }
         let tokens = prompts.reduce(0) { $0 + $1.count }
-        return try Self.json(EmbeddingList(data: data, model: engine.servedName,
+        return try Self.json(EmbeddingList(data: data, model: target.name,
                                            usage: .init(prompt_tokens: tokens, total_tokens: tokens)))
     }
 

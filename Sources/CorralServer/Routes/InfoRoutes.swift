@@ -37,6 +37,8 @@ struct InfoRoutes: Sendable {
         var chat: Chat
         /// What the model serves.
         var serves: Serves
+        /// LoRA adapters: loaded, skipped and the limits.
+        var lora: AdapterRegistry.Info
     }
 
     /// What the model serves, and how its embeddings are pooled.
@@ -88,13 +90,14 @@ struct InfoRoutes: Sendable {
                                           block_tokens: engine.scheduler.config.prefixBlockSize,
                                           host_tier_bytes: engine.scheduler.prefixCacheMode == "slots" ? engine.scheduler.config.hostCacheBytes : 0,
                                           host_tier_used_bytes: engine.scheduler.snapshot.hostCachedBytes,
-                                          scope: "tenant+cache_salt"),
+                                          scope: "tenant+cache_salt+adapter"),
             serial_prefill: engine.scheduler.config.serialPrefill,
             engine_threads: engine.threads, max_model_len: engine.scheduler.maxModelLength,
             engine: engine.identity.version, gpu_offload: engine.identity.gpuOffload, settings: config.settings,
             chat_template: config.chatTemplateFile ?? "model", chat: Chat(engine.model.chatCapabilities, config),
             serves: Serves(generation: engine.serves.generation, embeddings: engine.serves.embeddings != nil,
-                           pooling: engine.serves.embeddings?.rawValue)))
+                           pooling: engine.serves.embeddings?.rawValue),
+            lora: engine.adapters.info(switches: engine.scheduler.snapshot.adapters.switches)))
     }
 
     struct TokenizeRequest: Decodable {
@@ -108,7 +111,10 @@ struct InfoRoutes: Sendable {
     func tokenize(_ request: Request, context: some RequestContext) async throws -> Response {
         let body = try await decodeJSONBody(TokenizeRequest.self, from: request, limit: config.maxBodyBytes)
         let engine = try state.readyEngine()
-        if let name = body.model, name != engine.servedName { throw APIError.modelNotFound(name) }
+        // An adapter shares the base model's vocabulary.
+        if let name = body.model, name != engine.servedName, engine.adapters.adapter(named: name) == nil {
+            throw APIError.modelNotFound(name)
+        }
         let tokens: [Token]
         if let messages = body.messages {
             let text = try engine.model.prompt(for: messages.map(\.message))
@@ -129,7 +135,10 @@ struct InfoRoutes: Sendable {
     func detokenize(_ request: Request, context: some RequestContext) async throws -> Response {
         let body = try await decodeJSONBody(DetokenizeRequest.self, from: request, limit: config.maxBodyBytes)
         let engine = try state.readyEngine()
-        if let name = body.model, name != engine.servedName { throw APIError.modelNotFound(name) }
+        // An adapter shares the base model's vocabulary.
+        if let name = body.model, name != engine.servedName, engine.adapters.adapter(named: name) == nil {
+            throw APIError.modelNotFound(name)
+        }
         let tokens = try body.tokens.map { id throws(APIError) -> Token in
             guard let t = Token(exactly: id), engine.model.isValidToken(t) else {
                 throw APIError.badRequest("token \(id) is outside the vocabulary", param: "tokens")

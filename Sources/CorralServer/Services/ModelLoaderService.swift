@@ -33,6 +33,8 @@ public struct ModelLoaderService: Service {
             logger.info("loading model", metadata: ["model": "\(config.model)"])
             engine = try await load(config, metrics)
             if config.warmUp { try await engine.warmUp() }
+            // Adapters found at startup are served from the first ready answer.
+            await engine.adapters.refresh()
             metrics?.activate(baseline: engine.scheduler.snapshot, maxRequests: engine.scheduler.config.maxRunningSequences)
         } catch {
             state.set(.failed("\(error)"))
@@ -43,7 +45,18 @@ public struct ModelLoaderService: Service {
         if state.markReady(engine) {
             logger.info("ready", metadata: ["model": "\(engine.servedName)", "port": "\(config.port)"])
         }
-        try? await gracefulShutdown()
+        let interval = engine.adapters.isEnabled ? config.lora.refreshInterval : 0
+        if interval > 0 {
+            // Rescans NIM_PEFT_SOURCE until shutdown (NIM_PEFT_REFRESH_INTERVAL).
+            try? await cancelWhenGracefulShutdown {
+                while true {
+                    try await Task.sleep(for: .seconds(interval))
+                    await engine.adapters.refresh()
+                }
+            }
+        } else {
+            try? await gracefulShutdown()
+        }
         engine.scheduler.shutdown()
     }
 
@@ -62,7 +75,8 @@ public struct ModelLoaderService: Service {
             "threads": "\(engine.threads.map { "\($0.threads) (\($0.source))" } ?? "-")",
             "kv_layout": "\(config.unifiedKV ? "unified" : "partitioned")",
             "prefix_cache": "\(engine.scheduler.prefixCacheMode)",
-            "serial_prefill": "\(engine.scheduler.config.serialPrefill)"])
+            "serial_prefill": "\(engine.scheduler.config.serialPrefill)",
+            "lora_adapters": "\(engine.adapters.adapters.map(\.name).joined(separator: ","))"])
         for (size, reason) in k.reasons.sorted(by: { $0.key < $1.key }) {
             logger.info("sized", metadata: ["setting": "\(size)", "why": "\(reason)"])
         }

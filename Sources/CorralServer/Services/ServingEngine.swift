@@ -17,6 +17,8 @@ public final class ServingEngine: Sendable {
     public let identity: EngineIdentity
     /// What the model serves: generation, embeddings, or both.
     public let serves: Serves
+    /// The LoRA adapters served beside the base model (none without `NIM_PEFT_SOURCE`).
+    public let adapters: AdapterRegistry
 
     /// The endpoint groups a loaded model answers.
     public struct Serves: Sendable, Equatable {
@@ -38,8 +40,13 @@ public final class ServingEngine: Sendable {
     }
 
     /// Wraps an already running scheduler (tests use this with any executor).
+    /// - Parameter lora: where adapters come from; the scheduler loads them into its executor.
     public init(model: any ServedModel, scheduler: BatchScheduler, servedName: String, kvSizing: KVSizing? = nil,
-                threads: CPUBudget? = nil, identity: EngineIdentity = .unknown, serves: Serves = Serves()) {
+                threads: CPUBudget? = nil, identity: EngineIdentity = .unknown, serves: Serves = Serves(),
+                lora: LoRASettings = LoRASettings()) {
+        self.adapters = AdapterRegistry(settings: lora, baseName: servedName, engine: AdapterRegistry.Engine(
+            load: { path, maxRank in try await scheduler.loadAdapter(path: path, maxRank: maxRank) },
+            retire: { scheduler.retireAdapter($0) }))
         self.model = model
         self.serves = serves
         self.identity = identity

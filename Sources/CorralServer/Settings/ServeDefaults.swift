@@ -77,6 +77,13 @@ public enum ServeDefaults {
     /// (1.32x) and cost at 4 (0.92x); unmeasured on a GPU, where it likely pays further.
     public static let speculativeDisableByBatchSize = 2
 
+    /// `NIM_MAX_GPU_LORAS`: adapters with running requests at once (NIM's default).
+    public static let maxGPULoras = 8
+    /// `NIM_MAX_CPU_LORAS`: adapters loaded at once (NIM's default).
+    public static let maxCPULoras = 16
+    /// `NIM_MAX_LORA_RANK`: the largest adapter rank (NIM's default).
+    public static let maxLoraRank = 32
+
     /// The speculation settings the defaults give.
     public static var speculation: SpeculationConfig {
         SpeculationConfig(method: speculativeMethod, maxDraftTokens: speculativeNumTokens, minMatch: speculativeNgramMin,

@@ -188,6 +188,27 @@ extension ServeSetting {
         "NIM_EMBEDDING_POOLING", flag: "pooling", default: ServeDefaults.embeddingPooling.rawValue,
         "How a generation model's embeddings are pooled: none, mean, cls or last (an embedding model uses its own); none serves no /v1/embeddings")
 
+    /// `NIM_PEFT_SOURCE`.
+    public static let peftSource = ServeSetting(
+        "NIM_PEFT_SOURCE", flag: "peft-source", default: "none",
+        "Folder of LoRA adapters for the served model: <name>/ holding one adapter .gguf, or <name>.gguf; clients select one by sending its name as the model")
+    /// `NIM_PEFT_REFRESH_INTERVAL`.
+    public static let peftRefreshInterval = ServeSetting(
+        "NIM_PEFT_REFRESH_INTERVAL", flag: "peft-refresh-interval", default: "none", bounds: 1...86400,
+        "Seconds between rescans of NIM_PEFT_SOURCE (adapters added are loaded, removed ones drain and unload); none scans once at startup")
+    /// `NIM_MAX_GPU_LORAS`.
+    public static let maxGPULoras = ServeSetting(
+        "NIM_MAX_GPU_LORAS", flag: "max-loras", default: "\(ServeDefaults.maxGPULoras)", bounds: 1...256,
+        "Most LoRA adapters with running requests at once (vLLM's --max-loras); requests for another adapter wait their turn")
+    /// `NIM_MAX_CPU_LORAS`.
+    public static let maxCPULoras = ServeSetting(
+        "NIM_MAX_CPU_LORAS", flag: "max-cpu-loras", default: "\(ServeDefaults.maxCPULoras)", bounds: 1...1024,
+        "Most LoRA adapters loaded at once (the engine keeps each where the weights are); adapters found beyond it are listed in /v1/metadata as not loaded")
+    /// `NIM_MAX_LORA_RANK`.
+    public static let maxLoraRank = ServeSetting(
+        "NIM_MAX_LORA_RANK", flag: "max-lora-rank", default: "\(ServeDefaults.maxLoraRank)", bounds: 1...4096,
+        "Largest LoRA adapter rank accepted; a larger adapter is skipped with the reason in /v1/metadata")
+
     public static let all: [ServeSetting] = [
         port, model, cachePath, servedModelName, kvCacheTokens, kvCachePercent, gpuMemoryUtilization, maxModelLen,
         maxBatchTokens, maxNumSeqs, maxQueueRequests, maxQueueTokens, threads, gpuLayers, maxRequestBytes,
@@ -196,6 +217,6 @@ extension ServeSetting {
         metricsE2eBuckets, sslMode, sslKeyPath, sslCertsPath, sslCaCertsPath, maxHeaderBytes, httpIdleTimeoutSeconds,
         chatTemplateFile, reasoningFormat, disableLogRequests, speculativeMethod, speculativeDraftModel, speculativeNumTokens,
         speculativeNgramMin, speculativeNgramMax, speculativeDisableByBatchSize,
-        enableEmbeddings, embeddingPooling,
+        enableEmbeddings, embeddingPooling, peftSource, peftRefreshInterval, maxGPULoras, maxCPULoras, maxLoraRank,
     ]
 }

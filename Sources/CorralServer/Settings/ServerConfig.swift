@@ -88,6 +88,8 @@ public struct ServerConfig: Sendable {
     public var enableEmbeddings = ServeDefaults.enableEmbeddings
     /// How a generation model's embeddings are pooled (`NIM_EMBEDDING_POOLING`).
     public var embeddingPooling = ServeDefaults.embeddingPooling
+    /// LoRA adapters (`NIM_PEFT_SOURCE` and its limits).
+    public var lora = LoRASettings()
 
     /// Creates a configuration with the documented defaults.
     public init(host: String = "0.0.0.0", port: Int = ServeDefaults.port, model: String = ServeDefaults.model,
@@ -169,6 +171,8 @@ extension ServerConfig {
             (S.speculativeNumTokens, Double(speculation.maxDraftTokens)),
             (S.speculativeNgramMin, Double(speculation.minMatch)), (S.speculativeNgramMax, Double(speculation.maxMatch)),
             (S.speculativeDisableByBatchSize, Double(speculation.disableByBatchSize)),
+            (S.peftRefreshInterval, lora.refreshInterval != 0 ? lora.refreshInterval : nil),
+            (S.maxGPULoras, Double(lora.maxActive)), (S.maxCPULoras, Double(lora.maxLoaded)), (S.maxLoraRank, Double(lora.maxRank)),
         ]
         for (setting, value) in numbers {
             if let value { try setting.check(value, as: ServeSetting.format(value)) }
@@ -181,6 +185,9 @@ extension ServerConfig {
             throw Invalid(description: draftModel == nil
                 ? "NIM_SPECULATIVE_METHOD=draft needs NIM_SPECULATIVE_DRAFT_MODEL (--speculative-draft-model)"
                 : "NIM_SPECULATIVE_DRAFT_MODEL is set but NIM_SPECULATIVE_METHOD=\(speculation.method.rawValue); set it to draft")
+        }
+        if lora.maxLoaded < lora.maxActive {
+            throw Invalid(description: "NIM_MAX_CPU_LORAS=\(lora.maxLoaded) is less than NIM_MAX_GPU_LORAS=\(lora.maxActive): an adapter must be loaded to run")
         }
         if speculation.minMatch > speculation.maxMatch {
             throw Invalid(description: "NIM_SPECULATIVE_NGRAM_MIN=\(speculation.minMatch) is more than NIM_SPECULATIVE_NGRAM_MAX=\(speculation.maxMatch)")
@@ -214,6 +221,8 @@ extension ServerConfig {
             S.speculativeNgramMax: "\(speculation.maxMatch)",
             S.speculativeDisableByBatchSize: "\(speculation.disableByBatchSize)",
             S.enableEmbeddings: ServeDefaults.flag(enableEmbeddings), S.embeddingPooling: embeddingPooling.rawValue,
+            S.peftSource: lora.source ?? "none", S.peftRefreshInterval: lora.refreshInterval > 0 ? "\(Int(lora.refreshInterval))" : "none",
+            S.maxGPULoras: "\(lora.maxActive)", S.maxCPULoras: "\(lora.maxLoaded)", S.maxLoraRank: "\(lora.maxRank)",
         ]
         return Dictionary(uniqueKeysWithValues: values.map { ($0.key.name, $0.value) })
     }
