@@ -22,7 +22,7 @@ BIN := .build/$(CONFIG)/corral
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help engine engine-tools model deci-model lora-adapters pyenv test-tools build run test bench-scheduler bench-compare bench-structured bench-speculation image-test clean
+.PHONY: help engine engine-tools model deci-model lora-adapters pyenv test-tools build run test bench-scheduler bench-compare bench-structured bench-speculation bench-lora image-test clean
 
 help:
 	@echo "make run               serve SmolLM2-135M-Instruct on http://$(HOST):$(PORT) (CPU)"
@@ -39,6 +39,7 @@ help:
 	@echo "make bench-compare     benchmark Corral against llama-server (same engine)"
 	@echo "make bench-structured  benchmark structured output against free text"
 	@echo "make bench-speculation benchmark speculative decoding against off (repeat-heavy and random loads)"
+	@echo "make bench-lora        benchmark four LoRA adapters in equal shares against the base model"
 	@echo "make image-test        build and run the cpu container image (root; about 30 minutes cold)"
 	@echo "make clean             remove .build"
 
@@ -118,6 +119,11 @@ bench-structured: build model pyenv
 # on the repeat-heavy workload and the usual random-word load, written to docs/benchmarks/.
 bench-speculation: build model
 	scripts/bench-speculation.sh
+
+# A benchmark, not a test: four LoRA adapters in equal shares at c=16 against the base model,
+# and the cost of an adapter switch, written to docs/benchmarks/.
+bench-lora: build model lora-adapters
+	scripts/bench-lora.sh
 
 # Not part of `make test` (a cold run takes about half an hour): builds the Dockerfile's cpu
 # target with buildah from locally assembled base images, runs it, and checks readiness and

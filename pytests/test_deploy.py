@@ -489,6 +489,18 @@ def test_cpu_values_mount_api_keys_and_tls(rendered):
     script = test_pod["spec"]["containers"][0]["command"][-1]
     assert 'Authorization: Bearer $key' in script
 
+    # LoRA adapters: the volume read-only where NIM_PEFT_SOURCE points, the limits as set.
+    assert env["NIM_PEFT_SOURCE"] == mounts["lora-adapters"]["mountPath"] == "/opt/corral/loras"
+    assert mounts["lora-adapters"]["readOnly"] is True
+    assert volumes["lora-adapters"] == {"name": "lora-adapters", **values["lora"]["volume"]}
+    assert env["NIM_PEFT_REFRESH_INTERVAL"] == "30" and env["NIM_MAX_GPU_LORAS"] == "4"
+    assert "NIM_MAX_CPU_LORAS" not in env and "NIM_MAX_LORA_RANK" not in env
+
+
+def test_lora_without_a_volume_refuses_to_render():
+    with pytest.raises(Exception, match="lora.enabled needs lora.volume"):
+        render({"lora": {"enabled": True}})
+
 
 def test_mtls_probes_present_the_pods_certificate(rendered):
     docs = documents(rendered["mtls"])

@@ -317,6 +317,7 @@ def integer_values_fields():
     types = serve_setting_types()
     fields = [({"config": {key: 1.5}}, f"/config/{key}")
               for key, env in chart_config_settings().items() if types.get(env) == "Int"]
+    fields += [({"lora": {key: 1.5}}, f"/lora/{key}") for key in ("refreshInterval", "maxLoras", "maxCpuLoras", "maxLoraRank")]
     fields += [({"drain": {"graceSeconds": 1.5}}, "/drain/graceSeconds"),
                ({"model": {"openaiPort": 8000.5}}, "/model/openaiPort")]
     return fields
@@ -342,6 +343,8 @@ def test_every_integer_setting_of_the_server_is_covered():
     ({"config": {"threads": 4097}}, "/config/threads"),
     ({"config": {"kvCachePercent": 101}}, "/config/kvCachePercent"),
     ({"config": {"gpuMemoryUtilization": 1.5}}, "/config/gpuMemoryUtilization"),
+    ({"lora": {"maxLoras": 257}}, "/lora/maxLoras"),
+    ({"lora": {"maxLoraRank": 0}}, "/lora/maxLoraRank"),
 ])
 def test_schema_rejects_what_the_server_rejects(values, where):
     with helm.Chart.load(td.CHART) as chart:

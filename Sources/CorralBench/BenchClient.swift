@@ -19,10 +19,12 @@ public struct RequestResult: Sendable, Codable {
     public var error: String?
     /// Gaps between text chunks, for inter-token latency percentiles (not in JSON).
     public var gaps: [Double] = []
+    /// The `model` it named, when a run spreads requests over several (`--models`).
+    public var model: String?
 
     enum CodingKeys: String, CodingKey {
         case inputTokens = "input_tokens", outputTokens = "output_tokens", start
-        case timeToFirstToken = "ttft", endToEnd = "e2e", error
+        case timeToFirstToken = "ttft", endToEnd = "e2e", error, model
     }
 
     /// Time per output token after the first: (e2e − TTFT) / (output − 1).
@@ -85,6 +87,7 @@ public struct BenchClient: Sendable {
         let sent = ContinuousClock.now
         var result = RequestResult(inputTokens: inputTokens, outputTokens: 0, start: (sent - origin).seconds,
                                    timeToFirstToken: nil, endToEnd: 0)
+        result.model = model
         var chunks = 0
         var last = sent
         do {

@@ -52,6 +52,14 @@ public struct BenchReport: Sendable, Codable {
                 + " | \(ms(r.ttft?.p50)) | \(ms(r.ttft?.p90)) | \(ms(r.ttft?.p99)) | \(ms(r.itl?.p50)) | \(ms(r.itl?.p90)) | "
                 + "\(ms(r.itl?.p99)) | \(ms(r.tpot?.p50)) | \(ms(r.e2e?.p50)) | \(ms(r.e2e?.p99)) | \(goodput) |")
         }
+        for r in runs {
+            guard let byModel = r.ttftByModel else { continue }
+            let models = byModel.keys.sorted()
+            let p99s = models.compactMap { byModel[$0]?.p99 }
+            let spread = (p99s.min() ?? 0) > 0 ? String(format: " (worst ÷ best p99: %.2f)", p99s.max()! / p99s.min()!) : ""
+            lines.append("\nTTFT by model, \(r.target) \(r.load)\(spread): "
+                + models.map { "\($0) p50 \(ms(byModel[$0]?.p50)) / p99 \(ms(byModel[$0]?.p99)) ms" }.joined(separator: "; "))
+        }
         let failures = runs.filter { !$0.failures.isEmpty }
             .map { "- \($0.target) \($0.load): " + $0.failures.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ") }
         return lines.joined(separator: "\n") + "\n" + (failures.isEmpty ? "" : "\nFailures:\n" + failures.joined(separator: "\n") + "\n")

@@ -27,6 +27,8 @@ public struct BenchRun: Sendable, Codable {
     public var goodputFraction: Double?, goodputRequestsPerSecond: Double?
     /// Input and output tokens in all.
     public var inputTokens: Int, outputTokens: Int
+    /// TTFT by the model each request named, when the run spread them over several.
+    public var ttftByModel: [String: LatencySummary]?
 
     enum CodingKeys: String, CodingKey {
         case target, shape, concurrency, rate, requests, failed, failures, seconds, ttft, itl, tpot, e2e
@@ -34,7 +36,7 @@ public struct BenchRun: Sendable, Codable {
         case outputTokensPerSecond = "output_tokens_per_second", totalTokensPerSecond = "total_tokens_per_second"
         case requestsPerSecond = "requests_per_second", goodputFraction = "goodput_fraction"
         case goodputRequestsPerSecond = "goodput_requests_per_second"
-        case inputTokens = "input_tokens", outputTokens = "output_tokens"
+        case inputTokens = "input_tokens", outputTokens = "output_tokens", ttftByModel = "ttft_by_model"
     }
 
     /// Summarizes `results` measured over `seconds`.
@@ -60,6 +62,10 @@ public struct BenchRun: Sendable, Codable {
         itl = BenchStatistics.summary(ok.flatMap(\.gaps))
         tpot = BenchStatistics.summary(ok.compactMap(\.meanInterTokenLatency))
         e2e = BenchStatistics.summary(ok.map(\.endToEnd))
+        let named = Dictionary(grouping: ok.filter { $0.model != nil }, by: { $0.model! })
+        if named.count > 1 {
+            ttftByModel = named.compactMapValues { BenchStatistics.summary($0.compactMap(\.timeToFirstToken)) }
+        }
         if let slo {
             let good = results.filter { slo.met(by: $0) }.count
             goodputFraction = results.isEmpty ? 0 : Double(good) / Double(results.count)

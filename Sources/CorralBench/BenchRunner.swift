@@ -33,6 +33,9 @@ public struct BenchRunner: Sendable {
     public var promptOffset = 0
     /// Prompts from the repeat-heavy workload instead of random words; nil for random words.
     public var rewrite: RewriteWorkload?
+    /// Model names to send in equal shares, request i naming `models[i % count]` (LoRA
+    /// adapters of one base, say); empty sends the client's own.
+    public var models: [String] = []
 
     /// Creates a runner.
     public init(name: String, client: BenchClient, shape: BenchShape, amount: Amount, warmup: Int, slo: BenchSLO?,
@@ -105,6 +108,8 @@ public struct BenchRunner: Sendable {
                         if i >= count { return }
                         if let deadline, ContinuousClock.now >= deadline { return }
                         let (prompt, input, output) = items[i % items.count]
+                        var client = client
+                        if !models.isEmpty { client.model = models[i % models.count] }
                         let r = await client.complete(prompt: prompt, inputTokens: input, outputTokens: output,
                                                       startedAt: origin)
                         let done = collected.withLock { $0.append(r); return $0.count }

@@ -40,6 +40,8 @@ struct BenchCommand: AsyncParsableCommand {
     var slo: String?
     @Option(help: "The model field to send.")
     var model: String?
+    @Option(help: "Model names to send in equal shares instead (comma-separated, e.g. LoRA adapters); the report adds TTFT by model.")
+    var models: String?
     @Option(help: "API key for every target.")
     var apiKey: String?
     @Option(help: "Write the JSON result here.")
@@ -121,6 +123,7 @@ struct BenchCommand: AsyncParsableCommand {
                                          slo: objectives, seed: seed, progress: progress)
                 runner.promptOffset = index * 100_000
                 runner.rewrite = workload
+                runner.models = models?.split(separator: ",").map(String.init) ?? []
                 let run = rate == nil ? await runner.closedLoop(concurrency: Int(load)) : await runner.poisson(rate: load)
                 runs.append(run)
                 if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }

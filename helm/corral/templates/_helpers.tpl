@@ -229,6 +229,26 @@ failureThreshold: {{ $p.failureThreshold }}
 - name: NIM_METRICS_REQUIRE_AUTH
   value: {{ ternary "1" "0" .Values.apiKeys.metricsRequireAuth | quote }}
 {{- end }}
+{{- if .Values.lora.enabled }}
+- name: NIM_PEFT_SOURCE
+  value: {{ .Values.lora.mountPath | quote }}
+{{- with .Values.lora.refreshInterval }}
+- name: NIM_PEFT_REFRESH_INTERVAL
+  value: {{ include "corral.text" . | quote }}
+{{- end }}
+{{- with .Values.lora.maxLoras }}
+- name: NIM_MAX_GPU_LORAS
+  value: {{ include "corral.text" . | quote }}
+{{- end }}
+{{- with .Values.lora.maxCpuLoras }}
+- name: NIM_MAX_CPU_LORAS
+  value: {{ include "corral.text" . | quote }}
+{{- end }}
+{{- with .Values.lora.maxLoraRank }}
+- name: NIM_MAX_LORA_RANK
+  value: {{ include "corral.text" . | quote }}
+{{- end }}
+{{- end }}
 - name: NIM_SSL_MODE
   value: {{ .Values.ssl.mode | quote }}
 {{- if include "corral.tlsEnabled" . }}
@@ -414,6 +434,11 @@ spec:
           mountPath: {{ include "corral.tlsDir" . }}
           readOnly: true
         {{- end }}
+        {{- if .Values.lora.enabled }}
+        - name: lora-adapters
+          mountPath: {{ .Values.lora.mountPath }}
+          readOnly: true
+        {{- end }}
         {{- range $name, $mount := .Values.extraVolumeMounts }}
         - name: {{ $name }}
           {{- toYaml $mount | nindent 10 }}
@@ -447,6 +472,10 @@ spec:
       secret:
         secretName: {{ include "corral.tlsSecret" . }}
         defaultMode: 0440
+    {{- end }}
+    {{- if .Values.lora.enabled }}
+    - name: lora-adapters
+      {{- required "lora.enabled needs lora.volume: the volume source holding the adapters (a persistentVolumeClaim, configMap, ...)" (.Values.lora.volume | default nil) | toYaml | nindent 6 }}
     {{- end }}
     {{- range $name, $volume := .Values.extraVolumes }}
     - name: {{ $name }}
