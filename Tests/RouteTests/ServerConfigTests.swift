@@ -18,6 +18,15 @@ struct ServerConfigTests {
         try c.validate()
     }
 
+    @Test func loraAdaptersMakeTheAutoLayoutUnified() {
+        var c = ServerConfig()
+        #expect(!c.unifiedKV)
+        c.lora = LoRASettings(source: "/loras")
+        #expect(c.unifiedKV, "one adapter's sequences are seldom in consecutive partitions")
+        c.kvLayout = .partitioned
+        #expect(!c.unifiedKV, "an explicit layout wins")
+    }
+
     @Test(arguments: ["NIM_SERVER_PORT", "NIM_KV_CACHE_TOKENS", "NIM_MAX_NUM_SEQS", "NIM_MAX_REQUEST_BYTES",
                       "NIM_MAX_HEADER_BYTES", "NIM_QUEUE_TIMEOUT_SECONDS", "NIM_KV_CACHE_PERCENT"])
     func anImpossibleValueIsRefusedNamingItsSetting(setting: String) {

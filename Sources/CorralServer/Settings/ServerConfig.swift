@@ -130,8 +130,10 @@ public struct ServerConfig: Sendable {
 
     /// Whether the engine gets one shared KV pool. Prefix caching works in both layouts
     /// (slot reuse when partitioned, shared blocks when unified), so only asking for it
-    /// gives the unified one.
-    public var unifiedKV: Bool { kvLayout == .unified }
+    /// gives the unified one, or serving LoRA adapters with `auto`: a step runs one
+    /// adapter's sequences, and in the partitioned layout llama.cpp runs a pass per run of
+    /// consecutive slot ids, which one adapter's sequences seldom are.
+    public var unifiedKV: Bool { kvLayout == .unified || (kvLayout == .auto && lora.source != nil) }
 }
 
 /// How the KV cache is laid out for the engine's sequences.

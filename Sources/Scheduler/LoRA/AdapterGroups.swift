@@ -2,12 +2,16 @@
 ///
 /// An engine pass applies one adapter set to every token it computes (llama.cpp's
 /// `llama_set_adapters_lora` is per context), so while adapters are in play each step
-/// serves one group: the base model's sequences, or one adapter's. Groups take turns, the
-/// one served longest ago first, so every group with work gets a step at least once in
-/// every `groups` steps whatever its size: no adapter starves, and a running sequence
-/// waits at most `groups - 1` steps between two tokens. A group's share of the steps is
-/// equal, not proportional to its sequences, so a lone request of a rare adapter sees the
-/// same inter-token latency as a busy adapter's.
+/// serves one group: the base model's sequences, or one adapter's. Groups take turns of up
+/// to `turnSteps` steps, the one served longest ago first, so every group with work gets a
+/// turn in every `groups` turns whatever its size: no adapter starves, and a running
+/// sequence waits at most `(groups - 1) × turnSteps` steps between two bursts of tokens. A
+/// group's share of the steps is equal, not proportional to its sequences, so a lone
+/// request of a rare adapter sees the same latency as a busy adapter's.
+///
+/// A turn lasts several steps because a switch is not free: llama.cpp re-plans its compute
+/// graph (`sched_reserve`) on the first pass after the adapter set changes, which cost a
+/// third of a four-sequence decode step on the 2-core CPU we measured.
 ///
 /// With no adapter in play every sequence is the base model's and the planner skips all of
 /// this (`inPlay` is false).
@@ -22,6 +26,10 @@ struct AdapterGroups {
     /// Steps whose group differed from the step before (an adapter switch in the engine).
     private(set) var switches = 0
     private var previous: Int?
+    /// Steps the current turn has had.
+    private var turn = 0
+    /// Steps a group keeps the engine while it has work, before the next group's turn.
+    static let turnSteps = 4
 
     /// Whether any live sequence runs under an adapter.
     var inPlay: Bool { !live.isEmpty }
@@ -47,10 +55,13 @@ struct AdapterGroups {
 
     /// `candidates` (each group once, in the order of its oldest sequence) in the order to
     /// try them: the group served longest ago first, ties in the given order.
+    /// The group whose turn is not over goes first.
     func order(_ candidates: [Int]) -> [Int] {
-        candidates.enumerated().sorted { a, b in
+        let sorted = candidates.enumerated().sorted { a, b in
             (lastServed[a.element] ?? 0, a.offset) < (lastServed[b.element] ?? 0, b.offset)
         }.map(\.element)
+        guard let previous, turn < Self.turnSteps, sorted.contains(previous) else { return sorted }
+        return [previous] + sorted.filter { $0 != previous }
     }
 
     /// Records that the step about to run serves `adapter`'s group.
@@ -58,6 +69,7 @@ struct AdapterGroups {
         steps += 1
         lastServed[adapter] = steps
         if let previous, previous != adapter { switches += 1 }
+        turn = previous == adapter ? turn + 1 : 1
         previous = adapter
     }
 }
