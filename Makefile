@@ -21,7 +21,7 @@ BIN := .build/$(CONFIG)/corral
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help engine engine-tools model deci-model pyenv test-tools build run test bench-scheduler bench-compare bench-structured bench-speculation image-test clean
+.PHONY: help engine engine-tools model deci-model pyenv test-tools build run test bench-scheduler bench-compare bench-structured bench-speculation bench-host image-test clean
 
 help:
 	@echo "make run               serve SmolLM2-135M-Instruct on http://$(HOST):$(PORT) (CPU)"
@@ -37,6 +37,7 @@ help:
 	@echo "make bench-compare     benchmark Corral against llama-server (same engine)"
 	@echo "make bench-structured  benchmark structured output against free text"
 	@echo "make bench-speculation benchmark speculative decoding against off (repeat-heavy and random loads)"
+	@echo "make bench-host        host µs per sequence-step and decode rate vs llama-batched-bench (tiny deci, 128k vocab)"
 	@echo "make image-test        build and run the cpu container image (root; about 30 minutes cold)"
 	@echo "make clean             remove .build"
 
@@ -104,6 +105,12 @@ bench-structured: build model pyenv
 # on the repeat-heavy workload and the usual random-word load, written to docs/benchmarks/.
 bench-speculation: build model
 	scripts/bench-speculation.sh
+
+# A benchmark, not a test: the host's time per sequence-step (everything on the engine
+# thread outside the engine's call) at c=32, 64, 128, and the decode rate against
+# llama-batched-bench, on the tiny 128k-vocabulary deci model: the CPU proxy for issue 27.
+bench-host: build deci-model engine-tools
+	scripts/bench-host.sh
 
 # Not part of `make test` (a cold run takes about half an hour): builds the Dockerfile's cpu
 # target with buildah from locally assembled base images, runs it, and checks readiness and

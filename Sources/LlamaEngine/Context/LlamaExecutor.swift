@@ -9,6 +9,8 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
     private var samplers: [LlamaSampler?]
     /// Seconds the last step spent sampling, for the per-step time breakdown.
     public private(set) var lastSampleSeconds: Double = 0
+    /// Seconds the last step spent in the engine's decode call, for the host-time figure.
+    public private(set) var lastEngineSeconds: Double = 0
 
     /// CPUs a step's sampling may spread over: the engine's own budget, so a pod with a
     /// 2-CPU limit on a large host does not fan out to every core it can see.
@@ -50,6 +52,8 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
                 }
                 sampleAt.append(index)
             }
+            let decoding = ContinuousClock.now
+            defer { lastEngineSeconds = (ContinuousClock.now - decoding).seconds }
             try context.decode()
             context.synchronize()  // so the compute is timed as compute, not as sampling
         } catch where error.code == .noKVSpace {

@@ -137,8 +137,9 @@ public final class BatchScheduler: @unchecked Sendable {
             let (result, seconds) = core.run(plan)
 
             condition.lock()
+            let hostBefore = (ContinuousClock.now - planning).seconds - core.executor.lastEngineSeconds
             core.commit(plan, result, seconds: seconds, sampleSeconds: core.executor.lastSampleSeconds,
-                        planSeconds: planSeconds)
+                        planSeconds: planSeconds, hostBefore: hostBefore)
             condition.unlock()
         }
     }
