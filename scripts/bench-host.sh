@@ -6,28 +6,33 @@
 #
 # For each concurrency it starts `corral serve` with that many sequences (partitioned KV,
 # 256 cells each, 2 threads), runs scripts/bench-decode-rate.py (all requests at once,
-# greedy, 64 then 192 output tokens, decode rate by difference), and reads the step
+# greedy, SHORT then LONG output tokens, decode rate by difference), and reads the step
 # metrics before and after:
 #   host µs per sequence-step = Δ iteration_phase_seconds_total{phase="host"}
 #                               ÷ Δ iteration_running_sequences_sum
 # (host: the engine thread's time outside the engine's own decode call; sampling done on
 # the device is inside that call). Then llama-batched-bench at the same batch sizes and KV
-# positions (-npp 96 -ntg 128), whose S_TG is the engine's ceiling.
-#   make bench-host              (HOST_CONC=32,64,128 BB_NPL=32,64 THREADS=2 by default)
+# positions (-npp 32+SHORT -ntg LONG-SHORT), whose S_TG is the engine's ceiling.
+#   make bench-host   (HOST_CONC=32,64,128 BB_NPL=32,64 THREADS=2 SHORT=32 LONG=96 REPEATS=2)
+# scripts/gpu-check.sh runs it on a GPU with ENGINE_PREFIX, CORRAL_BIN, DECI_MODEL,
+# GPU_LAYERS (corral's --gpu-layers) and BB_NGL (llama-batched-bench's -ngl) set.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 threads=${THREADS:-2}
 conc=${HOST_CONC:-32,64,128}
 npl=${BB_NPL:-32,64}
 repeats=${REPEATS:-2}
-engine=$("$here/scripts/bootstrap-engine.sh" --tools)
+short=${SHORT:-32}; long=${LONG:-96}
+engine=${ENGINE_PREFIX:-$("$here/scripts/bootstrap-engine.sh" --tools)}
+gpu=${GPU_LAYERS:-0}; bbngl=${BB_NGL:-0}
 model=${DECI_MODEL:-${CORRAL_CACHE:-$HOME/.cache/corral}/models/tiny-deci.gguf}
 bin=${CORRAL_BIN:-$here/.build/release/corral}
 port=${PORT:-8097}
 [ -f "$model" ] || { echo "no $model: run make deci-model" >&2; exit 1; }
 
 echo "## machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "## model: $(basename "$model") (vocabulary $(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['vocab_size'])" "$model.json" 2>/dev/null || echo '?')), $threads threads, corral $(git -C "$here" rev-parse --short HEAD)$(git -C "$here" diff --quiet || echo '+dirty')"
+echo "## binary: $bin"
+echo "## model: $(basename "$model") (vocabulary $(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['vocab_size'])" "$model.json" 2>/dev/null || echo '?')), $threads threads, corral $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$here" diff --quiet 2>/dev/null || echo '+dirty')"
 
 # Step metrics: host, sampling, scheduler and engine seconds, and sequence-steps, summed.
 scrape() {
@@ -45,7 +50,7 @@ print(" ".join(f"{k}={v}" for k, v in want.items()))'
 }
 
 for c in ${conc//,/ }; do
-  "$bin" serve --host 127.0.0.1 --port "$port" --model "$model" --max-num-seqs "$c" --threads "$threads" \
+  "$bin" serve --host 127.0.0.1 --port "$port" --model "$model" --max-num-seqs "$c" --threads "$threads" --gpu-layers "$gpu" \
     --kv-cache-tokens $((c * 256)) --max-batch-tokens 512 --kv-layout partitioned --log-level warning \
     > "/tmp/bench-host-$port.log" 2>&1 & pid=$!
   trap 'kill $pid 2>/dev/null || true' EXIT
@@ -55,7 +60,7 @@ for c in ${conc//,/ }; do
   done
   before=$(scrape)
   rate=$(python3 "$here/scripts/bench-decode-rate.py" --url "http://127.0.0.1:$port" --batch "$c" \
-    --prompt-tokens 32 --repeats "$repeats")
+    --prompt-tokens 32 --short "$short" --long "$long" --repeats "$repeats")
   after=$(scrape)
   python3 - "$c" "$before" "$after" "$rate" <<'EOF'
 import sys
@@ -71,8 +76,8 @@ EOF
   kill $pid; wait $pid 2>/dev/null || true
 done
 
-echo "## llama-batched-bench (partitioned KV, flash attention, -npp 96 -ntg 128, $threads threads): S_TG is the ceiling"
+echo "## llama-batched-bench (partitioned KV, flash attention, -npp $((32 + short)) -ntg $((long - short)), $threads threads): S_TG is the ceiling"
 for b in ${npl//,/ }; do
-  "$engine/bin/llama-batched-bench" -m "$model" -c $((b * 256)) -b 512 -ub 512 -fa on -npp 96 -ntg 128 -npl "$b" \
+  "$engine/bin/llama-batched-bench" -m "$model" -c $((b * 256)) -b 512 -ub 512 -fa on -ngl "$bbngl" -npp $((32 + short)) -ntg $((long - short)) -npl "$b" \
     -t "$threads" 2>/dev/null | grep -E '^\|' | tail -n +$([ "$b" = "${npl%%,*}" ] && echo 1 || echo 3)
 done
