@@ -24,7 +24,9 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
     /// - Parameters:
     ///   - samplingThreads: CPUs to sample a step's rows on (the engine's threads).
     ///   - deviceSampling: let the engine sample plain greedy requests in its graph, so
-    ///     only their token ids come back (`DeviceSamplers`); the output is the same.
+    ///     only their token ids come back (`DeviceSamplers`); the output is the same. It
+    ///     pays on a GPU and costs on the CPU backend, so `EngineLoader` turns it on only
+    ///     where the output layer is on a GPU; tests leave it on to exercise it.
     public init(context: LlamaContext, samplingThreads: Int = 1, deviceSampling: Bool = true) {
         self.context = context
         self.samplers = Array(repeating: nil, count: context.maxSequences)
