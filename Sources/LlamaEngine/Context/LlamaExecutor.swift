@@ -9,7 +9,8 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
     private var samplers: [LlamaSampler?]
     /// Seconds the last step spent sampling, for the per-step time breakdown.
     public private(set) var lastSampleSeconds: Double = 0
-    /// Seconds the last step spent in the engine's decode call, for the host-time figure.
+    /// Seconds the last `execute` (or `embed`) spent in the engine's call, for the
+    /// host-time figure.
     public private(set) var lastEngineSeconds: Double = 0
 
     /// CPUs a step's sampling may spread over: the engine's own budget, so a pod with a
@@ -181,6 +182,8 @@ extension LlamaExecutor {
     public func embed(_ work: [SequenceWork]) throws(ExecutorError) -> [[Float]] {
         // A pooled pass outputs every token, more than a device sampler takes per sequence.
         for w in work { device?.fallBack(slot: w.slot) }
+        let pooling = ContinuousClock.now
+        defer { lastEngineSeconds = (ContinuousClock.now - pooling).seconds }
         do {
             let vectors = try context.embed(work.map { (sequence: $0.slot, tokens: $0.tokens) })
             context.synchronize()

@@ -74,7 +74,7 @@ extension SchedulerCore {
         observer?.stepFinished(StepStats(duration: seconds, prefillTokens: prefill, decodeTokens: decode,
                                          sequences: plan.items.count, sampleSeconds: sampleSeconds,
                                          scheduleSeconds: planSeconds + (ContinuousClock.now - began).seconds,
-                                         hostSeconds: hostBefore + (ContinuousClock.now - began).seconds))
+                                         hostSeconds: max(hostBefore + (ContinuousClock.now - began).seconds, 0)))
     }
 
     private func accept(_ sampled: SampledToken, for seq: SequenceState) {
