@@ -22,7 +22,7 @@ BIN := .build/$(CONFIG)/corral
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help engine engine-tools model deci-model lora-adapters pyenv test-tools build run test bench-scheduler bench-compare bench-structured bench-speculation bench-lora image-test clean
+.PHONY: help engine engine-tools model deci-model lora-adapters pyenv test-tools build run test bench-scheduler bench-compare bench-structured bench-speculation bench-lora bench-host image-test clean
 
 help:
 	@echo "make run               serve SmolLM2-135M-Instruct on http://$(HOST):$(PORT) (CPU)"
@@ -40,6 +40,7 @@ help:
 	@echo "make bench-structured  benchmark structured output against free text"
 	@echo "make bench-speculation benchmark speculative decoding against off (repeat-heavy and random loads)"
 	@echo "make bench-lora        benchmark four LoRA adapters in equal shares against the base model"
+	@echo "make bench-host        host µs per sequence-step and decode rate vs llama-batched-bench (tiny deci, 128k vocab)"
 	@echo "make image-test        build and run the cpu container image (root; about 30 minutes cold)"
 	@echo "make clean             remove .build"
 
@@ -124,6 +125,12 @@ bench-speculation: build model
 # and the cost of an adapter switch, written to docs/benchmarks/.
 bench-lora: build model lora-adapters
 	scripts/bench-lora.sh
+
+# A benchmark, not a test: the host's time per sequence-step (everything on the engine
+# thread outside the engine's call) at c=32, 64, 128, and the decode rate against
+# llama-batched-bench, on the tiny 128k-vocabulary deci model: the CPU proxy for issue 27.
+bench-host: build deci-model engine-tools
+	scripts/bench-host.sh
 
 # Not part of `make test` (a cold run takes about half an hour): builds the Dockerfile's cpu
 # target with buildah from locally assembled base images, runs it, and checks readiness and

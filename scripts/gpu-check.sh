@@ -13,7 +13,10 @@
 #      with 32 sequences, with `corral bench` at concurrency 1, 8 and 32 for a decode-heavy
 #      and a long-prompt shape, targets alternating per load point, and the multi-turn chat
 #      workload with caching on and off;
-#   4. runs llama-batched-bench at the same batch sizes, the engine's own ceiling.
+#   4. runs llama-batched-bench at the same batch sizes, the engine's own ceiling;
+#   5. issue 27: scripts/bench-host.sh, Corral's decode rate at c=32 and 128 against
+#      llama-batched-bench at B=32 and 128, with the step breakdown (host µs per
+#      sequence-step, sampling, scheduler).
 # Output goes to stdout and, when OUT is set, to $OUT/gpu-check.log and $OUT/*.md|json.
 #
 # GPU_DRY_RUN=1 runs the same steps here on the CPU engine (`make engine-tools` and a
@@ -110,4 +113,10 @@ kill "${pids[@]}" 2> /dev/null; wait "${pids[@]}" 2> /dev/null; pids=()
 # 3. The engine alone at the same batch sizes and layout (decode rate is the TG column).
 "$engine/bin/llama-batched-bench" -m "$model" -ngl "$ngl" -c "$kv" -b 512 -ub 512 \
   -npp "${decode%/*}" -ntg "${decode#*/}" -npl "$bb_npl" 2> /dev/null | tee "$out/batched-bench.md"
+
+# 4. Host work per step at high concurrency (issue 27): decode rate by difference against
+#    the engine alone, and the step metrics' breakdown, through the CPU proxy's own script.
+host_conc=$([ "$dry" = 1 ] && echo 4,8 || echo 32,128)
+ENGINE_PREFIX=$engine CORRAL_BIN=$corral DECI_MODEL=$model GPU_LAYERS=$cngl BB_NGL=$ngl THREADS=${HOST_THREADS:-4} \
+  HOST_CONC=$host_conc BB_NPL=$host_conc REPEATS=$per scripts/bench-host.sh | tee "$out/host-work.md"
 el "done"

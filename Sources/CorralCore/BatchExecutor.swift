@@ -112,6 +112,10 @@ public protocol BatchExecutor: AnyObject {
     var packsSlots: Bool { get }
     /// Seconds the last `execute` spent reading logits and sampling (after the compute).
     var lastSampleSeconds: Double { get }
+    /// Seconds the last `execute` spent inside the engine's own call (the compute, and
+    /// sampling done on the device), so the scheduler can tell the host time between two
+    /// engine calls from the engine's.
+    var lastEngineSeconds: Double { get }
     /// Whether `token` ends generation.
     func isEndOfGeneration(_ token: Token) -> Bool
     /// The bytes `token` decodes to.
@@ -168,6 +172,8 @@ extension BatchExecutor {
     }
     /// Nothing to free.
     public func unloadAdapter(_ id: Int) {}
+    /// Not measured.
+    public var lastEngineSeconds: Double { 0 }
     /// No host tier.
     public func saveState(slot: Int) -> SavedKV? { nil }
     /// No host tier.

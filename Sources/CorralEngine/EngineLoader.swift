@@ -73,7 +73,8 @@ public enum EngineLoader {
         schedulerConfig.speculation = config.speculation
         schedulerConfig.maxLoras = config.lora.maxActive
         let scheduler = BatchScheduler(
-            executor: LlamaExecutor(context: context, samplingThreads: threads.threads),
+            executor: LlamaExecutor(context: context, samplingThreads: threads.threads,
+                                    deviceSampling: deviceSampling(outputOnGPU: memory.onGPU && (config.gpuLayers < 0 || config.gpuLayers > layers))),
             config: schedulerConfig,
             observer: observer,
             proposer: try draftModel(config, target: model, maxModelLen: sizing.maxModelLen, threads: threads.threads))

@@ -60,13 +60,14 @@ struct ServingMetricsTests {
         metrics.requestFailed(.queueTimeout, endpoint: "/v1/completions")
         metrics.refused(.overload, endpoint: "/v1/completions")
         metrics.stepFinished(StepStats(duration: 0.02, prefillTokens: 7, decodeTokens: 3, sequences: 4,
-                                       sampleSeconds: 0.005, scheduleSeconds: 0.25))
+                                       sampleSeconds: 0.005, scheduleSeconds: 0.25, hostSeconds: 0.25))
         metrics.stepFinished(StepStats(duration: 0.5, prefillTokens: 0, decodeTokens: 0, sequences: 0,
-                                       sampleSeconds: 0.125, scheduleSeconds: 0.25))
+                                       sampleSeconds: 0.125, scheduleSeconds: 0.25, hostSeconds: 0.5))
         let text = metrics.exposition(nil)
         #expect(line(text, #"iteration_phase_seconds_total{model_name="m",phase="engine"}"#).map { Double($0)! } == (0.02 - 0.005) + (0.5 - 0.125))
         #expect(line(text, #"iteration_phase_seconds_total{model_name="m",phase="sampling"}"#).map { Double($0)! } == 0.005 + 0.125)
         #expect(line(text, #"iteration_phase_seconds_total{model_name="m",phase="scheduler"}"#) == "0.5")
+        #expect(line(text, #"iteration_phase_seconds_total{model_name="m",phase="host"}"#) == "0.75")
         #expect(line(text, #"request_success_total{model_name="m",finished_reason="length",endpoint="/v1/completions"}"#) == "1")
         #expect(line(text, #"request_success_total{model_name="m",finished_reason="length",endpoint="/v1/chat/completions"}"#) == "0")
         #expect(line(text, #"time_to_first_token_seconds_bucket{model_name="m",le="0.0025"}"#) == "0")

@@ -27,7 +27,7 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
     let requestPromptTokens, requestGenerationTokens: ValueHistogram
     let stepDuration, stepTokens, stepSequences: ValueHistogram
     /// Cumulative step seconds by phase, for where a step's time goes.
-    let stepPhase: (engine: Counter, sampling: Counter, scheduler: Counter)
+    let stepPhase: (engine: Counter, sampling: Counter, scheduler: Counter, host: Counter)
     let process: ProcessMetrics
     /// HTTP requests by route, method and status, created on first use.
     let http: HTTPMetrics
@@ -115,10 +115,11 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
                                "Tokens fed to the engine per step, prefill and decode.")
         stepSequences = histogram("iteration_running_sequences", MetricBuckets.powersOfTwo(upTo: max(maxRequests, 1)),
                                   "Sequences in the batch per step.")
-        let phaseHelp = "Seconds of scheduler steps by phase: engine compute, sampling (logits to tokens), scheduler (plan and commit)."
+        let phaseHelp = "Seconds of scheduler steps by phase: engine compute, sampling (logits to tokens), scheduler (plan and commit); host is all the engine thread's time outside the engine's own call."
         stepPhase = (counter("iteration_phase_seconds_total", phaseHelp, [("phase", "engine")]),
                      counter("iteration_phase_seconds_total", phaseHelp, [("phase", "sampling")]),
-                     counter("iteration_phase_seconds_total", phaseHelp, [("phase", "scheduler")]))
+                     counter("iteration_phase_seconds_total", phaseHelp, [("phase", "scheduler")]),
+                     counter("iteration_phase_seconds_total", phaseHelp, [("phase", "host")]))
         process = ProcessMetrics(registry: registry, labels: labels)
         http = HTTPMetrics(registry: registry, labels: labels, buckets: buckets.endToEnd)
         tenants = TenantMetrics(registry: registry, labels: labels)
@@ -220,6 +221,7 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
         stepPhase.engine.increment(by: max(stats.duration - stats.sampleSeconds, 0))
         stepPhase.sampling.increment(by: stats.sampleSeconds)
         stepPhase.scheduler.increment(by: stats.scheduleSeconds)
+        stepPhase.host.increment(by: stats.hostSeconds)
     }
 
     /// Records a finished request's latencies and lengths.

@@ -9,6 +9,9 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
     private var samplers: [LlamaSampler?]
     /// Seconds the last step spent sampling, for the per-step time breakdown.
     public private(set) var lastSampleSeconds: Double = 0
+    /// Seconds the last `execute` (or `embed`) spent in the engine's call, for the
+    /// host-time figure.
+    public private(set) var lastEngineSeconds: Double = 0
 
     /// CPUs a step's sampling may spread over: the engine's own budget, so a pod with a
     /// 2-CPU limit on a large host does not fan out to every core it can see.
@@ -17,13 +20,24 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
     private var adapters: [Int: LlamaAdapter] = [:]
     private var activeAdapter = 0
     private var lastAdapterID = 0
+    /// Slots the engine samples inside its graph (plain greedy requests); nil when off.
+    let device: DeviceSamplers?
+    /// Token bytes for detokenizing, kept once asked for.
+    private let pieces: TokenPieces
 
     /// Wraps a context; its sequence count is the slot count.
-    /// - Parameter samplingThreads: CPUs to sample a step's rows on (the engine's threads).
-    public init(context: LlamaContext, samplingThreads: Int = 1) {
+    /// - Parameters:
+    ///   - samplingThreads: CPUs to sample a step's rows on (the engine's threads).
+    ///   - deviceSampling: let the engine sample plain greedy requests in its graph, so
+    ///     only their token ids come back (`DeviceSamplers`); the output is the same. It
+    ///     pays on a GPU and costs on the CPU backend, so `EngineLoader` turns it on only
+    ///     where the output layer is on a GPU; tests leave it on to exercise it.
+    public init(context: LlamaContext, samplingThreads: Int = 1, deviceSampling: Bool = true) {
         self.context = context
         self.samplers = Array(repeating: nil, count: context.maxSequences)
         self.samplingThreads = max(samplingThreads, 1)
+        self.device = deviceSampling ? DeviceSamplers(context: context) : nil
+        self.pieces = TokenPieces(model: context.model)
     }
 
     public var kvCapacity: Int { context.contextLength }
@@ -35,11 +49,13 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
         let sampler = LlamaSampler(model: context.model, parameters: sampling)
         sampler.accept(history)
         samplers[slot] = sampler
+        device?.open(slot: slot, sampling: sampling)
     }
 
     public func execute(_ work: [SequenceWork]) throws(ExecutorError) -> [[SampledToken]] {
         try activateAdapter(for: work)
         context.clearBatch()
+        prepareDeviceSampling(work)
         var sampleAt: [Int?] = []
         sampleAt.reserveCapacity(work.count)
         do {
@@ -55,6 +71,8 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
                 }
                 sampleAt.append(index)
             }
+            let decoding = ContinuousClock.now
+            defer { lastEngineSeconds = (ContinuousClock.now - decoding).seconds }
             try context.decode()
             context.synchronize()  // so the compute is timed as compute, not as sampling
         } catch where error.code == .noKVSpace {
@@ -77,8 +95,14 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
     /// the CPUs (idle at this point: the compute has finished); a 128k vocabulary makes a
     /// row tens of microseconds even for greedy.
     private func sample(_ work: [SequenceWork], at sampleAt: [Int?]) -> [[SampledToken]] {
-        let jobs = work.indices.filter { sampleAt[$0] != nil && samplers[work[$0].slot] != nil }
         var out = [[SampledToken]](repeating: [], count: work.count)
+        // Rows the engine sampled on the device are done; the host samples the rest.
+        let jobs = work.indices.filter { i in
+            guard let at = sampleAt[i], samplers[work[i].slot] != nil else { return false }
+            guard let token = deviceToken(work[i], at: at) else { return true }
+            out[i] = [SampledToken(token: token)]
+            return false
+        }
         let one = { [context, samplers] (i: Int) -> [SampledToken] in
             let first = sampleAt[i]!, w = work[i], sampler = samplers[w.slot]!
             var result: [SampledToken] = []
@@ -118,6 +142,7 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
     public func release(slot: Int) {
         context.removeSequence(slot)
         samplers[slot] = nil
+        device?.release(slot: slot)
     }
 
     public func copy(from source: Int, to destination: Int, length: Int) {
@@ -144,6 +169,7 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
         context.removeSequence(source)
         samplers[destination] = samplers[source]
         samplers[source] = nil
+        device?.move(from: source, to: destination)
     }
 
     public var packsSlots: Bool { !context.unifiedKV }
@@ -183,7 +209,7 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
 
     public func isEndOfGeneration(_ token: Token) -> Bool { context.model.isEndOfGeneration(token) }
 
-    public func tokenBytes(_ token: Token) -> [UInt8] { context.model.tokenBytes(token) }
+    public func tokenBytes(_ token: Token) -> [UInt8] { pieces.bytes(token) }
 
     /// The bytes `token` decodes to; `special` renders a control token's text too.
     public func tokenBytes(_ token: Token, special: Bool) -> [UInt8] { context.model.tokenBytes(token, special: special) }
@@ -193,6 +219,10 @@ extension LlamaExecutor {
     /// Whole inputs in the context's pooled pass; no KV room is `.outOfKV`, as in `execute`.
     public func embed(_ work: [SequenceWork]) throws(ExecutorError) -> [[Float]] {
         try activateAdapter(for: work)
+        // A pooled pass outputs every token, more than a device sampler takes per sequence.
+        for w in work { device?.fallBack(slot: w.slot) }
+        let pooling = ContinuousClock.now
+        defer { lastEngineSeconds = (ContinuousClock.now - pooling).seconds }
         do {
             let vectors = try context.embed(work.map { (sequence: $0.slot, tokens: $0.tokens) })
             context.synchronize()

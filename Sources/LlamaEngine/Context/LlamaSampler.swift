@@ -176,17 +176,6 @@ public final class LlamaSampler {
         }
     }
 
-    /// The first index of the largest value, as llama.cpp's greedy sampler picks it.
-    static func argmax(_ values: UnsafeBufferPointer<Float>) -> Token {
-        var best = 0
-        var bestValue = -Float.infinity
-        for i in values.indices where values[i] > bestValue {
-            best = i
-            bestValue = values[i]
-        }
-        return Token(best)
-    }
-
     /// Records output tokens the sequence already holds (kept across a preemption), so
     /// penalties see them and the grammar resumes where it was. Prompt tokens never go in:
     /// the grammar constrains the output only.

@@ -170,8 +170,11 @@ public final class BatchScheduler: @unchecked Sendable {
             let (result, seconds) = core.run(plan)
 
             condition.lock()
+            // A step with both generation and embedding work makes two engine calls and
+            // reports the last one's time, so its host time is counted high (it is rare).
+            let hostBefore = (ContinuousClock.now - planning).seconds - core.executor.lastEngineSeconds
             core.commit(plan, result, seconds: seconds, sampleSeconds: core.executor.lastSampleSeconds,
-                        planSeconds: planSeconds)
+                        planSeconds: planSeconds, hostBefore: hostBefore)
             condition.unlock()
         }
     }

@@ -7,8 +7,10 @@ extension SchedulerCore {
     ///   - seconds: the executor's time for the step.
     ///   - sampleSeconds: the part of it spent sampling.
     ///   - planSeconds: host time spent planning the step, reported with commit's own.
+    ///   - hostBefore: host time on the engine thread from the step's start to this call,
+    ///     less the engine's own call; commit adds its own time to it.
     func commit(_ plan: StepPlan, _ result: StepResult, seconds: Double,
-                sampleSeconds: Double = 0, planSeconds: Double = 0) {
+                sampleSeconds: Double = 0, planSeconds: Double = 0, hostBefore: Double = 0) {
         let began = ContinuousClock.now
         let outputs: StepOutput
         switch result {
@@ -71,7 +73,8 @@ extension SchedulerCore {
         noteThroughput(tokens: prefill + decode, seconds: seconds)
         observer?.stepFinished(StepStats(duration: seconds, prefillTokens: prefill, decodeTokens: decode,
                                          sequences: plan.items.count, sampleSeconds: sampleSeconds,
-                                         scheduleSeconds: planSeconds + (ContinuousClock.now - began).seconds))
+                                         scheduleSeconds: planSeconds + (ContinuousClock.now - began).seconds,
+                                         hostSeconds: max(hostBefore + (ContinuousClock.now - began).seconds, 0)))
     }
 
     private func accept(_ sampled: SampledToken, for seq: SequenceState) {

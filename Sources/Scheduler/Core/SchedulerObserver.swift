@@ -30,10 +30,15 @@ public struct StepStats: Sendable, Equatable {
     public var sampleSeconds: Double
     /// Seconds the scheduler spent planning the step and committing its results.
     public var scheduleSeconds: Double
+    /// Seconds the engine thread spent on the step outside the engine's own call: planning,
+    /// filling the batch, sampling on the host, committing. It is what stands between two
+    /// engine calls when steps run back to back.
+    public var hostSeconds: Double
 
     /// Creates a value.
     public init(duration: Double, prefillTokens: Int, decodeTokens: Int, sequences: Int,
-                sampleSeconds: Double = 0, scheduleSeconds: Double = 0) {
+                sampleSeconds: Double = 0, scheduleSeconds: Double = 0, hostSeconds: Double = 0) {
+        self.hostSeconds = hostSeconds
         self.duration = duration
         self.prefillTokens = prefillTokens
         self.decodeTokens = decodeTokens
