@@ -21,7 +21,7 @@ BIN := .build/$(CONFIG)/corral
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help engine engine-tools model deci-model pyenv test-tools build run test bench-scheduler bench-compare bench-structured bench-speculation image-test clean
+.PHONY: help engine engine-tools engine-cuda model deci-model pyenv test-tools build run test bench-scheduler bench-compare bench-structured bench-speculation image-test clean
 
 help:
 	@echo "make run               serve SmolLM2-135M-Instruct on http://$(HOST):$(PORT) (CPU)"
@@ -29,6 +29,7 @@ help:
 	@echo "make build             build corral (release) against the cached engine"
 	@echo "make engine            build the pinned llama.cpp (CPU) into the cache"
 	@echo "make engine-tools      also build llama-server and llama-batched-bench"
+	@echo "make engine-cuda       build the pinned llama.cpp with CUDA (sm_$(CUDA_ARCHS), and its tools) into the cache; no GPU or nvcc needed"
 	@echo "make model             fetch the default model into the cache"
 	@echo "make deci-model        make the tiny random deci model for tests"
 	@echo "make pyenv             the Python packages the tests use"
@@ -49,6 +50,14 @@ $(ENGINE)/include/llama-common/jinja/parser.h:
 # llama-server and llama-batched-bench from the same source, for peer benchmarks.
 engine-tools:
 	scripts/bootstrap-engine.sh --tools
+
+# The CUDA engine, its tools, for CUDA_ARCHS (default 90: Hopper, the GPU checker's H100 and
+# H200). Without nvcc, the CUDA 13.0 toolkit comes from pip wheels into the cache. Portable
+# (no -march=native): scripts/gpu-carry.sh ships it to a machine with another CPU. Not part of
+# `make test` (the build time is in the README, "CUDA without a GPU").
+CUDA_ARCHS ?= 90
+engine-cuda:
+	CUDA_ARCHS="$(CUDA_ARCHS)" scripts/bootstrap-engine.sh --cuda --tools --portable
 
 model: $(MODEL)
 $(MODEL): models/SmolLM2-135M-Instruct.Q4_1.gguf.sha256
