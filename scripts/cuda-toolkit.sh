@@ -7,6 +7,10 @@
 #   scripts/cuda-toolkit.sh          install (once) and print the root
 #   scripts/cuda-toolkit.sh --wheels only fetch and check the wheels; print their folder
 #
+# The root holds bin/nvcc, nvvm/, include/ and lib/ (libcudart.so.13, libcublas.so.13,
+# libcublasLt.so.13: what the engine needs at run time; scripts/stage-image.sh --cuda-runtime
+# copies those into the CUDA image), and ../../licenses/NVIDIA-CUDA-License.txt.
+#
 # Why CUDA 13.0 (update 2): no nvidia-cuda-nvcc-cu12 wheel ships nvcc or cicc (12.4 to 12.9
 # hold only ptxas, libnvvm and headers); the CUDA 13 wheels do. 13.0 is the oldest such
 # toolkit, so its SASS and its libcudart.so.13 need only a driver of CUDA 13.0 (R580), the
@@ -44,7 +48,17 @@ top=$cache/cuda/$CUDA_VERSION
 root=$top/nvidia/cu13
 log() { echo "cuda-toolkit: $*" >&2; }
 
-if [ $wheels_only = 0 ] && [ -f "$top/.complete" ]; then echo "$root"; exit 0; fi
+# NVIDIA's licence (the CUDA EULA, the same text in every wheel), which governs the runtime
+# libraries an image redistributes: kept next to the tree as licenses/NVIDIA-CUDA-License.txt.
+keep_licence() {
+  mkdir -p "$top/licenses"
+  unzip -p "$(ls "$dl"/nvidia_cuda_runtime-*.whl | head -1)" '*.dist-info/licenses/License.txt' \
+    > "$top/licenses/NVIDIA-CUDA-License.txt"
+}
+if [ $wheels_only = 0 ] && [ -f "$top/.complete" ]; then
+  [ -s "$top/licenses/NVIDIA-CUDA-License.txt" ] || keep_licence
+  echo "$root"; exit 0
+fi
 
 # Fetch: by package name, through pip, with the hashes required.
 mkdir -p "$dl"
@@ -75,13 +89,11 @@ fi
 if [ $wheels_only = 1 ]; then echo "$dl"; exit 0; fi
 
 # Unpack into one tree; a half-finished unpack is redone.
-command -v unzip >/dev/null || python3 -c 'import zipfile' || { log "needs unzip or python3"; exit 1; }
+command -v unzip >/dev/null || { log "needs unzip (apt-get install unzip)"; exit 1; }
 rm -rf "$top"; mkdir -p "$top"
-for f in "$dl"/*.whl; do
-  if command -v unzip >/dev/null; then unzip -q -o "$f" -d "$top"
-  else python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$f" "$top"; fi
-done
+for f in "$dl"/*.whl; do unzip -q -o "$f" -d "$top"; done
 rm -rf "$top"/*.dist-info
+keep_licence
 chmod +x "$root"/bin/* "$root"/nvvm/bin/*
 for lib in cudart cublas cublasLt; do
   so=$(cd "$root/lib" && ls "lib$lib.so."* | sort | head -1)
