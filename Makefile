@@ -21,7 +21,7 @@ BIN := .build/$(CONFIG)/corral
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help engine engine-tools engine-cuda model deci-model pyenv test-tools build run test bench-scheduler bench-compare bench-structured bench-speculation image-test clean
+.PHONY: help engine engine-tools engine-cuda model deci-model pyenv test-tools build run test bench-scheduler bench-compare bench-structured bench-speculation image-test image-test-cuda clean
 
 help:
 	@echo "make run               serve SmolLM2-135M-Instruct on http://$(HOST):$(PORT) (CPU)"
@@ -39,6 +39,7 @@ help:
 	@echo "make bench-structured  benchmark structured output against free text"
 	@echo "make bench-speculation benchmark speculative decoding against off (repeat-heavy and random loads)"
 	@echo "make image-test        build and run the cpu container image (root; about 30 minutes cold)"
+	@echo "make image-test-cuda   build the cuda image from engine-cuda, run it without a GPU (root)"
 	@echo "make clean             remove .build"
 
 # llama-common's headers are among the last things the bootstrap installs: an engine cached
@@ -119,6 +120,12 @@ bench-speculation: build model
 # one completion. Run as root.
 image-test: model
 	scripts/image-test.sh
+
+# The Dockerfile's cuda target, its compile stages standing in as prebuilt images (the
+# engine-cuda prefix, the release binary), run here without a GPU: it must stop saying "no
+# GPU is visible", and serve on the CPU with NIM_GPU_LAYERS=0. Prints the image size. Root.
+image-test-cuda: model engine-cuda
+	scripts/image-test.sh --cuda
 
 clean:
 	rm -rf .build
