@@ -82,8 +82,7 @@ have_all() {
 }
 if ! have_all; then
   log "fetching the CUDA $CUDA_VERSION wheels (about 530 MB)"
-  "${pip[@]}" download -q --no-deps --only-binary :all: --require-hashes \
-    --platform manylinux_2_27_x86_64 --python-version 3.11 -d "$dl" -r "$req" >&2
+  "${pip[@]}" download -q --no-deps --only-binary :all: --require-hashes -d "$dl" -r "$req" >&2
   have_all || { log "a wheel under $dl is missing or fails its sha256"; exit 1; }
 fi
 if [ $wheels_only = 1 ]; then echo "$dl"; exit 0; fi

@@ -164,6 +164,7 @@ cp "$model" "$cachedir/model.gguf"; chown -R 1000:1000 "$cachedir"
 start() {
   local name=$1; shift
   log=$work/$name.log
+  podman rm -f "corral-$name" >/dev/null 2>&1 || true
   if podman run -d --name "corral-$name" --network host -v "$cachedir:/opt/nim/.cache" \
        $(printf -- '-e %s ' "$@") "$image" >"$log" 2>&1; then
     how="podman run"
