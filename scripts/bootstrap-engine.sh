@@ -122,8 +122,12 @@ if [ $cuda = 1 ]; then
     # on the rpath after the prefix's, for this machine; elsewhere the system's libcudart.so.13
     # and libcublas.so.13 are found as usual.
     toolkit=$("$(dirname "$0")/cuda-toolkit.sh")
+    # -rpath-link: the linker must find libcudart and libcublas behind libggml-cuda when it
+    # links the tools, and the wheels' lib/ is on no search path.
     cmake_args+=(-DCMAKE_CUDA_COMPILER="$toolkit/bin/nvcc" -DCUDAToolkit_ROOT="$toolkit"
-      -DGGML_CUDA_NO_VMM=ON -DCMAKE_INSTALL_RPATH="$prefix/lib;$toolkit/lib")
+      -DGGML_CUDA_NO_VMM=ON -DCMAKE_INSTALL_RPATH="$prefix/lib;$toolkit/lib"
+      -DCMAKE_EXE_LINKER_FLAGS="-Wl,-rpath-link,$toolkit/lib"
+      -DCMAKE_SHARED_LINKER_FLAGS="-Wl,-rpath-link,$toolkit/lib")
   fi
 fi
 log "configuring ($flavor$([ $tools = 1 ] && echo ', with tools'))"
