@@ -44,7 +44,8 @@ src=$cache/src/llama_cpp_python-$PIN_VERSION
 log() { echo "bootstrap-engine: $*" >&2; }
 
 # Done already? The stamp is written last, so a half-finished build never counts.
-have_tools() { [ -x "$prefix/bin/llama-server" ] && [ -x "$prefix/bin/llama-batched-bench" ]; }
+have_tools() { [ -x "$prefix/bin/llama-server" ] && [ -x "$prefix/bin/llama-batched-bench" ] \
+  && [ -f "$prefix/lib/libllama-server-impl.so" ]; }
 # libllama-common (grammars, the JSON-schema converter, Jinja chat templates) came later: a
 # prefix without it, or without all its headers, is brought up to date, which only compiles
 # the common library.
@@ -139,6 +140,10 @@ cmake --build "$build" -j "$jobs" --target "${targets[@]}" >&2
 if [ $tools = 1 ]; then
   mkdir -p "$prefix/bin"
   cp "$build/bin/llama-server" "$build/bin/llama-batched-bench" "$prefix/bin/"
+  # The tools are thin executables over shared libraries the install rules skip.
+  mkdir -p "$prefix/lib"
+  cp -P "$build"/bin/libllama-server-impl.so "$build"/bin/libllama-batched-bench-impl.so "$build"/bin/libmtmd.so* \
+    "$prefix/lib/"
   # The install rules of tools not built above would stop the install half-way, before
   # llama.pc: install with the tools configured out (nothing is rebuilt).
   cmake "${cmake_args[@]}" -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF >&2
