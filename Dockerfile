@@ -58,9 +58,10 @@ RUN engine=$(scripts/bootstrap-engine.sh --portable) \
       --engine-src "$(scripts/bootstrap-engine.sh --source)"
 
 # ---- engine, CUDA ----
-# The same bootstrap script and engine flags as `make engine-cuda` and scripts/gpu-check.sh;
-# with no nvcc here, --cuda installs the pinned CUDA 13.0 toolkit from pip wheels first. No
-# GPU is needed to build. --portable drops -march=native.
+# The same bootstrap script and engine flags as `make engine-cuda` (which adds the tools and
+# builds sm_90 only) and scripts/gpu-check.sh; with no nvcc here, --cuda installs the pinned
+# CUDA 13.0 toolkit from pip wheels first. No GPU is needed to build. --portable drops
+# -march=native.
 FROM ${DEBIAN_IMAGE} AS engine-cuda
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # DL3008: as in engine-cpu, the archive's current versions.
