@@ -2,8 +2,15 @@
 # Corral's container image, NIM style: corral serve on port 8000, the model cache at
 # /opt/nim/.cache, a non-root user 1000.
 #
-#   docker build -t corral:0.1.0 .                  CUDA 12.8, GPUs from Ampere to Hopper
+#   docker build -t corral:0.1.0 .                  CUDA 13.0, GPUs from Ampere to Hopper
 #   docker build --target cpu -t corral:0.1.0-cpu .  CPU only
+#
+# Both targets start from Debian: the CUDA toolkit comes from NVIDIA's pip wheels, pinned by
+# version and sha256 (scripts/cuda-toolkit.sh), and the CUDA image carries only the runtime
+# libraries the engine loads (cudart, cuBLAS, cuBLASLt), not the compiler. The driver's
+# libcuda is mounted by the NVIDIA container runtime (docker run --gpus all). Without a GPU
+# the CUDA image stops, saying that no GPU is visible, unless NIM_GPU_LAYERS=0 asks for the
+# CPU (README, "CUDA without a GPU").
 #
 # Every build step runs a script of this repository, the same ones `make` runs:
 #   engine  scripts/bootstrap-engine.sh  (the pinned llama.cpp from the llama-cpp-python==0.3.36
@@ -14,10 +21,15 @@
 # in /opt/nim/lib: the libraries have the same sonames and API (scripts/gpu-check.sh runs
 # such a binary on the CUDA engine).
 
-ARG CUDA_VERSION=12.8.1
-ARG CUDA_UBUNTU=ubuntu24.04
 ARG SWIFT_IMAGE=swift:6.3-bookworm
 ARG DEBIAN_IMAGE=debian:bookworm
+# The stages the CUDA image copies its engine and binary from: by default built below; an
+# image holding the same /stage/ tree may stand in for either (scripts/image-test.sh --cuda
+# passes `make engine-cuda`'s prefix and a `scripts/build-release.sh` binary, staged by
+# stage-image.sh, rather than compiling the CUDA engine a second time). Buildah 1.28 resolves
+# a stage name here only when it is passed with --build-arg.
+ARG ENGINE_CUDA_STAGE=engine-cuda
+ARG CORRAL_STAGE=build
 # OCI labels of both runtime images. VERSION is Corral's release, the chart's appVersion;
 # REVISION (the commit) and SOURCE (the repository's URL) come from the build, e.g.
 #   --build-arg REVISION=$(git rev-parse HEAD) --build-arg SOURCE=https://example.com/corral
@@ -46,26 +58,26 @@ RUN engine=$(scripts/bootstrap-engine.sh --portable) \
       --engine-src "$(scripts/bootstrap-engine.sh --source)"
 
 # ---- engine, CUDA ----
-# Not buildable on the development machines (no CUDA toolchain; `make image-test` builds the
-# cpu target). The recipe is the one scripts/gpu-check.sh runs on a GPU machine:
-# scripts/bootstrap-engine.sh --cuda, the same script and engine flags; --tools there adds
-# only the peer binaries, and --portable here only drops -march=native.
-FROM nvidia/cuda:${CUDA_VERSION}-devel-${CUDA_UBUNTU} AS engine-cuda
+# The same bootstrap script and engine flags as `make engine-cuda` (which adds the tools and
+# builds sm_90 only) and scripts/gpu-check.sh; with no nvcc here, --cuda installs the pinned
+# CUDA 13.0 toolkit from pip wheels first. No GPU is needed to build. --portable drops
+# -march=native.
+FROM ${DEBIAN_IMAGE} AS engine-cuda
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # DL3008: as in engine-cpu, the archive's current versions.
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates cmake g++ ninja-build pkg-config \
-      python3 python3-venv \
+      python3 python3-venv unzip \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY scripts/bootstrap-engine.sh scripts/stage-image.sh scripts/
+COPY scripts/bootstrap-engine.sh scripts/cuda-toolkit.sh scripts/stage-image.sh scripts/
 ENV CORRAL_CACHE=/build
 # Ampere (80, 86), Ada (89) and Hopper (90).
 ARG CUDA_ARCHS="80;86;89;90"
 RUN engine=$(CUDA_ARCHS="${CUDA_ARCHS}" scripts/bootstrap-engine.sh --cuda --portable) \
  && scripts/stage-image.sh /stage --engine "$engine" \
-      --engine-src "$(scripts/bootstrap-engine.sh --source)"
+      --engine-src "$(scripts/bootstrap-engine.sh --source)" --cuda-runtime "$(scripts/cuda-toolkit.sh)"
 
 # ---- corral: the Swift build ----
 FROM ${SWIFT_IMAGE} AS build
@@ -127,8 +139,12 @@ USER 1000:1000
 EXPOSE 8000
 ENTRYPOINT ["corral", "serve"]
 
+# ---- what the CUDA image copies: built above, or prebuilt (ENGINE_CUDA_STAGE, CORRAL_STAGE) ----
+FROM ${ENGINE_CUDA_STAGE} AS engine-cuda-staged
+FROM ${CORRAL_STAGE} AS corral-staged
+
 # ---- runtime, CUDA (the default target) ----
-FROM nvidia/cuda:${CUDA_VERSION}-runtime-${CUDA_UBUNTU} AS cuda
+FROM ${DEBIAN_IMAGE}-slim AS cuda
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 ARG VERSION
 ARG REVISION
@@ -140,24 +156,27 @@ LABEL org.opencontainers.image.title="corral" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="${LICENSES}"
-# Ubuntu 24.04 names OpenSSL's library libssl3t64; curl brings it in. DL3008: as in cpu.
+# The cpu image's runtime libraries. DL3008: as in cpu.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates curl libgomp1 libstdc++6 zlib1g \
+ && apt-get install -y --no-install-recommends ca-certificates curl libgomp1 libssl3 libstdc++6 zlib1g \
  && rm -rf /var/lib/apt/lists/*
-COPY --from=engine-cuda /stage/ /
-COPY --from=build /stage/ /
-# Ubuntu's images come with a user "ubuntu" of uid 1000; NIM's user takes its place. No
-# `corral --help` here: libggml-cuda needs the driver's libcuda, which only a GPU node mounts.
-RUN ldconfig \
- && if id -u ubuntu > /dev/null 2>&1; then userdel ubuntu; fi \
- && if getent group ubuntu > /dev/null; then groupdel ubuntu; fi \
- && groupadd --gid 1000 nim \
- && useradd --uid 1000 --gid 1000 --home-dir /opt/nim --no-create-home --shell /usr/sbin/nologin nim \
- && chown -R 1000:1000 /opt/nim/.cache
+COPY --from=engine-cuda-staged /stage/ /
+COPY --from=corral-staged /stage/ /
+# NVIDIA_*: what the NVIDIA container runtime reads to mount the driver (compute: libcuda),
+# as NVIDIA's own images set them. PATH first: the check below runs corral by name. The
+# CUDA libraries load without a driver (cudart opens libcuda only when asked), so `--help`
+# runs here as in the cpu image.
 ENV PATH=/opt/nim/bin:${PATH} \
     NIM_CACHE_PATH=/opt/nim/.cache \
-    NIM_SERVER_PORT=8000
+    NIM_SERVER_PORT=8000 \
+    NVIDIA_VISIBLE_DEVICES=all \
+    NVIDIA_DRIVER_CAPABILITIES=compute,utility
+RUN ldconfig \
+ && groupadd --gid 1000 nim \
+ && useradd --uid 1000 --gid 1000 --home-dir /opt/nim --no-create-home --shell /usr/sbin/nologin nim \
+ && chown -R 1000:1000 /opt/nim/.cache \
+ && corral serve --help > /dev/null
 WORKDIR /opt/nim
 VOLUME ["/opt/nim/.cache"]
 USER 1000:1000

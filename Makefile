@@ -22,7 +22,7 @@ BIN := .build/$(CONFIG)/corral
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help engine engine-tools model deci-model lora-adapters pyenv test-tools build run test bench-scheduler bench-compare bench-structured bench-speculation bench-lora bench-host image-test clean
+.PHONY: help engine engine-tools engine-cuda model deci-model lora-adapters pyenv test-tools build run test bench-scheduler bench-compare bench-structured bench-speculation bench-lora bench-host image-test image-test-cuda clean
 
 help:
 	@echo "make run               serve SmolLM2-135M-Instruct on http://$(HOST):$(PORT) (CPU)"
@@ -30,6 +30,7 @@ help:
 	@echo "make build             build corral (release) against the cached engine"
 	@echo "make engine            build the pinned llama.cpp (CPU) into the cache"
 	@echo "make engine-tools      also build llama-server and llama-batched-bench"
+	@echo "make engine-cuda       build the pinned llama.cpp with CUDA (sm_$(CUDA_ARCHS), and its tools) into the cache; no GPU or nvcc needed"
 	@echo "make model             fetch the default model into the cache"
 	@echo "make deci-model        make the tiny random deci model for tests"
 	@echo "make lora-adapters     make random LoRA adapters for the default model, for tests"
@@ -42,6 +43,7 @@ help:
 	@echo "make bench-lora        benchmark four LoRA adapters in equal shares against the base model"
 	@echo "make bench-host        host µs per sequence-step and decode rate vs llama-batched-bench (tiny deci, 128k vocab)"
 	@echo "make image-test        build and run the cpu container image (root; about 30 minutes cold)"
+	@echo "make image-test-cuda   build the cuda image from engine-cuda, run it without a GPU (root)"
 	@echo "make clean             remove .build"
 
 # llama-common's headers are among the last things the bootstrap installs: an engine cached
@@ -53,6 +55,15 @@ $(ENGINE)/include/llama-common/jinja/parser.h:
 # llama-server and llama-batched-bench from the same source, for peer benchmarks.
 engine-tools:
 	scripts/bootstrap-engine.sh --tools
+
+# The CUDA engine, its tools, for CUDA_ARCHS (default 90: Hopper, the GPU checker's H100 and
+# H200). Without nvcc, the CUDA 13.0 toolkit comes from pip wheels into the cache. Portable
+# (no -march=native): scripts/gpu-carry.sh ships it to a machine with another CPU. Not part of
+# `make test`: a cold build took 64 minutes on the shared 2-core development machine (README,
+# "CUDA without a GPU").
+CUDA_ARCHS ?= 90
+engine-cuda:
+	CUDA_ARCHS="$(CUDA_ARCHS)" scripts/bootstrap-engine.sh --cuda --tools --portable
 
 model: $(MODEL)
 $(MODEL): models/SmolLM2-135M-Instruct.Q4_1.gguf.sha256
@@ -137,6 +148,12 @@ bench-host: build deci-model engine-tools
 # one completion. Run as root.
 image-test: model
 	scripts/image-test.sh
+
+# The Dockerfile's cuda target, its compile stages standing in as prebuilt images (the
+# engine-cuda prefix, the release binary), run here without a GPU: it must stop saying "no
+# GPU is visible", and serve on the CPU with NIM_GPU_LAYERS=0. Prints the image size. Root.
+image-test-cuda: model engine-cuda
+	scripts/image-test.sh --cuda
 
 clean:
 	rm -rf .build

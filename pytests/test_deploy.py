@@ -700,8 +700,12 @@ def test_dockerfile_runs_the_repositorys_scripts_with_flags_they_accept():
         assert "NIM_CACHE_PATH=/opt/nim/.cache" in body and 'VOLUME ["/opt/nim/.cache"]' in body
         assert "useradd --uid 1000" in body
     assert 'CUDA_ARCHS="80;86;89;90"' in text
-    assert re.search(r"FROM nvidia/cuda:\$\{CUDA_VERSION\}-runtime", text)
+    # Both runtimes are Debian slim; the CUDA image adds only the CUDA runtime libraries from
+    # the pinned pip wheels (stage-image.sh --cuda-runtime), no compiler and no NVIDIA base.
+    assert re.search(r"FROM \$\{DEBIAN_IMAGE\}-slim AS cuda", text)
     assert re.search(r"FROM \$\{DEBIAN_IMAGE\}-slim AS cpu", text)
+    assert "nvidia/cuda" not in text.split("\nFROM ", 1)[1]
+    assert "--cuda-runtime" in text and "NVIDIA_DRIVER_CAPABILITIES=compute" in text
     assert "libssl-dev" in text and "zlib1g-dev" in text
     # Every script it runs exists, is copied in, and accepts the flags given.
     used = set(re.findall(r"scripts/([a-z-]+\.sh)", text))

@@ -549,6 +549,11 @@ def test_image_test_passes_the_base_images_the_dockerfile_names():
         assert re.search(rf"^ARG {arg}=", text, re.M)
         assert f"--build-arg {arg}=" in script
     assert "--target cpu" in script
+    # --cuda: the cuda target, its compile stages standing in as prebuilt images.
+    assert "--target cuda" in script
+    for arg in ("ENGINE_CUDA_STAGE", "CORRAL_STAGE"):
+        assert re.search(rf"^ARG {arg}=", text, re.M)
+        assert f"--build-arg {arg}=" in script
 
 
 def make_run(tmp_path, env=None, args=()):

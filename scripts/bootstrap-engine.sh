@@ -6,14 +6,19 @@
 #
 #   scripts/bootstrap-engine.sh            CPU build of libllama
 #   scripts/bootstrap-engine.sh --tools    also llama-server and llama-batched-bench
-#   scripts/bootstrap-engine.sh --cuda     GGML_CUDA=ON (needs nvcc)
+#   scripts/bootstrap-engine.sh --cuda     GGML_CUDA=ON for CUDA_ARCHS; without nvcc on the PATH
+#                                          (or CUDACXX), the CUDA 13.0 toolkit comes from pip
+#                                          wheels, pinned by version and sha256, into the cache
+#                                          (scripts/cuda-toolkit.sh). No GPU is needed to build.
 #   scripts/bootstrap-engine.sh --source   only fetch and unpack the source; print its dir
 #   scripts/bootstrap-engine.sh --portable GGML_NATIVE=OFF: no -march=native, for images that
 #                                          run on other CPUs than the build machine's
 #
 # Environment: CORRAL_CACHE (default ~/.cache/corral), CORRAL_JOBS (default nproc),
 # CORRAL_ENGINE_SRC (an already unpacked copy of the pinned llama.cpp, for offline
-# machines such as the GPU checker: no fetch, no apt-get), CUDA_ARCHS (with --cuda).
+# machines such as the GPU checker: no fetch, no apt-get), CUDA_ARCHS (with --cuda; default
+# "80;86;89;90", Ampere to Hopper; `make engine-cuda` builds 90 only). The cuda prefix records
+# its archs, and a prefix built for other archs is rebuilt.
 set -euo pipefail
 
 PIN_NAME=llama-cpp-python
@@ -39,12 +44,15 @@ src=$cache/src/llama_cpp_python-$PIN_VERSION
 log() { echo "bootstrap-engine: $*" >&2; }
 
 # Done already? The stamp is written last, so a half-finished build never counts.
-have_tools() { [ -x "$prefix/bin/llama-server" ] && [ -x "$prefix/bin/llama-batched-bench" ]; }
+have_tools() { [ -x "$prefix/bin/llama-server" ] && [ -x "$prefix/bin/llama-batched-bench" ] \
+  && [ -f "$prefix/lib/libllama-server-impl.so" ]; }
 # libllama-common (grammars, the JSON-schema converter, Jinja chat templates) came later: a
 # prefix without it, or without all its headers, is brought up to date, which only compiles
 # the common library.
 have_common() { [ -f "$prefix/lib/pkgconfig/llama-common.pc" ] && [ -f "$prefix/include/llama-common/jinja/parser.h" ]; }
-if [ $source_only = 0 ] && [ -f "$prefix/.complete" ] && have_common && { [ $tools = 0 ] || have_tools; }; then
+cuda_archs=${CUDA_ARCHS:-80;86;89;90}
+have_archs() { [ $cuda = 0 ] || [ "$(cat "$prefix/.cuda-archs" 2>/dev/null)" = "$cuda_archs" ]; }
+if [ $source_only = 0 ] && [ -f "$prefix/.complete" ] && have_common && have_archs && { [ $tools = 0 ] || have_tools; }; then
   echo "$prefix"; exit 0
 fi
 
@@ -108,7 +116,20 @@ cmake_args=(-S "$llama_src" -B "$build" -G Ninja
   -DLLAMA_BUILD_SERVER=$([ $tools = 1 ] && echo ON || echo OFF))
 [ $portable = 1 ] && cmake_args+=(-DGGML_NATIVE=OFF)
 if [ $cuda = 1 ]; then
-  cmake_args+=(-DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCHS:-80;86;89;90}")
+  cmake_args+=(-DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$cuda_archs")
+  if [ -z "${CUDACXX:-}" ] && ! command -v nvcc >/dev/null; then
+    # The wheels' toolkit has no libcuda stub to link against, so no VMM: ggml-cuda then
+    # reaches the driver only through cudart, which loads libcuda at run time. Its lib/ goes
+    # on the rpath after the prefix's, for this machine; elsewhere the system's libcudart.so.13
+    # and libcublas.so.13 are found as usual.
+    toolkit=$("$(dirname "$0")/cuda-toolkit.sh")
+    # -rpath-link: the linker must find libcudart and libcublas behind libggml-cuda when it
+    # links the tools, and the wheels' lib/ is on no search path.
+    cmake_args+=(-DCMAKE_CUDA_COMPILER="$toolkit/bin/nvcc" -DCUDAToolkit_ROOT="$toolkit"
+      -DGGML_CUDA_NO_VMM=ON -DCMAKE_INSTALL_RPATH="$prefix/lib;$toolkit/lib"
+      -DCMAKE_EXE_LINKER_FLAGS="-Wl,-rpath-link,$toolkit/lib"
+      -DCMAKE_SHARED_LINKER_FLAGS="-Wl,-rpath-link,$toolkit/lib")
+  fi
 fi
 log "configuring ($flavor$([ $tools = 1 ] && echo ', with tools'))"
 cmake "${cmake_args[@]}" >&2
@@ -119,6 +140,10 @@ cmake --build "$build" -j "$jobs" --target "${targets[@]}" >&2
 if [ $tools = 1 ]; then
   mkdir -p "$prefix/bin"
   cp "$build/bin/llama-server" "$build/bin/llama-batched-bench" "$prefix/bin/"
+  # The tools are thin executables over shared libraries the install rules skip.
+  mkdir -p "$prefix/lib"
+  cp -P "$build"/bin/libllama-server-impl.so "$build"/bin/libllama-batched-bench-impl.so "$build"/bin/libmtmd.so* \
+    "$prefix/lib/"
   # The install rules of tools not built above would stop the install half-way, before
   # llama.pc: install with the tools configured out (nothing is rebuilt).
   cmake "${cmake_args[@]}" -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF >&2
@@ -144,5 +169,6 @@ Requires: llama
 Cflags: -I\${includedir}
 Libs: -L\${libdir} -lllama-common
 PC
+[ $cuda = 1 ] && echo "$cuda_archs" > "$prefix/.cuda-archs"
 touch "$prefix/.complete"
 echo "$prefix"

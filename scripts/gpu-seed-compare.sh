@@ -4,13 +4,34 @@
 # on the same GPU with the KV memory its weights leave (NIM_KV_CACHE_PERCENT), driven by
 # `corral bench` at a KV-bound load. Run on the device machine from the repository root
 # after scripts/gpu-carry.sh filled .gpu/ here, like scripts/gpu-check.sh:
-#   1. builds the CUDA engine (bootstrap-engine.sh --cuda; reused when gpu-check.sh already
-#      built it on this machine, same CORRAL_CACHE) and unpacks .gpu/corral.xz;
-#   2. writes both models as sparse files (header and tensor infos only; zero weights);
+#   1. takes the carried prebuilt sm_90 engine when it loads there, else builds it from the
+#      carried source (scripts/gpu-engine.sh; a build is reused when gpu-check.sh already
+#      built it, same CORRAL_CACHE), and unpacks .gpu/corral.xz;
+#   2. writes both models as sparse files (header and tensor infos only; zero weights), the
+#      two at once;
 #   3. per model: max-num-seqs S = the sequences of ISL+OSL tokens the cache holds, serve,
 #      bench the load points (fractions of S, S first), stop;
 #   4. writes $OUT/seed-compare.md: throughput and TTFT p99 per concurrency, the KV sizing
 #      each model got, the ratio at each model's best point, and `corral plan --compare`.
+#
+# Budget: one device call of at most 10 minutes, so the whole run aims at DEADLINE=510 s
+# (8.5 minutes) from the script's start, and whatever finished by then is written. Measured
+# on the 2-core development machine (loaded, nice 19), then what is expected there:
+#   engine       prebuilt: unpack 40.7 MiB of xz (76 MB) and ldd: 3 s here; est. 3 s there
+#                (a source build instead: about 250 s on 16 cores, which leaves one model)
+#   models       make-tiny-deci.py --sparse, 80 layers: 37 s (llama70b) and 39 s (super49b)
+#                here, nearly all of it Python building the metadata and vocab; run side by
+#                side there: est. 20 s
+#   load         the weights are holes, read as zero pages through the page cache (75.0 GB
+#                and 53.0 GB): 0.37 GB/s here under load, est. 2 to 4 GB/s there, so about
+#                20 to 40 s per model plus the upload; the script logs each model's time to
+#                ready, the number to check on the first lease
+#   bench        the first point (c = S, the KV-bound concurrency: ISL 2048 + OSL 256, one
+#                request per client, no warm-up) always runs; further points only within
+#                MODEL_BUDGET=120 s of the model's start; each bench is cut at the deadline
+#   report       seconds
+# so about 20 + 2 x (40 + 120) + margin: under 9 minutes. A bench cut by the deadline has
+# no result; the models that finished are in the table, and the log says what was cut.
 #
 # Knobs (environment), defaults for the real run:
 #   SHAPES="llama70b super49b" LAYERS=80 SCALE=1 TYPE=q8_0   the models (make-tiny-deci.py)
@@ -19,7 +40,8 @@
 #   KV_PERCENT=90           NIM_KV_CACHE_PERCENT: share of the memory left after the weights
 #   POINTS=1,0.5,0.25       load points as fractions of S; the first always runs, the rest
 #                           only while the model is within MODEL_BUDGET seconds
-#   MODEL_BUDGET=150 PER_CLIENT=1 WARMUP=0 MAX_SEQS=256 (llama.cpp's LLAMA_MAX_SEQ)
+#   MODEL_BUDGET=120 PER_CLIENT=1 WARMUP=0 MAX_SEQS=256 (llama.cpp's LLAMA_MAX_SEQ)
+#   DEADLINE=510            seconds from the start: no bench runs past it, then the report
 #   MARGIN=0.98             share of (free memory - file size) the first estimate of S trusts
 #   SERVE_ARGS="--max-batch-tokens 2048"   more `corral serve` flags (default: none)
 #   PREV=dir                a previous run's $OUT: its results join this table (one model
@@ -37,7 +59,7 @@ exec > >(tee -a "$out/seed-compare.log") 2>&1
 el() { echo "[$(( $(date +%s) - t0 )) s] $*"; }
 SHAPES=${SHAPES:-llama70b super49b}; LAYERS=${LAYERS:-80}; SCALE=${SCALE:-1}; TYPE=${TYPE:-q8_0}
 ISL=${ISL:-2048}; OSL=${OSL:-256}; KV_PERCENT=${KV_PERCENT:-90}; POINTS=${POINTS:-1,0.5,0.25}
-MODEL_BUDGET=${MODEL_BUDGET:-150}; PER_CLIENT=${PER_CLIENT:-1}; WARMUP=${WARMUP:-0}; MAX_SEQS=${MAX_SEQS:-256}
+MODEL_BUDGET=${MODEL_BUDGET:-120}; DEADLINE=${DEADLINE:-510}; PER_CLIENT=${PER_CLIENT:-1}; WARMUP=${WARMUP:-0}; MAX_SEQS=${MAX_SEQS:-256}
 if [ -z "${LLAMA_SRC:-}" ]; then  # the carried source, unpacked once (gpu-check.sh may have done it)
   [ -d /tmp/llama.cpp-src/llama.cpp ] || { mkdir -p /tmp/llama.cpp-src && xz -dc .gpu/llama.cpp.tar.xz | tar -C /tmp/llama.cpp-src -xf -; }
   LLAMA_SRC=/tmp/llama.cpp-src/llama.cpp
@@ -52,15 +74,14 @@ gpu=0
 if command -v nvidia-smi > /dev/null && nvidia-smi -L > /dev/null 2>&1; then
   gpu=1; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 fi
+left() { echo $(( DEADLINE - ($(date +%s) - t0) )); }
 if [ -n "${CORRAL:-}" ]; then
   corral=$CORRAL; engine_note="given binary $CORRAL"
 else
-  export CORRAL_CACHE=/tmp/corral-cache CORRAL_ENGINE_SRC=$LLAMA_SRC CUDA_ARCHS=${CUDA_ARCHS:-90}
-  engine=$(scripts/bootstrap-engine.sh --cuda 2> /tmp/engine-build.log) \
-    || { tail -40 /tmp/engine-build.log; exit 1; }
-  engine_note="CUDA build of the pinned llama.cpp (CUDA_ARCHS=$CUDA_ARCHS), $(( $(date +%s) - t0 )) s incl. reuse"
-  mkdir -p "$engine/bin"
-  xz -dc .gpu/corral.xz > "$engine/bin/corral" && chmod +x "$engine/bin/corral"
+  export CORRAL_CACHE=/tmp/corral-cache LLAMA_SRC
+  . scripts/gpu-engine.sh
+  gpu_engine || exit 1
+  engine_note=$engine_how
   corral=$engine/bin/corral
 fi
 el "engine ready: $engine_note"
@@ -77,19 +98,24 @@ total_mem() {
 meta() { curl -fs "$url/v1/metadata"; }
 
 mkdir -p "$models"
-for shape in $SHAPES; do
+gens=()
+for shape in $SHAPES; do  # side by side: each is one Python process, mostly metadata
   python3 scripts/make-tiny-deci.py --llama-src "$LLAMA_SRC" --shape "$shape" --layers "$LAYERS" --scale "$SCALE" \
     --sparse --type "$TYPE" --embd-type "$TYPE" --out "$models/$shape.gguf" --json "$models/$shape.json" \
-    > /dev/null 2> /tmp/gen.log || { cat /tmp/gen.log; exit 1; }
-  el "generated $shape: $(stat -c '%s bytes, %b blocks of 512' "$models/$shape.gguf")"
+    > /dev/null 2> "/tmp/gen-$shape.log" &
+  gens+=($!)
 done
+for i in "${!gens[@]}"; do
+  wait "${gens[$i]}" || { cat /tmp/gen-*.log; exit 1; }
+done
+for shape in $SHAPES; do el "generated $shape: $(stat -c '%s bytes, %b blocks of 512' "$models/$shape.gguf")"; done
 
 pid=
 serve() {  # shape seqs
   NIM_KV_CACHE_PERCENT=$KV_PERCENT NIM_LOG_LEVEL=warning "$corral" serve --host 127.0.0.1 --port "$PORT" \
     --model "$models/$1.gguf" --served-model-name "$1" --max-num-seqs "$2" ${SERVE_ARGS:-} > "$out/serve-$1.log" 2>&1 &
   pid=$!
-  for _ in $(seq 1 "${LOAD_TIMEOUT:-600}"); do
+  for _ in $(seq 1 "${LOAD_TIMEOUT:-$(left)}"); do
     curl -fs "$url/v1/health/ready" > /dev/null && { el "ready: $1, max-num-seqs $2"; return 0; }
     kill -0 $pid 2> /dev/null || break
     sleep 1
@@ -100,11 +126,13 @@ stop() { kill -TERM $pid; wait $pid; el "stopped (exit status $?)"; }
 
 for shape in $SHAPES; do
   ts=$(date +%s)
+  if [ "$(left)" -lt 60 ]; then el "skipping $shape: $(left) s left before DEADLINE"; continue; fi
   bpt=$(py "import json; print(json.load(open('$models/$shape.json'))['kv_bytes_per_token_f16'])")
   # S from an estimate of what the weights leave (the file's size, less MARGIN), then checked
   # against the server's own measurement: one restart if it was too high.
   seqs=$(py "print(max(1, min($MAX_SEQS, int(($(free_now) - $(stat -c %s "$models/$shape.gguf")) * ${MARGIN:-0.98} * $share / ($bpt * $cells)))))")
   serve "$shape" "$seqs" || continue
+  el "$shape loaded in $(( $(date +%s) - ts )) s"
   fit=$(meta | py "import json,sys; s=json.load(sys.stdin)['kv_sizing']
 print(max(1, min($MAX_SEQS, int(s['free_bytes'] * $share / ($bpt * $cells)))))")
   el "sequences of $cells cells: $seqs estimated, $fit fit the measured free memory"
@@ -115,8 +143,10 @@ print(max(1, min($MAX_SEQS, int(s['free_bytes'] * $share / ($bpt * $cells)))))")
   for c in $(py "print(' '.join(str(max(1, round($seqs * float(f)))) for f in '$POINTS'.split(',')))"); do
     if [ $first = 0 ] && [ $(( $(date +%s) - ts )) -gt "$MODEL_BUDGET" ]; then el "skipping c=$c: over MODEL_BUDGET"; continue; fi
     first=0
-    "$corral" bench --target "$shape=$url" --isl "$ISL" --osl "$OSL" --concurrency "$c" --per-client "$PER_CLIENT" \
-      --warmup "$WARMUP" --json "$out/bench-$shape-c$c.json" > /dev/null || el "bench c=$c failed"
+    if [ "$(left)" -lt 10 ]; then el "skipping c=$c: past DEADLINE"; continue; fi
+    timeout "$(left)" "$corral" bench --target "$shape=$url" --isl "$ISL" --osl "$OSL" --concurrency "$c" --per-client "$PER_CLIENT" \
+      --warmup "$WARMUP" --json "$out/bench-$shape-c$c.json" > /dev/null \
+      || { el "bench c=$c failed or was cut by DEADLINE"; rm -f "$out/bench-$shape-c$c.json"; continue; }
     el "$shape c=$c: $(py "import json; r=json.load(open('$out/bench-$shape-c$c.json'))['runs'][0]
 print('%.1f output tok/s, TTFT p99 %.2f s, %d/%d ok' % (r['output_tokens_per_second'], (r.get('ttft') or {}).get('p99', 0), r['requests'] - r['failed'], r['requests']))")"
   done

@@ -248,6 +248,13 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "corral")
         logger.logLevel = level
+        switch EngineLoader.gpuVisibility(gpuLayers: config.gpuLayers) {
+        case .fine: break
+        case .cpuAsAsked(let message): logger.warning("\(message)")
+        case .refuse(let message):
+            logger.critical("\(message)")
+            throw ExitCode.failure
+        }
         let state = ModelState()
         // Warm-up stays out of the metrics; swift-metrics users (libraries) report into
         // the same registry, with the same model_name label.

@@ -49,6 +49,22 @@ public struct EngineDevice: Sendable, Equatable {
         }
     }
 
+    /// The GPU backends compiled into this engine build that found no device, e.g. `["CUDA"]`
+    /// for the CUDA engine on a machine without a GPU, or in a container the NVIDIA driver
+    /// was not mounted into. ggml then registers the backend with no devices, and every layer
+    /// runs on the CPU. Empty for the CPU engine, and wherever a GPU is visible.
+    public static func gpuBackendsWithoutDevices() -> [String] {
+        EngineLog.install()
+        return (0..<ggml_backend_reg_count()).compactMap { index in
+            guard let reg = ggml_backend_reg_get(index) else { return nil }
+            let name = String(cString: ggml_backend_reg_name(reg))
+            return gpuBackendNames.contains(name) && ggml_backend_reg_dev_count(reg) == 0 ? name : nil
+        }
+    }
+
+    /// The registry names of ggml's GPU backends (CUDA's build also names itself ROCm or MUSA).
+    static let gpuBackendNames: Set<String> = ["CUDA", "ROCm", "MUSA", "Vulkan", "MTL", "SYCL", "CANN", "OpenCL"]
+
     /// The GPUs `serve` offloads to: every GPU among `devices` when this build can offload
     /// and `gpuLayers` is not 0, else none (the model runs on the CPU).
     public static func servingGPUs(gpuLayers: Int, among devices: [EngineDevice]) -> [EngineDevice] {
