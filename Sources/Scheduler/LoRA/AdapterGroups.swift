@@ -10,8 +10,9 @@
 /// request of a rare adapter sees the same latency as a busy adapter's.
 ///
 /// A turn lasts several steps because a switch is not free: llama.cpp re-plans its compute
-/// graph (`sched_reserve`) on the first pass after the adapter set changes, which cost a
-/// third of a four-sequence decode step on the 2-core CPU we measured.
+/// graph (`sched_reserve`) on the first pass after the adapter set changes. That measured
+/// about 1 ms on a 2-core CPU (`make bench-lora`); turns keep switches to a quarter of the
+/// steps or fewer where re-planning costs more.
 ///
 /// With no adapter in play every sequence is the base model's and the planner skips all of
 /// this (`inPlay` is false).
