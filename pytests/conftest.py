@@ -78,3 +78,21 @@ def server():
 def client(server):
     from openai import OpenAI
     return OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0)
+
+
+def same_greedy_text(batched, alone):
+    """The same tokens, or the same up to a place where the single run's two best tokens were
+    within rounding of a tie. llama.cpp's CPU kernels round a batch of positions (a draft)
+    or of sequences differently from one (the same request beside another moves its
+    logprobs by up to 0.14 here), so a near-tie may fall either way; a real error (a wrong
+    draft verification, another adapter's tokens) diverges anywhere. Both responses need
+    `logprobs` with `top_logprobs` of at least 2. Returns whether they were identical."""
+    a = batched.choices[0].logprobs.content
+    b = alone.choices[0].logprobs.content
+    for x, y in zip(a, b):
+        if x.token != y.token:
+            gap = y.top_logprobs[0].logprob - y.top_logprobs[1].logprob
+            assert gap < 0.3, f"diverged at {y.token!r} vs {x.token!r}, where the single run's margin was {gap:.3f}"
+            return False
+    assert len(a) == len(b) and batched.choices[0].finish_reason == alone.choices[0].finish_reason
+    return True

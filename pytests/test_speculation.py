@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 from openai import OpenAI
 
-from conftest import BIN, MODEL, Server
+from conftest import BIN, MODEL, Server, same_greedy_text
 
 CODE = '''class Inventory:
     def __init__(self):
@@ -56,23 +56,6 @@ def metrics(server):
         m = re.search(rf'^{re.escape(name)}{{model_name="smollm2"{labels}}} (\S+)$', text, re.M)
         return float(m.group(1)) if m else None
     return value
-
-
-def same_greedy_text(drafted, plain):
-    """The same tokens, or the same up to a place where the plain run's two best tokens were
-    within rounding of a tie. llama.cpp's CPU kernels round a batch of positions
-    differently from one position (as they round a batch of sequences differently from one
-    sequence: the same request beside another moves its logprobs by up to 0.14 here), so
-    a near-tie may fall either way. A real error in verification diverges anywhere."""
-    a = drafted.choices[0].logprobs.content
-    b = plain.choices[0].logprobs.content
-    for x, y in zip(a, b):
-        if x.token != y.token:
-            gap = y.top_logprobs[0].logprob - y.top_logprobs[1].logprob
-            assert gap < 0.3, f"diverged at {y.token!r} vs {x.token!r}, where the plain run's margin was {gap:.3f}"
-            return False
-    assert len(a) == len(b) and drafted.choices[0].finish_reason == plain.choices[0].finish_reason
-    return True
 
 
 @pytest.mark.parametrize("prompt", PROMPTS)

@@ -151,7 +151,7 @@ public final class BatchScheduler: @unchecked Sendable {
                 let tasks = engineTasks
                 engineTasks.removeAll()
                 condition.unlock()
-                for task in tasks { task() }  // each answers its caller (refused: shutting down)
+                for task in tasks { task() }  // each still runs, so every caller gets its answer
                 return
             }
             let planning = ContinuousClock.now
