@@ -44,8 +44,8 @@ public enum EngineLoader {
         // Unified: sequence ids past the running ones hold cached prefixes and the shared
         // prompts of n > 1 choices (llama.cpp allows 256 ids in all). Partitioned: one
         // partition per running sequence, attention over its own cells only.
-        let unified = config.unifiedKV
         let memory = KVSizing.Memory.measure(model: model, gpuLayers: config.gpuLayers)
+        let unified = config.unifiedKV(onGPU: memory.onGPU)
         var sizing = try KVSizing.plan(config, memory: memory, bytesPerToken: model.metadata.kvElementsPerToken * 2,
                                        trainedContext: model.metadata.trainingContextLength)
         let layers = model.metadata.layerCount
@@ -65,7 +65,7 @@ public enum EngineLoader {
                                     maxModelLength: sizing.maxModelLen,
                                     policy: config.policy,
                                     prefixCaching: config.prefixCaching,
-                                    hostCacheBytes: hostCacheBytes(config))
+                                    hostCacheBytes: unified ? 0 : hostCacheBytes(config))
         // On a CPU a step's cost grows with every token, so prompts computed one per step
         // get their first tokens sooner than prompts computed together; a GPU batches
         // them almost for free.
@@ -113,9 +113,9 @@ public enum EngineLoader {
 
     /// The host tier's budget: `NIM_KV_CACHE_HOST_MEM_MIB`, at most a quarter of the memory
     /// available now (the cgroup's limit first), so the default cannot push a small pod
-    /// out of memory.
+    /// out of memory. (The unified layout has no host tier.)
     static func hostCacheBytes(_ config: ServerConfig) -> Int {
-        guard config.prefixCaching, !config.unifiedKV else { return 0 }
+        guard config.prefixCaching else { return 0 }
         return min(config.hostCacheMiB << 20, HostMemory.available().bytes / 4)
     }
 }

@@ -18,13 +18,16 @@ struct ServerConfigTests {
         try c.validate()
     }
 
-    @Test func loraAdaptersMakeTheAutoLayoutUnified() {
+    @Test func loraAdaptersMakeTheAutoLayoutUnifiedOnAGPUOnly() {
         var c = ServerConfig()
-        #expect(!c.unifiedKV)
+        #expect(!c.unifiedKV(onGPU: true) && !c.unifiedKV(onGPU: false))
         c.lora = LoRASettings(source: "/loras")
-        #expect(c.unifiedKV, "one adapter's sequences are seldom in consecutive partitions")
+        #expect(c.unifiedKV(onGPU: true), "on a GPU each pass reads every weight again")
+        #expect(!c.unifiedKV(onGPU: false), "on a CPU unified attention costs more than the extra passes")
         c.kvLayout = .partitioned
-        #expect(!c.unifiedKV, "an explicit layout wins")
+        #expect(!c.unifiedKV(onGPU: true), "an explicit layout wins")
+        c.kvLayout = .unified
+        #expect(c.unifiedKV(onGPU: false), "an explicit layout wins")
     }
 
     @Test(arguments: ["NIM_SERVER_PORT", "NIM_KV_CACHE_TOKENS", "NIM_MAX_NUM_SEQS", "NIM_MAX_REQUEST_BYTES",

@@ -92,7 +92,7 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
         preemptions = counter("num_preemptions_total", "Running sequences preempted (recomputed later) for KV space.")
         prefixHits = counter("prefix_cache_hits_total", "Prompt tokens found in the prefix cache.")
         slotMoves = counter("slot_moves_total",
-                            "Running sequences moved to a lower slot (one KV partition copy) so each step stays one engine pass.")
+                            "Running sequences moved to another slot (one KV partition copy each) so a step stays one engine pass (with LoRA adapters, one per adapter group).")
         prefixQueries = counter("prefix_cache_queries_total", "Prompt tokens looked up in the prefix cache.")
         vllmPrefixHits = counter("vllm:prefix_cache_hits_total", "Alias of prefix_cache_hits_total, for vLLM dashboards.")
         vllmPrefixQueries = counter("vllm:prefix_cache_queries_total", "Alias of prefix_cache_queries_total, for vLLM dashboards.")

@@ -130,10 +130,17 @@ public struct ServerConfig: Sendable {
 
     /// Whether the engine gets one shared KV pool. Prefix caching works in both layouts
     /// (slot reuse when partitioned, shared blocks when unified), so only asking for it
-    /// gives the unified one, or serving LoRA adapters with `auto`: a step runs one
-    /// adapter's sequences, and in the partitioned layout llama.cpp runs a pass per run of
-    /// consecutive slot ids, which one adapter's sequences seldom are.
-    public var unifiedKV: Bool { kvLayout == .unified || (kvLayout == .auto && lora.source != nil) }
+    /// gives the unified one, or serving LoRA adapters on a GPU with `auto`: a step runs
+    /// one adapter's sequences, and in the partitioned layout llama.cpp runs a pass per
+    /// run of consecutive slot ids, which one adapter's sequences seldom are. On a GPU
+    /// each pass reads every weight again, while attending over all sequences' cells is
+    /// cheap. On a CPU it is the other way round: the unified cache's attention over every
+    /// sequence's cells cost more than the extra passes (4 adapters at 16 streams gave
+    /// 1.17x more partitioned, the base model 1.38x, `docs/benchmarks/2026-12-05-lora-cpu-smollm2.md`).
+    /// - Parameter onGPU: whether the model's layers run on a GPU.
+    public func unifiedKV(onGPU: Bool) -> Bool {
+        kvLayout == .unified || (kvLayout == .auto && lora.source != nil && onGPU)
+    }
 }
 
 /// How the KV cache is laid out for the engine's sequences.

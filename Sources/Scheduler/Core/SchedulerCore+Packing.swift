@@ -6,11 +6,15 @@ extension SchedulerCore {
     /// sequences whose ids follow one another, in batch order. So the work goes in
     /// ascending slot order, and when a finished sequence has left a hole between running
     /// ones, the highest running sequence moves down into it (`KVCacheManager.pack`): one
-    /// copy of its KV now instead of an extra pass on every step it has left.
+    /// copy of its KV now instead of an extra pass on every step it has left. With LoRA
+    /// adapters a step runs one adapter's group, so what must stay consecutive is each
+    /// group's slots rather than all of them (`KVCacheManager.regroup`).
     func arrange(_ plan: inout StepPlan) {
         if executor.packsSlots {
-            for seq in kv.pack(running) {
-                countSlotMove()
+            let grouped = running.contains { $0.request.adapter != running.first?.request.adapter }
+            let (changed, copies) = grouped ? kv.regroup(running) : { ($0, $0.count) }(kv.pack(running))
+            for _ in 0..<copies { countSlotMove() }
+            for seq in changed {
                 for i in plan.items.indices where plan.items[i].sequence === seq { plan.items[i].work.slot = seq.slot! }
             }
         }

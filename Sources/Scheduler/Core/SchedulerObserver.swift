@@ -72,7 +72,8 @@ public struct SchedulerCounters: Sendable, Equatable {
     public var prefixHitTokens = 0
     /// The part of `prefixHitTokens` restored from the host-RAM tier.
     public var prefixHostHitTokens = 0
-    /// Running sequences moved to a lower slot to keep a partitioned batch in one pass.
+    /// KV partition copies made to keep a partitioned batch (or, with LoRA adapters, each
+    /// adapter's group) in one pass.
     public var slotMoves = 0
     /// Speculative drafts verified (vLLM's `spec_decode_num_drafts`).
     public var specDrafts = 0
