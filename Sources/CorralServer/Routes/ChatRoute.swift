@@ -43,7 +43,7 @@ extension CompletionHandler {
     /// Validates `body` once, renders it through the template and submits its choices.
     func prepareChat(_ body: ChatCompletionRequest, _ bytes: Data, for request: Request) throws -> PreparedChat {
         let engine = try generationEngine()
-        let target = try resolveModel(body.options.model, engine)
+        let target = try Self.resolveModel(body.options.model, engine)
         guard !body.messages.isEmpty else { throw APIError.badRequest("messages must not be empty", param: "messages") }
         if let top = body.top_logprobs, !(0...20).contains(top) {
             throw APIError.badRequest("top_logprobs must be between 0 and 20", param: "top_logprobs")

@@ -73,8 +73,9 @@ struct CompletionHandler: Sendable {
     }
 
     /// Resolves the requested model name: the served model, a loaded LoRA adapter of it,
-    /// or a 404 (an adapter being removed is already gone from the list).
-    func resolveModel(_ name: String?, _ engine: ServingEngine) throws(APIError) -> ModelChoice {
+    /// or a 404 (an adapter being removed is already gone from the list). Every route that
+    /// takes a `model` resolves it here.
+    static func resolveModel(_ name: String?, _ engine: ServingEngine) throws(APIError) -> ModelChoice {
         guard let name, name != engine.servedName else { return ModelChoice(name: engine.servedName, adapter: 0) }
         guard let adapter = engine.adapters.adapter(named: name) else { throw .modelNotFound(name) }
         return ModelChoice(name: name, adapter: adapter.loaded.id)

@@ -10,7 +10,7 @@ extension CompletionHandler {
     func completions(_ request: Request, context: some RequestContext) async throws -> Response {
         let (body, bytes) = try await decodeJSONBodyAndBytes(CompletionRequest.self, from: request, limit: config.maxBodyBytes)
         let engine = try generationEngine()
-        let target = try resolveModel(body.options.model, engine)
+        let target = try Self.resolveModel(body.options.model, engine)
         let model = engine.model
         guard !body.prompt.values.isEmpty else { throw APIError.badRequest("prompt must not be empty", param: "prompt") }
         if let lp = body.logprobs, !(0...20).contains(lp) {

@@ -11,7 +11,7 @@ extension CompletionHandler {
     func embeddings(_ request: Request, context: some RequestContext) async throws -> Response {
         let body = try await decodeJSONBody(EmbeddingsRequest.self, from: request, limit: config.maxBodyBytes)
         let engine = try state.readyEngine()
-        let target = try resolveModel(body.model, engine)
+        let target = try Self.resolveModel(body.model, engine)
         let prompts = try embeddingInputs(body, engine)
         logText("prompt", "\(prompts.count) embedding inputs", request)
         let requests = prompts.map { prompt in

@@ -111,10 +111,8 @@ struct InfoRoutes: Sendable {
     func tokenize(_ request: Request, context: some RequestContext) async throws -> Response {
         let body = try await decodeJSONBody(TokenizeRequest.self, from: request, limit: config.maxBodyBytes)
         let engine = try state.readyEngine()
-        // An adapter shares the base model's vocabulary.
-        if let name = body.model, name != engine.servedName, engine.adapters.adapter(named: name) == nil {
-            throw APIError.modelNotFound(name)
-        }
+        // An adapter shares the base model's vocabulary: any model name that resolves will do.
+        _ = try CompletionHandler.resolveModel(body.model, engine)
         let tokens: [Token]
         if let messages = body.messages {
             let text = try engine.model.prompt(for: messages.map(\.message))
@@ -135,10 +133,8 @@ struct InfoRoutes: Sendable {
     func detokenize(_ request: Request, context: some RequestContext) async throws -> Response {
         let body = try await decodeJSONBody(DetokenizeRequest.self, from: request, limit: config.maxBodyBytes)
         let engine = try state.readyEngine()
-        // An adapter shares the base model's vocabulary.
-        if let name = body.model, name != engine.servedName, engine.adapters.adapter(named: name) == nil {
-            throw APIError.modelNotFound(name)
-        }
+        // An adapter shares the base model's vocabulary: any model name that resolves will do.
+        _ = try CompletionHandler.resolveModel(body.model, engine)
         let tokens = try body.tokens.map { id throws(APIError) -> Token in
             guard let t = Token(exactly: id), engine.model.isValidToken(t) else {
                 throw APIError.badRequest("token \(id) is outside the vocabulary", param: "tokens")

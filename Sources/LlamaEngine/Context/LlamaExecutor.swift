@@ -97,12 +97,13 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
     private func sample(_ work: [SequenceWork], at sampleAt: [Int?]) -> [[SampledToken]] {
         var out = [[SampledToken]](repeating: [], count: work.count)
         // Rows the engine sampled on the device are done; the host samples the rest.
-        let jobs = work.indices.filter { i in
-            guard let at = sampleAt[i], samplers[work[i].slot] != nil else { return false }
-            guard let token = deviceToken(work[i], at: at) else { return true }
-            out[i] = [SampledToken(token: token)]
-            return false
+        var hostRows: [Int] = []
+        hostRows.reserveCapacity(work.count)
+        for i in work.indices {
+            guard let at = sampleAt[i], samplers[work[i].slot] != nil else { continue }
+            if let token = deviceToken(work[i], at: at) { out[i] = [SampledToken(token: token)] } else { hostRows.append(i) }
         }
+        let jobs = hostRows
         let one = { [context, samplers] (i: Int) -> [SampledToken] in
             let first = sampleAt[i]!, w = work[i], sampler = samplers[w.slot]!
             var result: [SampledToken] = []
