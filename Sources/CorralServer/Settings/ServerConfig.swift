@@ -136,7 +136,7 @@ public struct ServerConfig: Sendable {
     /// each pass reads every weight again, while attending over all sequences' cells is
     /// cheap. On a CPU it is the other way round: the unified cache's attention over every
     /// sequence's cells cost more than the extra passes (4 adapters at 16 streams gave
-    /// 1.17x more partitioned, the base model 1.38x, `docs/benchmarks/2026-12-05-lora-cpu-smollm2.md`).
+    /// 1.20x and 1.40x more partitioned, `docs/benchmarks/2026-12-05-partitioned-lora-cpu-smollm2.md`).
     /// - Parameter onGPU: whether the model's layers run on a GPU.
     public func unifiedKV(onGPU: Bool) -> Bool {
         kvLayout == .unified || (kvLayout == .auto && lora.source != nil && onGPU)

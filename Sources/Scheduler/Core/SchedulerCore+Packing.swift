@@ -12,7 +12,11 @@ extension SchedulerCore {
     func arrange(_ plan: inout StepPlan) {
         if executor.packsSlots {
             let grouped = running.contains { $0.request.adapter != running.first?.request.adapter }
-            let (changed, copies) = grouped ? kv.regroup(running) : { ($0, $0.count) }(kv.pack(running))
+            var (changed, copies) = grouped ? kv.regroup(running) : ([], 0)
+            if !grouped {
+                changed = kv.pack(running)
+                copies = changed.count  // each a move with its KV
+            }
             for _ in 0..<copies { countSlotMove() }
             for seq in changed {
                 for i in plan.items.indices where plan.items[i].sequence === seq { plan.items[i].work.slot = seq.slot! }
