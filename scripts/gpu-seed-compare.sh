@@ -17,7 +17,7 @@
 # Budget: one device call of at most 10 minutes, so the whole run aims at DEADLINE=510 s
 # (8.5 minutes) from the script's start, and whatever finished by then is written. Measured
 # on the 2-core development machine (loaded, nice 19), then what is expected there:
-#   engine       prebuilt: unpack 40.7 MiB of xz (76 MB) and ldd: 3 s here; est. 3 s there
+#   engine       prebuilt: unpack 40.1 MiB of xz (76 MB) and ldd: 3 s here; est. 3 s there
 #                (a source build instead: about 250 s on 16 cores, which leaves one model)
 #   models       make-tiny-deci.py --sparse, 80 layers: 37 s (llama70b) and 39 s (super49b)
 #                here, nearly all of it Python building the metadata and vocab; run side by
