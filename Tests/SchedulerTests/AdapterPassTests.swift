@@ -43,7 +43,7 @@ struct AdapterPassTests {
         let lora = try Self.closedLoop(adapters: 4)
         #expect(base.violations == [] && lora.violations == [])
         #expect(lora.executorErrors.isEmpty, "a step mixed adapters")
-        // Without regrouping this load took 3.3 passes per step: nearly one per sequence.
+        // Without regrouping this load takes 3.1 passes per step: nearly one per sequence.
         #expect(Self.passesPerStep(lora) < 1.4, "passes per step: \(Self.passesPerStep(lora))")
         #expect(Self.passesPerStep(lora) < Self.passesPerStep(base) + 0.2)
         // Copies are bounded: at most one a step, and far fewer than one per request.
