@@ -11,9 +11,10 @@ extension SchedulerCore {
     /// group's slots rather than all of them (`KVCacheManager.regroup`).
     func arrange(_ plan: inout StepPlan) {
         if executor.packsSlots {
-            let grouped = running.contains { $0.request.adapter != running.first?.request.adapter }
-            var (changed, copies) = grouped ? kv.regroup(running) : ([], 0)
-            if !grouped {
+            let changed: [SequenceState], copies: Int
+            if running.contains(where: { $0.request.adapter != running.first?.request.adapter }) {
+                (changed, copies) = kv.regroup(running)
+            } else {
                 changed = kv.pack(running)
                 copies = changed.count  // each a move with its KV
             }

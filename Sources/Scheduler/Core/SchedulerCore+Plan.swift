@@ -48,8 +48,7 @@ extension SchedulerCore {
     /// Plans a step for `group`'s sequences (every sequence when nil).
     /// - Parameter last: the last group to try: when nothing at all can run, make room.
     private func planWork(group: Int?, now: Double, last: Bool) -> StepPlan {
-        let inGroup = { (seq: SequenceState) in group.map { seq.request.adapter == $0 } ?? true }
-        var decoders = running.filter { $0.isDecoding && inGroup($0) }
+        var decoders = running.filter { $0.isDecoding && $0.isIn(group) }
         makeRoom(decoders.count)  // cached prefixes go before running sequences do
         var free = kvFree
         while free < decoders.count, let victim = victimForPreemption() {
@@ -87,7 +86,7 @@ extension SchedulerCore {
     private func planPrefill(_ plan: inout StepPlan, group: Int?, budget: inout Int, free: inout Int, now: Double) {
         // Cells that running prefills still need: admission must leave them alone.
         var reserved = reservedForPrefill
-        var prefilling = running.filter { seq in !seq.isDecoding && (group.map { seq.request.adapter == $0 } ?? true) }.sorted { $0.precedes($1, usePriority: queue.usesPriority) }
+        var prefilling = running.filter { !$0.isDecoding && $0.isIn(group) }.sorted { $0.precedes($1, usePriority: queue.usesPriority) }
         if config.policy == .fair {
             // Prompt chunks go to tenants in fair-share order too.
             let shares = fairShare

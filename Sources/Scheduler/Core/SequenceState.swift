@@ -107,6 +107,8 @@ final class SequenceState {
         let scope = request.tenant + "\u{1F}" + request.cacheSalt
         return request.adapter == 0 ? scope : scope + "\u{1F}\(request.adapter)"
     }
+    /// Whether it belongs to `group`, the LoRA adapter a step serves (nil: every group).
+    func isIn(_ group: Int?) -> Bool { group.map { request.adapter == $0 } ?? true }
     /// KV cells this sequence holds beyond those it shares with a cache entry.
     var ownCells: Int { computed - borrow.length }
     var generatedCount: Int { tokens.count - promptCount }

@@ -46,8 +46,7 @@ final class WaitingQueue {
     ///   - adapter: consider only requests of this LoRA adapter (a step serves one); nil
     ///     for all.
     func next(shares: @autoclosure () -> FairShare, adapter: Int? = nil) -> SequenceState? {
-        let index = adapter.map { a in sequences.firstIndex { $0.request.adapter == a } } ?? sequences.indices.first
-        guard let index else { return nil }
+        guard let index = sequences.firstIndex(where: { $0.isIn(adapter) }) else { return nil }
         let head = sequences[index]
         switch policy {
         case .fcfs, .priority:
@@ -57,7 +56,7 @@ final class WaitingQueue {
             var chosen = head
             var lowest = shares.key(for: head)
             // The queue is in priority, then arrival, order: the first of each tenant is its oldest.
-            for seq in sequences[(index + 1)...] where adapter.map({ seq.request.adapter == $0 }) ?? true {
+            for seq in sequences[(index + 1)...] where seq.isIn(adapter) {
                 guard seq.request.priority == head.request.priority else { break }
                 let key = shares.key(for: seq)
                 if key < lowest {
