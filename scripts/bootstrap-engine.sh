@@ -5,16 +5,29 @@
 # Idempotent: a finished build leaves a stamp, and a second run only checks it.
 #
 #   scripts/bootstrap-engine.sh            CPU build of libllama
-#   scripts/bootstrap-engine.sh --tools    also llama-server and llama-batched-bench
+#   scripts/bootstrap-engine.sh --tools    also llama-server and llama-batched-bench, built apart
+#                                          from the unpatched source into PREFIX/peer, so peer
+#                                          benchmarks run llama.cpp as upstream ships it
 #   scripts/bootstrap-engine.sh --cuda     GGML_CUDA=ON for CUDA_ARCHS; without nvcc on the PATH
 #                                          (or CUDACXX), the CUDA 13.0 toolkit comes from pip
 #                                          wheels, pinned by version and sha256, into the cache
 #                                          (scripts/cuda-toolkit.sh). No GPU is needed to build.
-#   scripts/bootstrap-engine.sh --source   only fetch and unpack the source; print its dir
+#   scripts/bootstrap-engine.sh --source   only fetch and unpack the pinned (unpatched) source;
+#                                          print its dir
+#   scripts/bootstrap-engine.sh --patched-source
+#                                          the same, with Corral's patch series applied to a copy;
+#                                          print the copy's dir (a patch that does not apply stops
+#                                          here, with its name)
 #   scripts/bootstrap-engine.sh --portable GGML_NATIVE=OFF: no -march=native, for images that
 #                                          run on other CPUs than the build machine's
 #
-# Environment: CORRAL_CACHE (default ~/.cache/corral), CORRAL_JOBS (default nproc),
+# Corral's libllama is the pinned source with the patch series in patches/llama.cpp applied in
+# name order (each patch's header says what and why). The prefix records the series' hash in
+# .series, so a changed, added or removed patch rebuilds it. Every build has GGML_RPC=ON: the
+# same binary is the leader (--rpc) and the worker (`corral rpc-server`).
+#
+# Environment: CORRAL_PATCHES (the series folder; default the repository's patches/llama.cpp),
+# CORRAL_CACHE (default ~/.cache/corral), CORRAL_JOBS (default nproc),
 # CORRAL_ENGINE_SRC (an already unpacked copy of the pinned llama.cpp, for offline
 # machines such as the GPU checker: no fetch, no apt-get), CUDA_ARCHS (with --cuda; default
 # "80;86;89;90", Ampere to Hopper; `make engine-cuda` builds 90 only). The cuda prefix records
@@ -25,12 +38,13 @@ PIN_NAME=llama-cpp-python
 PIN_VERSION=0.3.36
 PIN_SHA256=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
 
-cuda=0; tools=0; source_only=0; portable=0
+cuda=0; tools=0; source_only=0; patched_only=0; portable=0
 for arg in "$@"; do
   case "$arg" in
     --cuda) cuda=1 ;;
     --tools) tools=1 ;;
     --source) source_only=1 ;;
+    --patched-source) patched_only=1 ;;
     --portable) portable=1 ;;
     *) echo "bootstrap-engine: unknown option $arg" >&2; exit 2 ;;
   esac
@@ -41,18 +55,27 @@ jobs=${CORRAL_JOBS:-$(nproc)}
 flavor=$([ $cuda = 1 ] && echo cuda || echo cpu)
 prefix=$cache/engine/$PIN_VERSION-$flavor
 src=$cache/src/llama_cpp_python-$PIN_VERSION
+patched=$cache/src/llama.cpp-$PIN_VERSION-patched
+patches=${CORRAL_PATCHES:-$(cd "$(dirname "$0")/.." && pwd)/patches/llama.cpp}
 log() { echo "bootstrap-engine: $*" >&2; }
 
+# The series' identity: every patch's name and content, in the order they apply.
+series=$(cd "$patches" 2>/dev/null && for f in $(ls -1 -- *.patch 2>/dev/null | LC_ALL=C sort); do
+  echo "$f $(sha256sum < "$f" | cut -d' ' -f1)"; done | sha256sum | cut -c1-16)
+
 # Done already? The stamp is written last, so a half-finished build never counts.
-have_tools() { [ -x "$prefix/bin/llama-server" ] && [ -x "$prefix/bin/llama-batched-bench" ] \
-  && [ -f "$prefix/lib/libllama-server-impl.so" ]; }
+peer=$prefix/peer
+have_tools() { [ -x "$peer/bin/llama-server" ] && [ -x "$peer/bin/llama-batched-bench" ] \
+  && [ -f "$peer/lib/libllama-server-impl.so" ] && [ -f "$peer/.complete" ]; }
+have_series() { [ "$(cat "$prefix/.series" 2>/dev/null)" = "$series" ]; }
 # libllama-common (grammars, the JSON-schema converter, Jinja chat templates) came later: a
 # prefix without it, or without all its headers, is brought up to date, which only compiles
 # the common library.
 have_common() { [ -f "$prefix/lib/pkgconfig/llama-common.pc" ] && [ -f "$prefix/include/llama-common/jinja/parser.h" ]; }
 cuda_archs=${CUDA_ARCHS:-80;86;89;90}
 have_archs() { [ $cuda = 0 ] || [ "$(cat "$prefix/.cuda-archs" 2>/dev/null)" = "$cuda_archs" ]; }
-if [ $source_only = 0 ] && [ -f "$prefix/.complete" ] && have_common && have_archs && { [ $tools = 0 ] || have_tools; }; then
+have_engine() { [ -f "$prefix/.complete" ] && have_common && have_archs && have_series; }
+if [ $source_only = 0 ] && [ $patched_only = 0 ] && have_engine && { [ $tools = 0 ] || have_tools; }; then
   echo "$prefix"; exit 0
 fi
 
@@ -62,6 +85,7 @@ command -v cmake >/dev/null || need+=(cmake)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v ninja >/dev/null || need+=(ninja-build)
 command -v g++ >/dev/null || need+=(g++)
+command -v patch >/dev/null || need+=(patch)
 if [ ${#need[@]} -gt 0 ] && [ -z "${CORRAL_ENGINE_SRC:-}" ]; then
   log "installing ${need[*]} with apt-get"
   export DEBIAN_FRONTEND=noninteractive
@@ -102,62 +126,83 @@ fi
 llama_src=${llama_src:-$src/vendor/llama.cpp}
 if [ $source_only = 1 ]; then echo "$llama_src"; exit 0; fi
 
-# Build: Release, shared libraries, no network features. libllama-common is always built:
-# Corral's structured output uses its JSON-schema-to-grammar converter.
-build=$cache/build/$PIN_VERSION-$flavor
-cmake_args=(-S "$llama_src" -B "$build" -G Ninja
-  -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON
-  -DCMAKE_INSTALL_PREFIX="$prefix" -DCMAKE_INSTALL_LIBDIR=lib
-  -DCMAKE_INSTALL_RPATH="$prefix/lib"
-  -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_UI=OFF
-  -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
-  -DLLAMA_BUILD_COMMON=ON -DLLAMA_SUBPROCESS=OFF
-  -DLLAMA_BUILD_TOOLS=$([ $tools = 1 ] && echo ON || echo OFF)
-  -DLLAMA_BUILD_SERVER=$([ $tools = 1 ] && echo ON || echo OFF))
-[ $portable = 1 ] && cmake_args+=(-DGGML_NATIVE=OFF)
-if [ $cuda = 1 ]; then
-  cmake_args+=(-DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$cuda_archs")
-  if [ -z "${CUDACXX:-}" ] && ! command -v nvcc >/dev/null; then
-    # The wheels' toolkit has no libcuda stub to link against, so no VMM: ggml-cuda then
-    # reaches the driver only through cudart, which loads libcuda at run time. Its lib/ goes
-    # on the rpath after the prefix's, for this machine; elsewhere the system's libcudart.so.13
-    # and libcublas.so.13 are found as usual.
-    toolkit=$("$(dirname "$0")/cuda-toolkit.sh")
-    # -rpath-link: the linker must find libcudart and libcublas behind libggml-cuda when it
-    # links the tools, and the wheels' lib/ is on no search path.
-    cmake_args+=(-DCMAKE_CUDA_COMPILER="$toolkit/bin/nvcc" -DCUDAToolkit_ROOT="$toolkit"
-      -DGGML_CUDA_NO_VMM=ON -DCMAKE_INSTALL_RPATH="$prefix/lib;$toolkit/lib"
-      -DCMAKE_EXE_LINKER_FLAGS="-Wl,-rpath-link,$toolkit/lib"
-      -DCMAKE_SHARED_LINKER_FLAGS="-Wl,-rpath-link,$toolkit/lib")
+# The patched copy: made again whenever the series or the pristine source it came from
+# changes. A plain copy (fresh mtimes) so that the build recompiles everything it holds.
+origin="$series $llama_src"
+if [ "$(cat "$patched/.series" 2>/dev/null)" != "$origin" ]; then
+  log "applying the patch series $series from $patches"
+  rm -rf "$patched"; mkdir -p "$(dirname "$patched")"
+  cp -r "$llama_src" "$patched"
+  for f in $(cd "$patches" 2>/dev/null && ls -1 -- *.patch 2>/dev/null | LC_ALL=C sort); do
+    # No fuzz: a patch that only applies somewhere else is a patch that no longer applies.
+    if ! out=$(patch -d "$patched" -p1 --forward --batch --fuzz=0 --no-backup-if-mismatch -s < "$patches/$f" 2>&1); then
+      log "patch $f does not apply to llama.cpp $PIN_VERSION:"; echo "$out" >&2
+      rm -rf "$patched"; exit 1
+    fi
+    log "applied $f"
+  done
+  echo "$origin" > "$patched/.series"
+fi
+if [ $patched_only = 1 ]; then echo "$patched"; exit 0; fi
+
+# Build: Release, shared libraries, no network features, the RPC backend on (the remote
+# devices of `--rpc`, and `corral rpc-server`). libllama-common is always built: Corral's
+# structured output uses its JSON-schema-to-grammar converter.
+#   cmake_args SOURCE BUILD PREFIX TOOLS(0|1): the configure line both builds share.
+cmake_args() {
+  local s=$1 b=$2 p=$3 t=$4 onoff
+  onoff=$([ "$t" = 1 ] && echo ON || echo OFF)
+  args=(-S "$s" -B "$b" -G Ninja
+    -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON
+    -DCMAKE_INSTALL_PREFIX="$p" -DCMAKE_INSTALL_LIBDIR=lib
+    -DCMAKE_INSTALL_RPATH="$p/lib"
+    -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_UI=OFF
+    -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
+    -DLLAMA_BUILD_COMMON=ON -DLLAMA_SUBPROCESS=OFF -DGGML_RPC=ON
+    -DLLAMA_BUILD_TOOLS=$onoff -DLLAMA_BUILD_SERVER=$onoff)
+  [ $portable = 1 ] && args+=(-DGGML_NATIVE=OFF)
+  if [ $cuda = 1 ]; then
+    args+=(-DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$cuda_archs")
+    if [ -z "${CUDACXX:-}" ] && ! command -v nvcc >/dev/null; then
+      # The wheels' toolkit has no libcuda stub to link against, so no VMM: ggml-cuda then
+      # reaches the driver only through cudart, which loads libcuda at run time. Its lib/ goes
+      # on the rpath after the prefix's, for this machine; elsewhere the system's libcudart.so.13
+      # and libcublas.so.13 are found as usual.
+      toolkit=$("$(dirname "$0")/cuda-toolkit.sh")
+      # -rpath-link: the linker must find libcudart and libcublas behind libggml-cuda when it
+      # links the tools, and the wheels' lib/ is on no search path.
+      args+=(-DCMAKE_CUDA_COMPILER="$toolkit/bin/nvcc" -DCUDAToolkit_ROOT="$toolkit"
+        -DGGML_CUDA_NO_VMM=ON -DCMAKE_INSTALL_RPATH="$p/lib;$toolkit/lib"
+        -DCMAKE_EXE_LINKER_FLAGS="-Wl,-rpath-link,$toolkit/lib"
+        -DCMAKE_SHARED_LINKER_FLAGS="-Wl,-rpath-link,$toolkit/lib")
+    fi
   fi
-fi
-log "configuring ($flavor$([ $tools = 1 ] && echo ', with tools'))"
-cmake "${cmake_args[@]}" >&2
-targets=(llama llama-common)
-[ $tools = 1 ] && targets+=(llama-server llama-batched-bench)
-log "building ${targets[*]} with $jobs jobs"
-cmake --build "$build" -j "$jobs" --target "${targets[@]}" >&2
-if [ $tools = 1 ]; then
-  mkdir -p "$prefix/bin"
-  cp "$build/bin/llama-server" "$build/bin/llama-batched-bench" "$prefix/bin/"
-  # The tools are thin executables over shared libraries the install rules skip.
-  mkdir -p "$prefix/lib"
-  cp -P "$build"/bin/libllama-server-impl.so "$build"/bin/libllama-batched-bench-impl.so "$build"/bin/libmtmd.so* \
-    "$prefix/lib/"
-  # The install rules of tools not built above would stop the install half-way, before
-  # llama.pc: install with the tools configured out (nothing is rebuilt).
-  cmake "${cmake_args[@]}" -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF >&2
-fi
-cmake --install "$build" >&2 || true
-[ -f "$prefix/lib/pkgconfig/llama.pc" ] || { log "llama.pc missing under $prefix"; exit 1; }
-# llama-common has an install rule for its library only: its headers (and the JSON library
-# they include) go next to it, and a pkg-config file lets SwiftPM's CLlamaCommon find both.
-inc=$prefix/include/llama-common
-rm -rf "$inc"; mkdir -p "$inc/nlohmann"
-(cd "$llama_src/common" && find . -name '*.h' -exec cp --parents {} "$inc/" \;)
-cp "$llama_src"/vendor/nlohmann/*.hpp "$inc/nlohmann/"
-[ -f "$prefix/lib/libllama-common.so" ] || { log "libllama-common.so missing under $prefix"; exit 1; }
-cat > "$prefix/lib/pkgconfig/llama-common.pc" <<PC
+}
+
+# Corral's engine: libllama and libllama-common from the patched copy, installed into the prefix.
+if ! have_engine; then
+  build=$cache/build/$PIN_VERSION-$flavor
+  # The build folder of a prefix from before the series was configured on the pristine source,
+  # and CMake refuses a second source for one build folder.
+  if [ -f "$build/CMakeCache.txt" ] && ! grep -q "^CMAKE_HOME_DIRECTORY:INTERNAL=$patched\$" "$build/CMakeCache.txt"; then
+    rm -rf "$build"
+  fi
+  rm -f "$prefix/.complete"
+  cmake_args "$patched" "$build" "$prefix" 0
+  log "configuring ($flavor, patch series $series)"
+  cmake "${args[@]}" >&2
+  log "building llama llama-common with $jobs jobs"
+  cmake --build "$build" -j "$jobs" --target llama llama-common >&2
+  cmake --install "$build" >&2 || true
+  [ -f "$prefix/lib/pkgconfig/llama.pc" ] || { log "llama.pc missing under $prefix"; exit 1; }
+  # llama-common has an install rule for its library only: its headers (and the JSON library
+  # they include) go next to it, and a pkg-config file lets SwiftPM's CLlamaCommon find both.
+  inc=$prefix/include/llama-common
+  rm -rf "$inc"; mkdir -p "$inc/nlohmann"
+  (cd "$patched/common" && find . -name '*.h' -exec cp --parents {} "$inc/" \;)
+  cp "$patched"/vendor/nlohmann/*.hpp "$inc/nlohmann/"
+  [ -f "$prefix/lib/libllama-common.so" ] || { log "libllama-common.so missing under $prefix"; exit 1; }
+  cat > "$prefix/lib/pkgconfig/llama-common.pc" <<PC
 prefix=$prefix
 libdir=\${prefix}/lib
 includedir=\${prefix}/include/llama-common
@@ -169,6 +214,28 @@ Requires: llama
 Cflags: -I\${includedir}
 Libs: -L\${libdir} -lllama-common
 PC
-[ $cuda = 1 ] && echo "$cuda_archs" > "$prefix/.cuda-archs"
-touch "$prefix/.complete"
+  [ $cuda = 1 ] && echo "$cuda_archs" > "$prefix/.cuda-archs"
+  echo "$series" > "$prefix/.series"
+  touch "$prefix/.complete"
+fi
+
+# The peer tools: llama-server and llama-batched-bench from the unpatched source, with their
+# own libllama and libggml in PREFIX/peer/lib, so a comparison never runs our patches on
+# both sides. The binaries carry that folder as their rpath from the start (no install step).
+if [ $tools = 1 ] && ! have_tools; then
+  pbuild=$cache/build/$PIN_VERSION-$flavor-peer
+  rm -rf "$peer"
+  cmake_args "$llama_src" "$pbuild" "$peer" 1
+  args+=(-DCMAKE_BUILD_WITH_INSTALL_RPATH=ON)
+  log "configuring the peer tools ($flavor, unpatched)"
+  cmake "${args[@]}" >&2
+  log "building llama-server llama-batched-bench with $jobs jobs"
+  cmake --build "$pbuild" -j "$jobs" --target llama-server llama-batched-bench >&2
+  mkdir -p "$peer/bin" "$peer/lib"
+  cp "$pbuild/bin/llama-server" "$pbuild/bin/llama-batched-bench" "$peer/bin/"
+  # The tools are thin executables over shared libraries (the build puts them all in bin/).
+  cp -P "$pbuild"/bin/*.so* "$peer/lib/"
+  [ $cuda = 1 ] && echo "$cuda_archs" > "$peer/.cuda-archs"
+  touch "$peer/.complete"
+fi
 echo "$prefix"
