@@ -15,7 +15,7 @@ engine=$("$here/scripts/bootstrap-engine.sh" --tools)
 # llama-server: the same KV cells split over the same slots (partitioned, as Corral by default), prompt caching off
 # (Corral keeps its default prefix cache, which finds nothing to reuse in these prompts), no web UI, and an HTTP thread per
 # connection the sweep opens (its default pool is smaller and drops connections at 32).
-"$engine/bin/llama-server" -m "$model" --host 127.0.0.1 --port 8201 -t "$threads" -tb "$threads" \
+"$engine/peer/bin/llama-server" -m "$model" --host 127.0.0.1 --port 8201 -t "$threads" -tb "$threads" \
   -c "$kv" -np "$seqs" --no-kv-unified -b 512 -ub 512 --no-cache-prompt --no-webui --threads-http $((seqs + 8)) --log-disable >/dev/null 2>&1 &
 pids+=($!)
 "$bin" serve --host 127.0.0.1 --port 8202 --model "$model" --threads "$threads" --kv-cache-tokens "$kv" \

@@ -78,6 +78,6 @@ done
 
 echo "## llama-batched-bench (partitioned KV, flash attention, -npp $((32 + short)) -ntg $((long - short)), $threads threads): S_TG is the ceiling"
 for b in ${npl//,/ }; do
-  "$engine/bin/llama-batched-bench" -m "$model" -c $((b * 256)) -b 512 -ub 512 -fa on -ngl "$bbngl" -npp $((32 + short)) -ntg $((long - short)) -npl "$b" \
+  "$engine/peer/bin/llama-batched-bench" -m "$model" -c $((b * 256)) -b 512 -ub 512 -fa on -ngl "$bbngl" -npp $((32 + short)) -ntg $((long - short)) -npl "$b" \
     -t "$threads" 2>/dev/null | grep -E '^\|' | tail -n +$([ "$b" = "${npl%%,*}" ] && echo 1 || echo 3)
 done

@@ -10,7 +10,7 @@ threads=${THREADS:-2}; conversations=${CONVERSATIONS:-8}; turns=${TURNS:-4}; con
 engine=$("$here/scripts/bootstrap-engine.sh" --tools)
 . "$here/scripts/bench-common.sh"
 
-"$engine/bin/llama-server" -m "$model" --host 127.0.0.1 --port 8211 -t "$threads" -tb "$threads" -np "$conc" \
+"$engine/peer/bin/llama-server" -m "$model" --host 127.0.0.1 --port 8211 -t "$threads" -tb "$threads" -np "$conc" \
   --no-webui --log-disable >/dev/null 2>&1 &
 pids+=($!)
 "$bin" serve --host 127.0.0.1 --port 8212 --model "$model" --threads "$threads" --log-level warning &

@@ -13,7 +13,7 @@ port=${PORT:-8099}
 
 echo "## machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 echo "## llama-batched-bench (partitioned KV, -npp 32 -ntg $tokens, $threads threads)"
-"$engine/bin/llama-batched-bench" -m "$model" -c 32768 -b 512 -ub 512 -npp 32 -ntg "$tokens" -npl 1,16,32 \
+"$engine/peer/bin/llama-batched-bench" -m "$model" -c 32768 -b 512 -ub 512 -npp 32 -ntg "$tokens" -npl 1,16,32 \
   -t "$threads" 2>/dev/null | grep -E '^\|'
 echo "(output tok/s for comparison = B x $tokens / T s)"
 

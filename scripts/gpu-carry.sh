@@ -2,8 +2,9 @@
 # Prepares .gpu/ for a run on a GPU machine that has nvcc, CMake and Python but no Swift
 # and no network, all within the 64 MiB a device call carries. Prints the folder.
 #   .gpu/engine-cuda.tar.xz  the prebuilt CUDA engine for sm_90 (`make engine-cuda`):
-#                            libllama, libllama-common, libggml*, llama-server and
-#                            llama-batched-bench (and their libraries), stripped; the GPU scripts use it when it
+#                            libllama, libllama-common, libggml* (patched), and in peer/ the
+#                            unpatched llama-server and llama-batched-bench (and their
+#                            libraries), stripped; the GPU scripts use it when it
 #                            loads there (scripts/gpu-engine.sh), so a check measures from
 #                            its first minute instead of building for about 250 s
 #   .gpu/llama.cpp.tar.xz    the pinned engine source, trimmed to what a CUDA build needs:
@@ -14,7 +15,8 @@
 # shrinks to what the checks run (gguf-py and one vocab file: no fallback build), and the
 # carry says so. Measured: engine 40.1 MiB, corral 19.5 MiB (both through the x86 filter),
 # source 5.9 MiB: 65.5 MiB, so the source shrinks (1.6 MiB) and the carry is 61.1 MiB, with
-# a 1.8 MiB tree 62.9 MiB (xz -9e saves under 1%). Where the prebuilt engine cannot load (no
+# a 1.8 MiB tree 62.9 MiB (xz -9e saves under 1%). Those figures predate the peer tools'
+# own libllama and libggml (peer/lib): not yet measured with them. Where the prebuilt engine cannot load (no
 # libcudart.so.13 and libcublas.so.13 there), ENGINE_CUDA=none carries the whole source
 # instead, and the GPU scripts build the engine as before.
 #
@@ -42,15 +44,22 @@ xzc() { xz -T0 $bcj --lzma2=preset=6 "$@"; }
 mib() { awk -v b="$1" 'BEGIN {printf "%.1f MiB", b / 1048576}'; }
 
 # Engine: the sm_90 build, when `make engine-cuda` made it (its tools included).
-if [ -f "$engine_cuda/.complete" ] && [ -x "$engine_cuda/bin/llama-server" ]; then
-  mkdir -p "$stage/engine/lib" "$stage/engine/bin"
-  # The tools' own libraries (libllama-server-impl, libllama-batched-bench-impl, libmtmd) too.
-  cp -P "$engine_cuda"/lib/libllama.so* "$engine_cuda"/lib/libllama-common.so* "$engine_cuda"/lib/libggml*.so* \
-    "$engine_cuda"/lib/libllama-*-impl.so "$engine_cuda"/lib/libmtmd.so* "$stage/engine/lib/"
-  cp "$engine_cuda/bin/llama-server" "$engine_cuda/bin/llama-batched-bench" "$stage/engine/bin/"
+if [ -f "$engine_cuda/.complete" ] && [ -x "$engine_cuda/peer/bin/llama-server" ]; then
+  mkdir -p "$stage/engine/lib" "$stage/engine/peer/lib" "$stage/engine/peer/bin"
+  cp -P "$engine_cuda"/lib/libllama.so* "$engine_cuda"/lib/libllama-common.so* "$engine_cuda"/lib/libggml*.so* "$stage/engine/lib/"
+  # The peer tools run the unpatched engine: their own libraries (libllama-server-impl,
+  # libllama-batched-bench-impl, libmtmd, libllama, libggml*) in peer/lib. libggml-cuda is
+  # 80% of the carry; while no patch touches ggml-cuda, the patched build's copy is the same
+  # code, so peer/lib links to it instead of carrying a second one.
+  cp -P "$engine_cuda"/peer/lib/*.so* "$stage/engine/peer/lib/"
+  if ! grep -qs '^+++ b/ggml/src/ggml-cuda/' patches/llama.cpp/*.patch; then
+    rm -f "$stage"/engine/peer/lib/libggml-cuda.so*
+    for f in "$stage"/engine/lib/libggml-cuda.so*; do ln -s "../../lib/$(basename "$f")" "$stage/engine/peer/lib/$(basename "$f")"; done
+  fi
+  cp "$engine_cuda/peer/bin/llama-server" "$engine_cuda/peer/bin/llama-batched-bench" "$stage/engine/peer/bin/"
   cp "$engine_cuda/.cuda-archs" "$stage/engine/"
   find "$stage/engine" -type f -name '*.so*' -exec strip --strip-unneeded {} +
-  strip "$stage/engine/bin/"*
+  strip "$stage/engine/peer/bin/"*
   tar -C "$stage/engine" -cf - . | xzc > "$out/engine-cuda.tar.xz"
   echo "gpu-carry: engine-cuda.tar.xz $(mib "$(stat -c %s "$out/engine-cuda.tar.xz")") (sm_$(cat "$engine_cuda/.cuda-archs"))" >&2
 else

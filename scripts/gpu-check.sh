@@ -31,6 +31,9 @@ t0=$(date +%s)
 out=${OUT:-/tmp/gpu-check}; mkdir -p "$out"
 exec > >(tee -a "$out/gpu-check.log") 2>&1
 el() { echo "[$(( $(date +%s) - t0 )) s] $*"; }
+# Runs a peer tool (llama-server, llama-batched-bench) on its own unpatched libraries: on the
+# GPU machine LD_LIBRARY_PATH names the patched engine's lib/ first, and it wins over a RUNPATH.
+peer() { LD_LIBRARY_PATH="$engine/peer/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$@"; }
 dry=${GPU_DRY_RUN:-0}
 models=/tmp/corral-gpu-models; mkdir -p "$models"
 
@@ -62,8 +65,8 @@ el "generated $shape, $layers layers ($(du -h "$model" | cut -f1))"
 if [ "$dry" = carry ]; then
   # No GPU here: the carried binaries load, the engine registers CUDA, and corral stops at
   # device detection, naming it.
-  "$engine/bin/llama-server" --version 2>&1 | tail -2
-  "$engine/bin/llama-batched-bench" --help > /dev/null 2>&1; el "llama-batched-bench --help: exit status $?"
+  peer "$engine/peer/bin/llama-server" --version 2>&1 | tail -2
+  peer "$engine/peer/bin/llama-batched-bench" --help > /dev/null 2>&1; el "llama-batched-bench --help: exit status $?"
   timeout 60 "$corral" serve --host 127.0.0.1 --port 18099 --model "$model" > /tmp/corral-carry.log 2>&1
   code=$?
   cat /tmp/corral-carry.log
@@ -103,7 +106,7 @@ kill "${pids[-1]}"; wait "${pids[-1]}" 2> /dev/null
 
 # 2. Corral (the defaults) against llama-server, same engine build, model, KV cells and
 #    32 sequences, llama-server's prompt caching off; then Corral with caching off.
-"$engine/bin/llama-server" -m "$model" --host 127.0.0.1 --port 8201 -ngl "$ngl" -c "$kv" -np 32 \
+peer "$engine/peer/bin/llama-server" -m "$model" --host 127.0.0.1 --port 8201 -ngl "$ngl" -c "$kv" -np 32 \
   --no-kv-unified -b 512 -ub 512 --no-cache-prompt --no-webui --threads-http 40 --log-disable \
   > /tmp/llama-server.log 2>&1 &
 pids+=($!)
@@ -130,7 +133,7 @@ curl -s http://127.0.0.1:8202/v1/metrics | grep -E '^iteration_(phase_seconds_to
 kill "${pids[@]}" 2> /dev/null; wait "${pids[@]}" 2> /dev/null; pids=()
 
 # 3. The engine alone at the same batch sizes and layout (decode rate is the TG column).
-"$engine/bin/llama-batched-bench" -m "$model" -ngl "$ngl" -c "$kv" -b 512 -ub 512 \
+peer "$engine/peer/bin/llama-batched-bench" -m "$model" -ngl "$ngl" -c "$kv" -b 512 -ub 512 \
   -npp "${decode%/*}" -ntg "${decode#*/}" -npl "$bb_npl" 2> /dev/null | tee "$out/batched-bench.md"
 
 # 4. Host work per step at high concurrency (issue 27): decode rate by difference against

@@ -41,7 +41,7 @@ gpu_engine_prebuilt() {
   mkdir -p "$dir/bin"
   xz -dc .gpu/corral.xz > "$dir/bin/corral" && chmod +x "$dir/bin/corral"
   for f in "$dir"/lib/libggml-cuda.so "$dir"/lib/libllama.so "$dir/bin/corral" \
-           $([ "$tools" = 1 ] && echo "$dir/bin/llama-server $dir/bin/llama-batched-bench"); do
+           $([ "$tools" = 1 ] && echo "$dir/peer/bin/llama-server $dir/peer/bin/llama-batched-bench"); do
     [ -e "$f" ] || { echo "the carried engine lacks $(basename "$f")"; return 1; }
     missing=$(ldd "$f" 2>&1 | grep 'not found' | awk '{print $1}' | sort -u | tr '\n' ' ')
     [ -z "$missing" ] || { echo "$(basename "$f") cannot load: $missing not found (CUDA libraries from: ${extra:-none})"; return 1; }
