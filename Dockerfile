@@ -46,11 +46,12 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # updates; the engine itself is pinned and sha256-checked by bootstrap-engine.sh.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates cmake g++ ninja-build pkg-config \
+ && apt-get install -y --no-install-recommends ca-certificates cmake g++ ninja-build patch pkg-config \
       python3 python3-venv \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY scripts/bootstrap-engine.sh scripts/stage-image.sh scripts/
+COPY patches patches
 ENV CORRAL_CACHE=/build
 # --portable: no -march=native, so the image runs on CPUs other than the build machine's.
 RUN engine=$(scripts/bootstrap-engine.sh --portable) \
@@ -67,11 +68,12 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # DL3008: as in engine-cpu, the archive's current versions.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates cmake g++ ninja-build pkg-config \
+ && apt-get install -y --no-install-recommends ca-certificates cmake g++ ninja-build patch pkg-config \
       python3 python3-venv unzip \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY scripts/bootstrap-engine.sh scripts/cuda-toolkit.sh scripts/stage-image.sh scripts/
+COPY patches patches
 ENV CORRAL_CACHE=/build
 # Ampere (80, 86), Ada (89) and Hopper (90).
 ARG CUDA_ARCHS="80;86;89;90"
