@@ -12,6 +12,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("CORRAL_BIN", os.path.join(ROOT, ".build", "debug", "corral"))
 MODEL = os.environ.get("CORRAL_TEST_MODEL", os.path.expanduser("~/.cache/corral/models/SmolLM2-135M-Instruct.Q4_1.gguf"))
+DECI_MODEL = os.environ.get("CORRAL_TEST_DECI_MODEL", os.path.expanduser("~/.cache/corral/models/tiny-deci.gguf"))
 
 
 def free_port():

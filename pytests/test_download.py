@@ -127,9 +127,10 @@ def test_list_model_profiles_names_the_backend_serve_would_use():
     out = json.loads(run.stdout)
     assert any(d["kind"] == "cpu" for d in out["devices"])
     gpus = [d for d in out["devices"] if d["kind"] in ("gpu", "igpu")]
-    assert out["selected"] == "cpu" if not gpus else out["selected"].startswith(gpus[0]["backend"].lower())
+    assert out["selected"] == "llamacpp-cpu-tp1-pp1" if not gpus else out["selected"].startswith("llamacpp-")
+    assert [p["profile"] for p in out["profiles"]][0] == out["selected"]
     no_gpu = subprocess.run([BIN, "list-model-profiles", "--gpu-layers", "0"], capture_output=True, text=True)
-    assert "serve would use: cpu" in no_gpu.stdout
+    assert "serve would use: llamacpp-cpu-tp1-pp1" in no_gpu.stdout
 
 
 @pytest.fixture

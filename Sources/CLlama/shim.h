@@ -2,3 +2,5 @@
 #pragma once
 #include <llama.h>
 #include <gguf.h>
+#include <ggml-backend.h>
+#include <ggml-rpc.h>

@@ -38,26 +38,38 @@ public enum EngineLoader {
                 throw ServerConfig.Invalid(description: "NIM_CHAT_TEMPLATE_FILE=\(file) cannot be read")
             }
         }
-        let model = try LlamaModel(path: path, options: .init(gpuLayers: Int32(config.gpuLayers), chatTemplate: template,
-                                                                 onProgress: progress))
+        let choice = try chooseLayout(config, path: path)
+        var options = LlamaModel.Options(gpuLayers: Int32(config.gpuLayers), chatTemplate: template, onProgress: progress)
+        apply(choice.layout, to: &options)
+        let model = try LlamaModel(path: path, options: options)
         let isDeci = model.metadata.architecture == "deci"
         // Unified: sequence ids past the running ones hold cached prefixes and the shared
         // prompts of n > 1 choices (llama.cpp allows 256 ids in all). Partitioned: one
         // partition per running sequence, attention over its own cells only.
-        let memory = KVSizing.Memory.measure(model: model, gpuLayers: config.gpuLayers)
+        let memory = KVSizing.Memory.measure(model: model, layout: choice.layout, gpuLayers: config.gpuLayers)
         let unified = config.unifiedKV(onGPU: memory.onGPU)
         var sizing = try KVSizing.plan(config, memory: memory, bytesPerToken: model.metadata.kvElementsPerToken * 2,
                                        trainedContext: model.metadata.trainingContextLength)
         let layers = model.metadata.layerCount
         sizing.offloadedLayers = memory.onGPU ? (config.gpuLayers < 0 ? layers : min(config.gpuLayers, layers)) : 0
+        let placement = choice.layout.placement(choice.shape, gpuLayers: config.gpuLayers, kvCells: sizing.tokens,
+                                                batchTokens: sizing.maxBatchTokens, cpu: choice.cpu)
+        if choice.layout.mode != .none, let overflow = ParallelLayout.overflow(placement, devices: choice.layout.devices,
+                                                                              memoryShare: config.gpuMemoryUtilization) {
+            throw ServerConfig.Invalid(description: overflow)
+        }
+        // llama.cpp's tensor split refuses backend sampling; elsewhere it pays where the
+        // logits come from a local GPU.
+        let outputOnGPU = choice.layout.mode != .tensor && placement.contains { $0.output && $0.kind == "gpu" }
         let running = sizing.maxNumSeqs
         let threads = CPUBudget.resolve(configured: config.threads)
         let serves = servedEndpoints(config, model.metadata)
         let context = try LlamaContext(model: model, options: .init(
             contextLength: sizing.tokens, batchCapacity: sizing.maxBatchTokens,
             maxSequences: unified ? min(running * 2, max(running, 256)) : running, threads: threads.threads,
-            // deci: without flash attention llama.cpp pads V to the widest layer.
-            flashAttention: isDeci ? true : nil, unifiedKV: unified, pooling: serves.embeddings))
+            // deci: without flash attention llama.cpp pads V to the widest layer; tensor
+            // split needs it.
+            flashAttention: isDeci || choice.layout.mode == .tensor ? true : nil, unifiedKV: unified, pooling: serves.embeddings))
         var schedulerConfig = SchedulerConfig(maxBatchTokens: sizing.maxBatchTokens,
                                     maxRunningSequences: running,
                                     maxWaitingRequests: config.maxWaitingRequests,
@@ -74,13 +86,15 @@ public enum EngineLoader {
         schedulerConfig.maxLoras = config.lora.maxActive
         let scheduler = BatchScheduler(
             executor: LlamaExecutor(context: context, samplingThreads: threads.threads,
-                                    deviceSampling: deviceSampling(outputOnGPU: memory.onGPU && (config.gpuLayers < 0 || config.gpuLayers > layers))),
+                                    deviceSampling: deviceSampling(outputOnGPU: outputOnGPU)),
             config: schedulerConfig,
             observer: observer,
-            proposer: try draftModel(config, target: model, maxModelLen: sizing.maxModelLen, threads: threads.threads))
+            proposer: try draftModel(config, target: model, maxModelLen: sizing.maxModelLen, threads: threads.threads,
+                                     device: choice.layout.devices.first))
         scheduler.start()
         return ServingEngine(model: model, scheduler: scheduler, servedName: config.servedName, kvSizing: sizing,
-                             threads: threads, identity: identity, serves: serves, lora: config.lora)
+                             threads: threads, identity: identity, serves: serves, lora: config.lora,
+                             parallel: choice.layout, placement: placement)
     }
 
     /// An embedding model (its GGUF names a pooling) serves embeddings only, pooled its own
@@ -94,14 +108,17 @@ public enum EngineLoader {
     /// The draft model for `NIM_SPECULATIVE_METHOD=draft`, on a context of its own holding
     /// as many sequences as may draft at once (`NIM_SPECULATIVE_DISABLE_BY_BATCH_SIZE`),
     /// each up to `maxModelLen` tokens but at most 8192 (a longer sequence drafts nothing).
+    /// The draft sits on one device, the target's first (not spread over RPC workers).
     static func draftModel(_ config: ServerConfig, target: LlamaModel, maxModelLen: Int,
-                           threads: Int) throws -> LlamaDraftModel? {
+                           threads: Int, device: ParallelLayout.Device? = nil) throws -> LlamaDraftModel? {
         guard config.speculation.method == .draft, let name = config.draftModel else { return nil }
         let path: String
         do { path = try ModelLocator.resolve(name, cacheDirectory: config.cachePath) } catch {
             throw ServerConfig.Invalid(description: "NIM_SPECULATIVE_DRAFT_MODEL=\(name): \(error)")
         }
-        let model = try LlamaModel(path: path, options: .init(gpuLayers: Int32(config.gpuLayers)))
+        var options = LlamaModel.Options(gpuLayers: Int32(config.gpuLayers))
+        if let device { apply(ParallelLayout(mode: .none, devices: [device], reason: "draft"), to: &options) }
+        let model = try LlamaModel(path: path, options: options)
         let sequences = max(1, min(config.speculation.disableByBatchSize, config.maxRunningSequences ?? 256))
         let context = try LlamaContext(model: model, options: .init(
             contextLength: sequences * min(maxModelLen, 8192), batchCapacity: 512, maxSequences: sequences,

@@ -4,12 +4,14 @@ import Foundation
 public import LlamaEngine
 
 extension KVSizing.Memory {
-    /// What the loaded `model` leaves: the GPUs' free and total memory when layers are
-    /// offloaded to one, else the smaller of the system's available memory and the
-    /// cgroup's remaining limit, less the weights (mapped, so not yet counted as used).
-    public static func measure(model: LlamaModel, gpuLayers: Int) -> KVSizing.Memory {
+    /// What the loaded `model` leaves: the layout's devices' free and total memory (GPUs,
+    /// RPC workers' devices) when layers are offloaded, else the smaller of the system's
+    /// available memory and the cgroup's remaining limit, less the weights (mapped, so not
+    /// yet counted as used).
+    public static func measure(model: LlamaModel, layout: ParallelLayout, gpuLayers: Int) -> KVSizing.Memory {
         let devices = EngineDevice.all()
-        let gpus = EngineDevice.servingGPUs(gpuLayers: gpuLayers, among: devices)
+        let names = Set(layout.devices.map(\.name))
+        let gpus = gpuLayers == 0 ? [] : devices.filter { names.contains($0.name) && $0.kind != .cpu }
         if !gpus.isEmpty {
             return .init(onGPU: true, freeBytes: gpus.reduce(0) { $0 + $1.freeBytes },
                          totalBytes: gpus.reduce(0) { $0 + $1.totalBytes }, source: "gpu",

@@ -7,7 +7,7 @@ struct Corral: AsyncParsableCommand {
         commandName: "corral",
         abstract: "An OpenAI-compatible, NIM-style LLM inference server on llama.cpp.",
         subcommands: [ServeCommand.self, GenerateCommand.self, SimulateCommand.self, DownloadCommand.self,
-                      ListProfilesCommand.self, PlanCommand.self, BenchCommand.self],
+                      ListProfilesCommand.self, PlanCommand.self, BenchCommand.self, RPCServerCommand.self],
         defaultSubcommand: ServeCommand.self)
 
     /// Parses the process's arguments with on/off flags expanded (`Toggle`), then runs.

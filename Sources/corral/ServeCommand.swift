@@ -125,6 +125,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong(ServeSetting.maxLoraRank.flag), help: ArgumentHelp(ServeSetting.maxLoraRank.help))
     var maxLoraRank: Int?
 
+    @OptionGroup(title: "Devices")
+    var parallel: ParallelOptions
+
     @Flag(help: "Check the settings (flags and NIM_* variables) and the model and exit: status 0 and the settings in force when serve would start with them, else the reason on one line.")
     var checkConfig = false
 
@@ -213,6 +216,7 @@ struct ServeCommand: AsyncParsableCommand {
         c.lora.maxActive = try E.int(.maxGPULoras, flag: maxLoras, default: ServeDefaults.maxGPULoras)
         c.lora.maxLoaded = try E.int(.maxCPULoras, flag: maxCpuLoras, default: ServeDefaults.maxCPULoras)
         c.lora.maxRank = try E.int(.maxLoraRank, flag: maxLoraRank, default: ServeDefaults.maxLoraRank)
+        c.parallel = try parallel.settings()
         try c.validate()
         return c
     }

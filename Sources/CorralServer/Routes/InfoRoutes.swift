@@ -39,6 +39,18 @@ struct InfoRoutes: Sendable {
         var serves: Serves
         /// LoRA adapters: loaded, skipped and the limits.
         var lora: AdapterRegistry.Info
+        /// The split mode, its reason and the profile name.
+        var parallel: Parallel
+        /// Each device's part of the model: layers, KV cells and bytes.
+        var devices: [DevicePlacement]
+    }
+
+    /// How the model spreads over devices.
+    struct Parallel: Encodable {
+        var split_mode: String
+        var profile: String
+        var reason: String
+        var rpc_servers: [String]
     }
 
     /// What the model serves, and how its embeddings are pooled.
@@ -97,7 +109,10 @@ struct InfoRoutes: Sendable {
             chat_template: config.chatTemplateFile ?? "model", chat: Chat(engine.model.chatCapabilities, config),
             serves: Serves(generation: engine.serves.generation, embeddings: engine.serves.embeddings != nil,
                            pooling: engine.serves.embeddings?.rawValue),
-            lora: engine.adapters.info(switches: engine.scheduler.snapshot.adapters.switches)))
+            lora: engine.adapters.info(switches: engine.scheduler.snapshot.adapters.switches),
+            parallel: Parallel(split_mode: engine.parallel.mode.rawValue, profile: engine.parallel.profile,
+                               reason: engine.parallel.reason, rpc_servers: config.parallel.rpcServers),
+            devices: engine.placement))
     }
 
     struct TokenizeRequest: Decodable {

@@ -77,6 +77,10 @@ public struct ModelLoaderService: Service {
             "prefix_cache": "\(engine.scheduler.prefixCacheMode)",
             "serial_prefill": "\(engine.scheduler.config.serialPrefill)",
             "lora_adapters": "\(engine.adapters.adapters.map(\.name).joined(separator: ","))"])
+        logger.info("parallel", metadata: [
+            "split_mode": "\(engine.parallel.mode.rawValue)", "profile": "\(engine.parallel.profile)",
+            "why": "\(engine.parallel.reason)",
+            "devices": "\(engine.placement.map { "\($0.name) \($0.layers) layers \($0.totalBytes >> 20) MiB" }.joined(separator: "; "))"])
         for (size, reason) in k.reasons.sorted(by: { $0.key < $1.key }) {
             logger.info("sized", metadata: ["setting": "\(size)", "why": "\(reason)"])
         }

@@ -19,6 +19,10 @@ public final class ServingEngine: Sendable {
     public let serves: Serves
     /// The LoRA adapters served beside the base model (none without `NIM_PEFT_SOURCE`).
     public let adapters: AdapterRegistry
+    /// How the model spreads over devices, and why.
+    public let parallel: ParallelLayout
+    /// Each device's part of the model (`/v1/metadata`'s `devices`).
+    public let placement: [DevicePlacement]
 
     /// The endpoint groups a loaded model answers.
     public struct Serves: Sendable, Equatable {
@@ -43,11 +47,13 @@ public final class ServingEngine: Sendable {
     /// - Parameter lora: where adapters come from; the scheduler loads them into its executor.
     public init(model: any ServedModel, scheduler: BatchScheduler, servedName: String, kvSizing: KVSizing? = nil,
                 threads: CPUBudget? = nil, identity: EngineIdentity = .unknown, serves: Serves = Serves(),
-                lora: LoRASettings = LoRASettings()) {
+                lora: LoRASettings = LoRASettings(), parallel: ParallelLayout = .cpu, placement: [DevicePlacement] = []) {
         self.adapters = AdapterRegistry(settings: lora, baseName: servedName, engine: AdapterRegistry.Engine(
             load: { path, maxRank in try await scheduler.loadAdapter(path: path, maxRank: maxRank) },
             retire: { scheduler.retireAdapter($0) }))
         self.model = model
+        self.parallel = parallel
+        self.placement = placement
         self.serves = serves
         self.identity = identity
         self.threads = threads

@@ -90,6 +90,8 @@ public struct ServerConfig: Sendable {
     public var embeddingPooling = ServeDefaults.embeddingPooling
     /// LoRA adapters (`NIM_PEFT_SOURCE` and its limits).
     public var lora = LoRASettings()
+    /// Devices and how the model spreads over them (`NIM_SPLIT_MODE` and its rows).
+    public var parallel = ParallelSettings()
 
     /// Creates a configuration with the documented defaults.
     public init(host: String = "0.0.0.0", port: Int = ServeDefaults.port, model: String = ServeDefaults.model,
@@ -182,6 +184,9 @@ extension ServerConfig {
             (S.speculativeDisableByBatchSize, Double(speculation.disableByBatchSize)),
             (S.peftRefreshInterval, lora.refreshInterval != 0 ? lora.refreshInterval : nil),
             (S.maxGPULoras, Double(lora.maxActive)), (S.maxCPULoras, Double(lora.maxLoaded)), (S.maxLoraRank, Double(lora.maxRank)),
+            (S.tensorParallelSize, parallel.tensorParallel.map(Double.init)),
+            (S.rpcWaitSeconds, Double(parallel.rpcWaitSeconds)),
+            (S.pipelineParallelSize, parallel.pipelineParallel.map(Double.init)),
         ]
         for (setting, value) in numbers {
             if let value { try setting.check(value, as: ServeSetting.format(value)) }
@@ -233,6 +238,6 @@ extension ServerConfig {
             S.peftSource: lora.source ?? "none", S.peftRefreshInterval: lora.refreshInterval > 0 ? "\(Int(lora.refreshInterval))" : "none",
             S.maxGPULoras: "\(lora.maxActive)", S.maxCPULoras: "\(lora.maxLoaded)", S.maxLoraRank: "\(lora.maxRank)",
         ]
-        return Dictionary(uniqueKeysWithValues: values.map { ($0.key.name, $0.value) })
+        return Dictionary(uniqueKeysWithValues: values.merging(parallel.values) { $1 }.map { ($0.key.name, $0.value) })
     }
 }

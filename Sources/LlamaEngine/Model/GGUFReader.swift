@@ -23,6 +23,12 @@ public enum GGUFReader {
         public var count: Int
         /// Whether the output projection is its own tensor (false: tied to the embedding).
         public var hasOutputTensor: Bool
+        /// Bytes of each block's tensors (`blk.N.*`), by block.
+        public var layerBytes: [Int] = []
+        /// Bytes of the output layer: `output.*` (its norm and projection), and the token
+        /// embedding again when the projection is tied to it (llama.cpp then duplicates it
+        /// onto the output layer's device).
+        public var outputBytes = 0
     }
 
     /// Counts the parameters and bytes of every tensor in the GGUF at `path`, exactly, from
@@ -30,13 +36,24 @@ public enum GGUFReader {
     public static func tensorTotals(path: String) throws(LlamaError) -> TensorTotals {
         try withContext(path: path) { ctx in
             var totals = TensorTotals(parameters: 0, bytes: 0, count: Int(gguf_get_n_tensors(ctx)), hasOutputTensor: false)
+            var embedding = 0
             for id in 0..<gguf_get_n_tensors(ctx) {
                 let type = gguf_get_tensor_type(ctx, id)
                 let bytes = gguf_get_tensor_size(ctx, id)
                 totals.bytes += bytes
                 totals.parameters += bytes / ggml_type_size(type) * Int(ggml_blck_size(type))
+                let name = String(cString: gguf_get_tensor_name(ctx, id))
+                if name.hasPrefix("blk."), let block = Int(name.dropFirst(4).prefix { $0.isNumber }) {
+                    if totals.layerBytes.count <= block { totals.layerBytes += Array(repeating: 0, count: block + 1 - totals.layerBytes.count) }
+                    totals.layerBytes[block] += bytes
+                } else if name.hasPrefix("output") {
+                    totals.outputBytes += bytes
+                } else if name == "token_embd.weight" {
+                    embedding = bytes
+                }
             }
             totals.hasOutputTensor = gguf_find_tensor(ctx, "output.weight") >= 0
+            if !totals.hasOutputTensor { totals.outputBytes += embedding }
             return totals
         }
     }

@@ -34,6 +34,14 @@ public final class LlamaModel: @unchecked Sendable {
         public var chatTemplate: String?
         /// Called on the loading thread as the weights load, with the share done (0 to 1).
         public var onProgress: (@Sendable (Double) -> Void)?
+        /// How the model spreads over `devices` (llama.cpp's split mode).
+        public var split: SplitMode = .layer
+        /// The devices to offload to, by ggml name (`CUDA0`, `RPC0[127.0.0.1:50052]`), in
+        /// order; empty lets the engine take every GPU and RPC device it sees.
+        public var devices: [String] = []
+        /// Each device's share of the layers (layer split) or rows (tensor split), in the
+        /// order of `devices`; empty splits by free memory.
+        public var tensorSplit: [Float] = []
 
         /// Creates options; by default every layer goes to the GPU when there is one.
         public init(gpuLayers: Int32 = -1, useMmap: Bool = true, chatTemplate: String? = nil,
@@ -45,6 +53,24 @@ public final class LlamaModel: @unchecked Sendable {
         }
     }
 
+    /// llama.cpp's split modes that Corral offers (ROW is deprecated and fails on CUDA).
+    public enum SplitMode: String, Sendable, CaseIterable {
+        /// One device holds the whole model (`LLAMA_SPLIT_MODE_NONE`, the first device).
+        case none
+        /// Contiguous layers per device, each layer's KV with it: pipeline parallel.
+        case layer
+        /// Every layer's rows over all devices through a meta device: tensor parallel.
+        case tensor
+
+        var engineValue: llama_split_mode {
+            switch self {
+            case .none: LLAMA_SPLIT_MODE_NONE
+            case .layer: LLAMA_SPLIT_MODE_LAYER
+            case .tensor: LLAMA_SPLIT_MODE_TENSOR
+            }
+        }
+    }
+
     /// Loads the GGUF at `path`.
     /// - Throws: `LlamaError` with `.fileNotFound`, `.notGGUF` or `.corruptModel`; a bad
     ///   file never crashes the process.
@@ -53,6 +79,17 @@ public final class LlamaModel: @unchecked Sendable {
         var params = llama_model_default_params()
         params.n_gpu_layers = options.gpuLayers
         params.load_mode = options.useMmap ? params.load_mode : LLAMA_LOAD_MODE_NONE
+        params.split_mode = options.split.engineValue
+        var devices: [ggml_backend_dev_t?] = []
+        for name in options.devices {
+            guard let dev = ggml_backend_dev_by_name(name) else {
+                throw .invalidArgument("no device named \(name) (the engine sees \(EngineDevice.all().map(\.name).joined(separator: ", ")))")
+            }
+            devices.append(dev)
+        }
+        devices.append(nil)
+        var split = [Float](repeating: 0, count: max(llama_max_devices(), options.tensorSplit.count))
+        for (index, share) in options.tensorSplit.enumerated() { split[index] = share }
         _ = EngineLog.takeLastError()
         // The box lives until the call returns, which is as long as the engine calls back.
         let progress = options.onProgress.map { ProgressBox($0) }
@@ -63,7 +100,13 @@ public final class LlamaModel: @unchecked Sendable {
             }
             params.progress_callback_user_data = Unmanaged.passUnretained(progress).toOpaque()
         }
-        let loaded = llama_model_load_from_file(path, params)
+        let loaded = devices.withUnsafeMutableBufferPointer { devs in
+            split.withUnsafeBufferPointer { shares in
+                if devs.count > 1 { params.devices = devs.baseAddress }
+                params.tensor_split = shares.baseAddress
+                return llama_model_load_from_file(path, params)
+            }
+        }
         withExtendedLifetime(progress) {}
         guard let model = loaded else {
             throw .corruptModel(path, EngineLog.takeLastError())
