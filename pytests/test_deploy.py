@@ -41,6 +41,7 @@ CUSTOM_KINDS = {
     ("monitoring.coreos.com/v1", "ServiceMonitor"),
     ("monitoring.coreos.com/v1", "PrometheusRule"),
     ("inference.networking.k8s.io/v1", "InferencePool"),
+    ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet"),
 }
 # Settings `corral serve` reads besides those its --help names (TLS and request logging),
 # used only where the help does not list them.
@@ -154,6 +155,11 @@ def one(docs, kind, name=None):
 
 
 def workload(docs):
+    """The server's workload; a LeaderWorkerSet as its leaders' Deployment would read."""
+    for lws in by_kind(docs, "LeaderWorkerSet"):
+        leader = lws["spec"]["leaderWorkerTemplate"]["leaderTemplate"]
+        return {"kind": "LeaderWorkerSet", "metadata": lws["metadata"],
+                "spec": {"template": leader, "selector": {"matchLabels": leader["metadata"]["labels"]}}}
     found = by_kind(docs, "Deployment") + by_kind(docs, "StatefulSet")
     found = [d for d in found if d["metadata"]["name"] == RELEASE]
     assert len(found) == 1
@@ -282,6 +288,7 @@ EXPECTED_KINDS = {
     "monitoring": {"Deployment", "ConfigMap", "ServiceMonitor", "PrometheusRule"},
     "inferencepool": {"Deployment", "InferencePool", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"},
     "mtls": {"Deployment", "Secret", "Pod"},
+    "leaderworkerset": {"LeaderWorkerSet", "Service", "NetworkPolicy", "Pod"},
 }
 
 
@@ -322,8 +329,10 @@ def check_pod(pod_spec, serve_env_names, routes, termination_grace=None):
     port = int(env.get("NIM_SERVER_PORT", 8000))
     assert {p["name"]: p["containerPort"] for p in c["ports"]}["http"] == port
 
-    # Every variable set is one `corral serve` reads.
-    unknown = set(env) - serve_env_names - PROXY_ENV
+    # Every variable set is one `corral serve` reads (or one only there for others to name,
+    # as $(LWS_GROUP_INDEX) in NIM_RPC_SERVERS).
+    named = {n for v in env.values() if isinstance(v, str) for n in re.findall(r"\$\(([A-Z_]+)\)", v)}
+    unknown = set(env) - serve_env_names - PROXY_ENV - named
     assert not unknown, f"corral serve does not read {sorted(unknown)}"
     for init in pod_spec.get("initContainers", []):
         names = {e["name"] for e in init.get("env", [])}
@@ -779,3 +788,44 @@ def test_the_defaults_alone_refuse_to_render_naming_the_fix():
     # A cache that may already hold the model, or a model the server downloads itself, renders.
     render({"persistence": {"enabled": True, "existingClaim": "models"}}, minimal=False)
     render({"model": {"name": "hf://OWNER/REPO/model.gguf"}}, minimal=False)
+
+
+def test_leaderworkerset_leaders_reach_their_workers_and_nothing_else_does(rendered):
+    docs = documents(rendered["leaderworkerset"])
+    assert not by_kind(docs, "Deployment") and not by_kind(docs, "StatefulSet")
+    lws = one(docs, "LeaderWorkerSet")
+    template = lws["spec"]["leaderWorkerTemplate"]
+    assert template["size"] == 2 and template["restartPolicy"] == "RecreateGroupOnPodRestart"
+    # The controller's headless Service takes the LeaderWorkerSet's name: not the chart's Service.
+    name = lws["metadata"]["name"]
+    assert name != one(docs, "Service", RELEASE)["metadata"]["name"]
+    # Both pod templates are valid pods.
+    for part in ("leaderTemplate", "workerTemplate"):
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x", **template[part]["metadata"]},
+               "spec": template[part]["spec"]}
+        for version in KUBE_VERSIONS:
+            kubernetes_validate.validate(pod, version, strict=True)
+    leader_env = env_of(container(template["leaderTemplate"]["spec"]))
+    assert leader_env["NIM_RPC_SERVERS"] == f"{name}-$(LWS_GROUP_INDEX)-1.{name}:50052"
+    assert leader_env["NIM_SPLIT_MODE"] == "layer" and int(leader_env["NIM_RPC_WAIT_SECONDS"]) > 0
+    names = [e["name"] for e in container(template["leaderTemplate"]["spec"])["env"]]
+    assert names.index("LWS_GROUP_INDEX") < names.index("NIM_RPC_SERVERS"), "$(LWS_GROUP_INDEX) must be defined first"
+    worker = container(template["workerTemplate"]["spec"], "rpc-worker")
+    assert worker["command"][:2] == ["corral", "rpc-server"] and "--port" in worker["command"]
+    # No Service, budget or pool picks a worker; only leaders reach the RPC port.
+    labels = template["workerTemplate"]["metadata"]["labels"]
+    for service in by_kind(docs, "Service"):
+        assert not service["spec"]["selector"].items() <= labels.items()
+    policy = one(docs, "NetworkPolicy", f"{RELEASE}-rpc-worker")
+    assert policy["spec"]["podSelector"]["matchLabels"] == labels
+    (rule,) = policy["spec"]["ingress"]
+    assert rule["ports"] == [{"port": "rpc", "protocol": "TCP"}]
+    (peer,) = rule["from"]
+    leader_labels = template["leaderTemplate"]["metadata"]["labels"]
+    assert peer["podSelector"]["matchLabels"] == {**leader_labels, "leaderworkerset.sigs.k8s.io/worker-index": "0"}
+
+
+def test_leaderworkerset_refuses_the_other_workloads():
+    for extra in ({"statefulSet": {"enabled": True}}, {"autoscaling": {"enabled": True}}):
+        with pytest.raises(Exception, match="leaderWorkerSet.enabled replaces"):
+            render(merged(load_values("leaderworkerset"), extra))

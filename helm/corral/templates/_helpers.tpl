@@ -50,7 +50,30 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
 {{- define "corral.workloadKind" -}}
-{{- if .Values.statefulSet.enabled }}StatefulSet{{ else }}Deployment{{ end }}
+{{- if .Values.leaderWorkerSet.enabled }}LeaderWorkerSet{{ else if .Values.statefulSet.enabled }}StatefulSet{{ else }}Deployment{{ end }}
+{{- end }}
+
+{{/* The RPC workers' labels: not the server's selector labels, so that neither the Service
+nor the PodDisruptionBudget nor the InferencePool picks a worker. */}}
+{{- define "corral.workerSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "corral.name" . }}-rpc-worker
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* The LeaderWorkerSet's name: the controller makes a headless Service of that name,
+which must not be the chart's own Service. */}}
+{{- define "corral.lwsName" -}}{{ include "corral.fullname" . | trunc 59 | trimSuffix "-" }}-lws{{- end }}
+
+{{/* A leader's NIM_RPC_SERVERS: its group's workers, by the stable names the
+LeaderWorkerSet gives them (<lws>-<group>-<index>, under the headless Service <lws>). */}}
+{{- define "corral.rpcServers" -}}
+{{- $name := include "corral.lwsName" . }}
+{{- $port := int .Values.leaderWorkerSet.rpcPort }}
+{{- $list := list }}
+{{- range $i := untilStep 1 (int (add1 .Values.leaderWorkerSet.workers)) 1 }}
+{{- $list = append $list (printf "%s-$(LWS_GROUP_INDEX)-%d.%s:%d" $name $i $name $port) }}
+{{- end }}
+{{- join "," $list }}
 {{- end }}
 
 {{/* The model cache claim: an existing one, or the one the chart makes for a Deployment. */}}
@@ -163,6 +186,9 @@ Settings that a values set cannot express consistently stop the render with a re
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
 {{- fail "autoscaling.minReplicas must not exceed autoscaling.maxReplicas" }}
 {{- end }}
+{{- if and .Values.leaderWorkerSet.enabled (or .Values.statefulSet.enabled .Values.autoscaling.enabled) }}
+{{- fail "leaderWorkerSet.enabled replaces the Deployment and the StatefulSet and is not autoscaled by this chart: turn statefulSet.enabled and autoscaling.enabled off" }}
+{{- end }}
 {{- if and .Values.persistence.readOnly .Values.model.url }}
 {{- fail "persistence.readOnly cannot be combined with model.url: the download writes into the cache" }}
 {{- end }}
@@ -223,6 +249,19 @@ failureThreshold: {{ $p.failureThreshold }}
   value: {{ ternary "1" "0" .Values.model.jsonLogging | quote }}
 - name: NIM_DRAIN_GRACE_SECONDS
   value: {{ include "corral.text" .Values.drain.graceSeconds | quote }}
+{{- if .Values.leaderWorkerSet.enabled }}
+# The leader of a LeaderWorkerSet group: its workers' devices over RPC (the pod network only).
+- name: LWS_GROUP_INDEX
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.labels['leaderworkerset.sigs.k8s.io/group-index']
+- name: NIM_RPC_SERVERS
+  value: {{ include "corral.rpcServers" . | quote }}
+- name: NIM_RPC_WAIT_SECONDS
+  value: {{ include "corral.text" .Values.leaderWorkerSet.waitSeconds | quote }}
+- name: NIM_SPLIT_MODE
+  value: {{ .Values.leaderWorkerSet.splitMode | quote }}
+{{- end }}
 {{- if include "corral.apiKeysEnabled" . }}
 - name: NIM_API_KEYS_FILE
   value: {{ printf "%s/%s" (include "corral.apiKeysDir" .) .Values.apiKeys.secretKey | quote }}
