@@ -46,6 +46,15 @@ public struct CapacityPlan: Sendable, Codable, Equatable {
     public var contextLength: Int, maxSequences: Int
     /// Whether the weights fit at all.
     public var fits: Bool
+    /// Tensor and pipeline parallel sizes: the plan spans `tensorParallel × pipelineParallel`
+    /// devices of `memoryBytes` each, every one with its own reserve (work buffers).
+    public var tensorParallel = 1, pipelineParallel = 1
+    /// Each device's part: weights, KV bytes per token (a share of every layer's KV heads
+    /// under tensor parallel, its layers' under pipeline parallel) and the heaviest
+    /// device's share of the layers or heads, as a fraction (uneven splits round up).
+    public var weightBytesPerDevice = 0, kvBytesPerTokenPerDevice = 0
+    /// Devices in all.
+    public var devices: Int { tensorParallel * pipelineParallel }
 
     /// Plans `shape` on a device.
     /// - Parameters:
@@ -53,7 +62,8 @@ public struct CapacityPlan: Sendable, Codable, Equatable {
     ///   - weightDType: the weights' dtype for the budget; `"gguf"` uses the file's size.
     public init(shape: ModelShape, memoryBytes: Int, memoryUtilization: Double = 0.9, reserveBytes: Int = 2 << 30,
                 weightDType: String, kvDType: DType, contextLength: Int, ggufWeightBytes: Int? = nil,
-                parameters: Int? = nil) throws(PlanError) {
+                parameters: Int? = nil, tensorParallel: Int = 1, pipelineParallel: Int = 1) throws(PlanError) {
+        guard tensorParallel >= 1, pipelineParallel >= 1 else { throw PlanError("--tp and --pp must be 1 or more") }
         let s = shape.summary
         model = shape.name
         layers = shape.layers.count
@@ -80,10 +90,29 @@ public struct CapacityPlan: Sendable, Codable, Equatable {
         self.memoryBytes = memoryBytes
         self.memoryUtilization = memoryUtilization
         self.reserveBytes = reserveBytes
-        kvBudgetBytes = KVBudget.bytes(totalBytes: memoryBytes, utilization: memoryUtilization, usedBytes: weightTotal,
+        self.tensorParallel = tensorParallel
+        self.pipelineParallel = pipelineParallel
+        let devices = tensorParallel * pipelineParallel
+        // The heaviest device's share: whole KV heads per device (the widest layer's) under
+        // tensor parallel, whole layers per device under pipeline parallel.
+        let heads = shape.layers.map { layer -> Int in
+            if case .full(_, let kv) = layer.attention { return kv }
+            return 0
+        }.max() ?? 0
+        let headShare = heads > 0 ? Double((heads + tensorParallel - 1) / tensorParallel) / Double(heads) : 1 / Double(tensorParallel)
+        let layerShare = Double((shape.layers.count + pipelineParallel - 1) / max(pipelineParallel, 1)) / Double(max(shape.layers.count, 1))
+        weightBytesPerDevice = Int((Double(weightTotal) * layerShare / Double(tensorParallel)).rounded(.up))
+        kvBytesPerTokenPerDevice = Int((Double(kvBytesPerToken) * headShare * layerShare).rounded(.up))
+        // Every device brings memoryBytes × utilization and keeps its own reserve; the KV
+        // budget is what the heaviest device leaves, times the devices.
+        let perDevice = KVBudget.bytes(totalBytes: memoryBytes, utilization: memoryUtilization, usedBytes: weightBytesPerDevice,
                                        reserveBytes: reserveBytes)
+        kvBudgetBytes = devices == 1
+            ? KVBudget.bytes(totalBytes: memoryBytes, utilization: memoryUtilization, usedBytes: weightTotal, reserveBytes: reserveBytes)
+            : perDevice * devices
         fits = kvBudgetBytes > 0
-        kvTokens = KVBudget.tokens(budgetBytes: kvBudgetBytes, bytesPerToken: kvBytesPerToken)
+        kvTokens = devices == 1 ? KVBudget.tokens(budgetBytes: kvBudgetBytes, bytesPerToken: kvBytesPerToken)
+            : KVBudget.tokens(budgetBytes: perDevice, bytesPerToken: kvBytesPerTokenPerDevice)
         self.contextLength = contextLength
         maxSequences = contextLength > 0 ? kvTokens / contextLength : 0
     }

@@ -19,12 +19,20 @@ public enum PlanTable {
             row("weights \(dtype)") { p in p.weightBytes[dtype].map { gib($0) } ?? "-" }
         }
         row("KV per token (\(first.kvDType))") { kib($0.kvBytesPerToken) }
-        row("memory × utilization") { "\(gib($0.memoryBytes)) × \($0.memoryUtilization)" }
+        if plans.contains(where: { $0.devices > 1 }) {
+            row("devices (tp × pp)") { "\($0.devices) (tp\($0.tensorParallel) × pp\($0.pipelineParallel))" }
+            row("weights per device") { gib($0.weightBytesPerDevice) }
+            row("KV per token per device") { kib($0.kvBytesPerTokenPerDevice) }
+        }
+        row("memory × utilization") { "\(gib($0.memoryBytes)) × \($0.memoryUtilization)\($0.devices > 1 ? " per device" : "")" }
         row("weights counted (\(first.weightDType))") { p in p.weightBytes[p.weightDType].map { gib($0) } ?? "-" }
         row("reserve") { gib($0.reserveBytes) }
         row("KV budget") { $0.fits ? gib($0.kvBudgetBytes) : "none: weights do not fit" }
         row("KV tokens") { "\($0.kvTokens)" }
         row("sequences at \(first.contextLength) tokens") { "\($0.maxSequences)" }
+        if plans.contains(where: { $0.devices > 1 }) {
+            row("sequences per device") { String(format: "%.1f", Double($0.maxSequences) / Double($0.devices)) }
+        }
         if plans.count == 2 {
             let (a, b) = (plans[0], plans[1])
             let ratio = a.maxSequences > 0 ? String(format: "%.2f×", Double(b.maxSequences) / Double(a.maxSequences))
@@ -32,6 +40,10 @@ public enum PlanTable {
             let kvRatio = b.kvBytesPerToken > 0 ? String(format: "%.2f×", Double(a.kvBytesPerToken) / Double(b.kvBytesPerToken)) : "-"
             rows.append(("KV per token, first ÷ second", [kvRatio, ""]))
             rows.append(("sequences, second ÷ first", [ratio, ""]))
+            if a.devices != b.devices, a.maxSequences > 0 {
+                let perDevice = (Double(b.maxSequences) / Double(b.devices)) / (Double(a.maxSequences) / Double(a.devices))
+                rows.append(("sequences per device, second ÷ first", [String(format: "%.2f×", perDevice), ""]))
+            }
         }
         let labelWidth = rows.map(\.0.count).max() ?? 0
         let widths = plans.indices.map { i in rows.map { $0.1[i].count }.max() ?? 0 }

@@ -13,7 +13,8 @@ struct PlanCommand: ParsableCommand {
             MODEL is a GGUF file (metadata only; weights are not read), a Hugging Face config.json \
             (or its folder; DeciLM/Nemotron block_configs included), or a built-in reference: \
             \(ModelShape.references.keys.sorted().joined(separator: ", ")). With --compare and no \
-            MODEL, compares Llama-3.1-70B with Nemotron-Super-49B on one GPU.
+            MODEL, compares Llama-3.1-70B with Nemotron-Super-49B on one GPU; `--compare --gpus 2 \
+            --tp 2,1` is the seed's setup: 70B at TP2 against Super-49B at TP1 on 80 GiB GPUs.
             """)
 
     @Argument(help: "GGUF file, config.json, or reference name.")
@@ -30,6 +31,12 @@ struct PlanCommand: ParsableCommand {
     var kvDtype = "f16"
     @Option(help: "Context length per sequence, for the concurrency figure.")
     var context = 8192
+    @Option(help: "GPUs available; the layouts asked for (--tp × --pp) must fit in them.")
+    var gpus = 1
+    @Option(help: "Tensor parallel size, or one per model, comma-separated (2,1).")
+    var tp = "1"
+    @Option(help: "Pipeline parallel size, or one per model, comma-separated.")
+    var pp = "1"
     @Flag(help: "Print the models side by side with the ratio of concurrent sequences.")
     var compare = false
     @Flag(help: "Print JSON.")
@@ -46,12 +53,17 @@ struct PlanCommand: ParsableCommand {
         do {
             let memory = try CapacityPlan.parseBytes(gpuMemory)
             let reserveBytes = try CapacityPlan.parseBytes(reserve)
-            let plans = try names.map { name throws(PlanError) in
+            let tps = try Self.sizes(tp, count: names.count, flag: "--tp")
+            let pps = try Self.sizes(pp, count: names.count, flag: "--pp")
+            let plans = try names.enumerated().map { index, name throws(PlanError) in
                 let (shape, totals) = try Self.load(name)
+                guard tps[index] * pps[index] <= gpus else {
+                    throw PlanError("\(name) at tp\(tps[index]) × pp\(pps[index]) needs \(tps[index] * pps[index]) GPUs; --gpus is \(gpus)")
+                }
                 return try CapacityPlan(shape: shape, memoryBytes: memory, memoryUtilization: utilization,
                                         reserveBytes: reserveBytes, weightDType: weightDtype ?? (totals == nil ? "fp8" : "gguf"),
                                         kvDType: kv, contextLength: context, ggufWeightBytes: totals?.bytes,
-                                        parameters: totals?.parameters)
+                                        parameters: totals?.parameters, tensorParallel: tps[index], pipelineParallel: pps[index])
             }
             if json {
                 let encoder = JSONEncoder()
@@ -63,6 +75,16 @@ struct PlanCommand: ParsableCommand {
         } catch let error as PlanError {
             throw ValidationError(error.description)
         }
+    }
+
+    /// `--tp`/`--pp`: one size for every model, or one per model.
+    static func sizes(_ text: String, count: Int, flag: String) throws(PlanError) -> [Int] {
+        let values = text.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard values.count == text.split(separator: ",").count, values.allSatisfy({ $0 >= 1 }),
+              values.count == 1 || values.count == count else {
+            throw PlanError("\(flag) \(text) must be one size of 1 or more, or one per model (\(count))")
+        }
+        return values.count == 1 ? Array(repeating: values[0], count: count) : values
     }
 
     /// A shape from a reference name, a config.json (or its folder), or a GGUF file.

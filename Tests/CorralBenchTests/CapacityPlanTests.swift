@@ -28,6 +28,31 @@ struct CapacityPlanTests {
         #expect(!f16.fits && f16.kvTokens == 0 && f16.maxSequences == 0)
     }
 
+    @Test("the seed's setups: 70B at TP2 holds twice the KV heads' budget of two devices; PP splits by layers")
+    func parallel() throws {
+        let one = try CapacityPlan(shape: .llama31_70B, memoryBytes: 80 << 30, weightDType: "fp8", kvDType: .f16,
+                                   contextLength: 8192)
+        let tp2 = try CapacityPlan(shape: .llama31_70B, memoryBytes: 80 << 30, weightDType: "fp8", kvDType: .f16,
+                                   contextLength: 8192, tensorParallel: 2)
+        #expect(tp2.devices == 2 && tp2.kvBytesPerTokenPerDevice == 160 * 1024)
+        #expect(abs(tp2.weightBytesPerDevice - tp2.weightBytes["fp8"]! / 2) <= 1)
+        // Each device keeps its reserve: 2 x (72 GiB - half the weights - 2 GiB).
+        let usable = Int(Double(80 << 30) * 0.9)
+        #expect(tp2.kvBudgetBytes == 2 * (usable - tp2.weightBytesPerDevice - (2 << 30)))
+        #expect(tp2.maxSequences > 2 * one.maxSequences)
+        // 8 KV heads over 3 devices: the heaviest holds 3 of them.
+        let tp3 = try CapacityPlan(shape: .llama31_70B, memoryBytes: 80 << 30, weightDType: "fp8", kvDType: .f16,
+                                   contextLength: 8192, tensorParallel: 3)
+        #expect(tp3.kvBytesPerTokenPerDevice == 320 * 1024 * 3 / 8)
+        let pp2 = try CapacityPlan(shape: .llama31_70B, memoryBytes: 80 << 30, weightDType: "fp8", kvDType: .f16,
+                                   contextLength: 8192, pipelineParallel: 2)
+        #expect(pp2.kvBytesPerTokenPerDevice == 160 * 1024 && pp2.kvTokens == tp2.kvTokens)
+        #expect(throws: PlanError.self) {
+            try CapacityPlan(shape: .llama31_70B, memoryBytes: 80 << 30, weightDType: "fp8", kvDType: .f16,
+                             contextLength: 8192, tensorParallel: 0)
+        }
+    }
+
     @Test("DeciLM block_configs: no-op and linear attention cost no KV; FFN widths follow find_multiple")
     func deciConfig() throws {
         let blocks = """
