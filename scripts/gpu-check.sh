@@ -17,7 +17,10 @@
 #   4. runs llama-batched-bench at the same batch sizes, the engine's own ceiling;
 #   5. issue 27: scripts/bench-host.sh, Corral's decode rate at c=32 and 128 against
 #      llama-batched-bench at B=32 and 128, with the step breakdown (host µs per
-#      sequence-step, sampling, scheduler).
+#      sequence-step, sampling, scheduler);
+#   6. issue 39, on a lease with two GPUs or more (or GPU_MULTI=1): scripts/gpu-multi.sh,
+#      layer against tensor split at c=1 and c=32 (MULTI_PART=seed or all: the seed's
+#      70B-at-TP2 against Super-49B-at-TP1 table; on one GPU, GGML_CUDA_DEVICES=2, said so).
 # Output goes to stdout and, when OUT is set, to $OUT/gpu-check.log and $OUT/*.md|json.
 #
 # GPU_DRY_RUN=1 runs the same steps here on the CPU engine (`make engine-tools` and a
@@ -142,3 +145,12 @@ host_conc=$([ "$dry" = 1 ] && echo 4,8 || echo 32,128)
 ENGINE_PREFIX=$engine CORRAL_BIN=$corral DECI_MODEL=$model GPU_LAYERS=$cngl BB_NGL=$ngl THREADS=${HOST_THREADS:-4} \
   HOST_CONC=$host_conc BB_NPL=$host_conc REPEATS=$per scripts/bench-host.sh | tee "$out/host-work.md"
 el "done"
+
+# 6. More than one GPU (issue 39): layer against tensor split, and the seed's TP2/TP1 table,
+#    when the lease has two GPUs or more (GPU_MULTI=1 forces it, on one GPU through two
+#    virtual devices; GPU_MULTI=0 skips it). Its own script, as it needs its own call's time.
+gpus_here=$( [ "$dry" = 0 ] && nvidia-smi -L 2> /dev/null | wc -l || echo 0)
+if [ "${GPU_MULTI:-auto}" = 1 ] || { [ "${GPU_MULTI:-auto}" = auto ] && [ "$gpus_here" -ge 2 ]; }; then
+  OUT=$out/multi CORRAL=$corral LLAMA_SRC=$src GPU_DRY_RUN=$dry PART=${MULTI_PART:-split} scripts/gpu-multi.sh
+  el "multi-GPU part done"
+fi

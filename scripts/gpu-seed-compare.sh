@@ -44,6 +44,10 @@
 #   DEADLINE=510            seconds from the start: no bench runs past it, then the report
 #   MARGIN=0.98             share of (free memory - file size) the first estimate of S trusts
 #   SERVE_ARGS="--max-batch-tokens 2048"   more `corral serve` flags (default: none)
+#   TP_llama70b=2 TP_super49b=1   a shape's tensor parallel size (default 1): it is served
+#                           with --tensor-parallel-size N over the first N GPUs, whose free
+#                           memory the estimate of S sums (scripts/gpu-multi.sh: the seed's
+#                           table, 70B at TP2 against Super-49B at TP1)
 #   PREV=dir                a previous run's $OUT: its results join this table (one model
 #                           per device call when a call's time limit cannot hold both)
 #   CORRAL=path             a corral binary to use instead of steps 1's build (CPU dry runs)
@@ -87,8 +91,10 @@ fi
 el "engine ready: $engine_note"
 
 # Free memory before a model loads, bytes: the GPU's, else the host's (a CPU dry run).
-free_now() {
-  if [ $gpu = 1 ]; then nvidia-smi --query-gpu=memory.free --format=csv,noheader,nounits | awk '{s += $1} END {printf "%.0f\n", s * 1048576}'
+tp_of() { local v="TP_$1"; echo "${!v:-1}"; }
+free_now() {  # [devices]
+  if [ $gpu = 1 ]; then nvidia-smi --query-gpu=memory.free --format=csv,noheader,nounits | head -n "${1:-64}" \
+    | awk '{s += $1} END {printf "%.0f\n", s * 1048576}'
   else echo $(( $(awk '/MemAvailable/ {print $2}' /proc/meminfo) * 1024 )); fi
 }
 total_mem() {
@@ -113,7 +119,8 @@ for shape in $SHAPES; do el "generated $shape: $(stat -c '%s bytes, %b blocks of
 pid=
 serve() {  # shape seqs
   NIM_KV_CACHE_PERCENT=$KV_PERCENT NIM_LOG_LEVEL=warning "$corral" serve --host 127.0.0.1 --port "$PORT" \
-    --model "$models/$1.gguf" --served-model-name "$1" --max-num-seqs "$2" ${SERVE_ARGS:-} > "$out/serve-$1.log" 2>&1 &
+    --model "$models/$1.gguf" --served-model-name "$1" --max-num-seqs "$2" --tensor-parallel-size "$(tp_of "$1")" \
+    ${SERVE_ARGS:-} > "$out/serve-$1.log" 2>&1 &
   pid=$!
   for _ in $(seq 1 "${LOAD_TIMEOUT:-$(left)}"); do
     curl -fs "$url/v1/health/ready" > /dev/null && { el "ready: $1, max-num-seqs $2"; return 0; }
@@ -130,7 +137,7 @@ for shape in $SHAPES; do
   bpt=$(py "import json; print(json.load(open('$models/$shape.json'))['kv_bytes_per_token_f16'])")
   # S from an estimate of what the weights leave (the file's size, less MARGIN), then checked
   # against the server's own measurement: one restart if it was too high.
-  seqs=$(py "print(max(1, min($MAX_SEQS, int(($(free_now) - $(stat -c %s "$models/$shape.gguf")) * ${MARGIN:-0.98} * $share / ($bpt * $cells)))))")
+  seqs=$(py "print(max(1, min($MAX_SEQS, int(($(free_now "$(tp_of "$shape")") - $(stat -c %s "$models/$shape.gguf")) * ${MARGIN:-0.98} * $share / ($bpt * $cells)))))")
   serve "$shape" "$seqs" || continue
   el "$shape loaded in $(( $(date +%s) - ts )) s"
   fit=$(meta | py "import json,sys; s=json.load(sys.stdin)['kv_sizing']
@@ -154,7 +161,9 @@ print('%.1f output tok/s, TTFT p99 %.2f s, %d/%d ok' % (r['output_tokens_per_sec
   rm -f "$models/$shape.gguf"  # a sparse file is cheap, but its page cache is not
 done
 
-plan=$("$corral" plan --compare --gpu-memory "$(total_mem)" --context $(( ISL + OSL )) --weight-dtype q8_0 2>&1)
+tps=$(for shape in llama70b super49b; do tp_of $shape; done | paste -sd,)
+plan=$("$corral" plan --compare --gpu-memory "$(total_mem)" --context $(( ISL + OSL )) --weight-dtype q8_0 \
+  --gpus "$(echo "$tps" | tr , '\n' | sort -n | tail -1)" --tp "$tps" 2>&1)
 python3 - "$out" "$share" "$engine_note" "$ISL/$OSL" "$plan" <<'EOF' > "$out/seed-compare.md"
 import glob, json, os, sys
 out, share, engine, shape, plan = sys.argv[1:]
@@ -165,7 +174,7 @@ best = {}
 for s in shapes:
     m = json.load(open(f"{out}/metadata-{s}.json"))
     k = m["kv_sizing"]
-    print(f"| {s} | {m['size_bytes'] / 2**30:.1f} GiB | {k['bytes_per_token']} | {k['free_bytes'] / 2**30:.1f} GiB "
+    print(f"| {s} ({m.get('parallel', {}).get('profile', '?')}) | {m['size_bytes'] / 2**30:.1f} GiB | {k['bytes_per_token']} | {k['free_bytes'] / 2**30:.1f} GiB "
           f"({k['memory_source']}) | {k['tokens']} | {k['tokens'] // m['max_model_len']} ({m['max_model_len']}) |")
 print("\n| model | concurrency | requests (failed) | output tok/s | TTFT p99 s | ITL p50 ms |\n|---|---|---|---|---|---|")
 for s in shapes:
@@ -182,7 +191,7 @@ if len(best) == 2:
     print(f"\nBest points: {a} c={ra['concurrency']} {ra['output_tokens_per_second']:.1f} tok/s, "
           f"{b} c={rb['concurrency']} {rb['output_tokens_per_second']:.1f} tok/s: "
           f"**{b} / {a} = {rb['output_tokens_per_second'] / ra['output_tokens_per_second']:.2f}×** (the seed says 2.2×).")
-print(f"\n`corral plan --compare` for this device:\n\n```\n{plan}\n```")
+print(f"\n`corral plan --compare` for this device (tp per model as served):\n\n```\n{plan}\n```")
 EOF
 cat "$out/seed-compare.md"
 el "done"
