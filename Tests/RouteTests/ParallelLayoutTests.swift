@@ -107,6 +107,7 @@ struct ParallelLayoutTests {
 
     @Test func noDevicesMeansTheCPUAndSplitsAskingForDevicesAreRefused() throws {
         #expect(try choose(.init(), Self.llama(), []) == .cpu)
+        #expect(try choose(.init(tensorParallel: 1), Self.llama(), []) == .cpu)
         #expect(throws: ServerConfig.Invalid.self) { try choose(.init(splitMode: .layer), Self.llama(), []) }
     }
 

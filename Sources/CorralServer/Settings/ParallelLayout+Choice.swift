@@ -67,7 +67,8 @@ extension ParallelLayout {
                 throw Invalid(description: "NIM_SPLIT_MODE=\(mode.rawValue) contradicts \(name), which means split mode \(want.rawValue)")
             }
             mode = want
-            if asked > pool.count {
+            // A size of 1 on a machine with nothing to offload to is the CPU.
+            if asked > pool.count && !(asked == 1 && pool.isEmpty) {
                 throw Invalid(description: "\(name) asks for \(asked) devices, but the engine sees \(pool.count)"
                               + (pool.isEmpty ? " (no GPU or RPC device)" : " (\(pool.map(\.name).joined(separator: ", ")))"))
             }
