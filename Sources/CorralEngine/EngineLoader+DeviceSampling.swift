@@ -7,7 +7,9 @@ extension EngineLoader {
     /// saves (ggml's CPU argmax runs each row on one thread, after a copy of every row:
     /// on 2 cores the engine call grew from about 360 to 700 µs per sequence-step on a
     /// 128k vocabulary, `docs/benchmarks/2026-12-05-host-work-cpu-tinydeci.md`), so the
-    /// host's vectorised argmax does it. `CORRAL_DEVICE_SAMPLING=on|off` overrides auto,
+    /// host's vectorised argmax does it. The pad patch (`patches/llama.cpp/0001-…`) took the
+    /// doubling out, but at 128 sequences host sampling still decoded faster
+    /// (`docs/benchmarks/2026-12-07-pad-patch-cpu-tinydeci.md`). `CORRAL_DEVICE_SAMPLING=on|off` overrides auto,
     /// for benchmarks and checks.
     static func deviceSampling(outputOnGPU: Bool) -> Bool {
         switch ProcessInfo.processInfo.environment["CORRAL_DEVICE_SAMPLING"] {
