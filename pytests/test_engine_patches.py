@@ -92,3 +92,10 @@ def test_the_pad_fast_path_matches_the_generic_kernel_and_a_plain_loop(tmp_path)
     run = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and run.stdout.strip().endswith("ok"), run.stdout[-3000:]
     assert run.stdout.count(" 0 of ") == 96
+    # The unpatched kernel (the peer tools' libraries, when `make engine-tools` built them)
+    # gives the same tensors: the fast path changes speed, not results.
+    peer = os.path.join(ENGINE, "peer", "lib")
+    if os.path.exists(os.path.join(peer, "libggml-cpu.so")):
+        upstream = subprocess.run([str(exe)], capture_output=True, text=True, timeout=120,
+                                  env={**os.environ, "LD_LIBRARY_PATH": peer})
+        assert upstream.returncode == 0 and upstream.stdout == run.stdout, upstream.stdout[-3000:]
