@@ -37,9 +37,7 @@ extension EngineLoader {
         do { try RPCBackend.add(config.parallel.rpcServers, patience: .seconds(config.parallel.rpcWaitSeconds)) } catch {
             throw ServerConfig.Invalid(description: "NIM_RPC_SERVERS (--rpc): \(error)")
         }
-        let totals = try GGUFReader.tensorTotals(path: path)
-        let shape = ParallelShape(metadata: try GGUFReader.metadata(path: path), layerBytes: totals.layerBytes,
-                                  outputBytes: totals.outputBytes, weightBytes: totals.bytes)
+        let shape = try modelShape(path: path)
         let visible = visibleDevices()
         let layout = try ParallelLayout.choose(config.parallel, shape: shape, visible: visible, gpuLayers: config.gpuLayers,
                                                lora: config.lora.source != nil, memoryShare: config.gpuMemoryUtilization)
@@ -48,6 +46,13 @@ extension EngineLoader {
                                        + "\(layout.profile) (`corral list-model-profiles` lists what fits)")
         }
         return LayoutChoice(layout: layout, shape: shape, visible: visible)
+    }
+
+    /// What the layout decision needs of the GGUF at `path`, from its header alone.
+    public static func modelShape(path: String) throws -> ParallelShape {
+        let totals = try GGUFReader.tensorTotals(path: path)
+        return ParallelShape(metadata: try GGUFReader.metadata(path: path), layerBytes: totals.layerBytes,
+                             outputBytes: totals.outputBytes, weightBytes: totals.bytes)
     }
 
     /// `options` with the layout's split mode, devices and shares.

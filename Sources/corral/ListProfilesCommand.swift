@@ -73,8 +73,6 @@ struct ListProfilesCommand: ParsableCommand {
         guard let name = model ?? Environment.string(ServeSetting.model.name) else { return nil }
         let path = try ModelLocator.resolve(name, cacheDirectory: cachePath ?? Environment.string(ServeSetting.cachePath.name)
                                             ?? ServeDefaults.cachePath)
-        let totals = try GGUFReader.tensorTotals(path: path)
-        return ParallelShape(metadata: try GGUFReader.metadata(path: path), layerBytes: totals.layerBytes,
-                             outputBytes: totals.outputBytes, weightBytes: totals.bytes)
+        return try EngineLoader.modelShape(path: path)
     }
 }

@@ -36,7 +36,7 @@ public final class LlamaModel: @unchecked Sendable {
         public var onProgress: (@Sendable (Double) -> Void)?
         /// How the model spreads over `devices` (llama.cpp's split mode).
         public var split: SplitMode = .layer
-        /// The devices to offload to, by ggml name (`CUDA0`, `RPC0[127.0.0.1:50052]`), in
+        /// The devices to offload to, by ggml name (`CUDA0`, `RPC0`), in
         /// order; empty lets the engine take every GPU and RPC device it sees.
         public var devices: [String] = []
         /// Each device's share of the layers (layer split) or rows (tensor split), in the

@@ -64,11 +64,4 @@ public struct EngineDevice: Sendable, Equatable {
 
     /// The registry names of ggml's GPU backends (CUDA's build also names itself ROCm or MUSA).
     static let gpuBackendNames: Set<String> = ["CUDA", "ROCm", "MUSA", "Vulkan", "MTL", "SYCL", "CANN", "OpenCL"]
-
-    /// The GPUs `serve` offloads to: every GPU among `devices` when this build can offload
-    /// and `gpuLayers` is not 0, else none (the model runs on the CPU).
-    public static func servingGPUs(gpuLayers: Int, among devices: [EngineDevice]) -> [EngineDevice] {
-        guard LlamaModel.supportsGPUOffload, gpuLayers != 0 else { return [] }
-        return devices.filter { $0.kind == .gpu || $0.kind == .integratedGPU }
-    }
 }
