@@ -49,6 +49,12 @@ let package = Package(
             dependencies: ["CLlama"],
             cxxSettings: [.unsafeFlags(commonHeaders)]
         ),
+        // The KV events' wire: libzmq (loaded with dlopen when events are on) and
+        // msgpack-c's header-only packer. Only LlamaEngine imports it.
+        .target(
+            name: "CEventWire",
+            linkerSettings: [.linkedLibrary("dl")]
+        ),
         // Pure Swift, no dependencies: tokens, sampling parameters, logprobs, the
         // detokenizer, and the executor protocol the scheduler drives.
         .target(
@@ -57,7 +63,7 @@ let package = Package(
         ),
         .target(
             name: "LlamaEngine",
-            dependencies: ["CorralCore", "CLlama", "CLlamaCommon"],
+            dependencies: ["CorralCore", "CLlama", "CLlamaCommon", "CEventWire"],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -32,13 +32,15 @@ public final class BatchScheduler: @unchecked Sendable {
     ///   - clock: seconds on a monotonic clock; simulations pass a virtual one.
     ///   - proposer: where speculative drafts come from when the engine supplies them (a
     ///     draft model); nil takes the one `config.speculation` names.
+    ///   - kvEvents: receives the prefix cache's KV events after each step; nil records none.
     public init(executor: any BatchExecutor, config: SchedulerConfig,
                 observer: (any SchedulerObserver)? = nil, clock: (@Sendable () -> Double)? = nil,
-                proposer: (any DraftProposer)? = nil) {
+                proposer: (any DraftProposer)? = nil, kvEvents: (any KVEventSink)? = nil) {
         let start = ContinuousClock.now
         let clock = clock ?? { (ContinuousClock.now - start).seconds }
         self.core = SchedulerCore(executor: executor, config: config, clock: clock, proposer: proposer)
         self.core.observer = observer
+        self.core.kvEvents = kvEvents
         self.maxModelLength = core.maxModelLength
         self.maxEmbeddingTokens = core.maxEmbeddingTokens
         self.config = config
@@ -148,6 +150,7 @@ public final class BatchScheduler: @unchecked Sendable {
             }
             if stopping {
                 core.failAll(.shuttingDown)
+                core.flushKVEvents()
                 let tasks = engineTasks
                 engineTasks.removeAll()
                 condition.unlock()
@@ -160,8 +163,10 @@ public final class BatchScheduler: @unchecked Sendable {
             condition.unlock()
             guard !plan.isEmpty else {
                 // Work exists but none can run now (it waits on a deadline or on room):
-                // sleep a little rather than spin.
+                // sleep a little rather than spin. A plan may still have changed the cache
+                // (a cancelled sequence's KV kept), and its events go out now.
                 condition.lock()
+                core.flushKVEvents()
                 _ = condition.wait(until: Date(timeIntervalSinceNow: 0.005))
                 condition.unlock()
                 continue

@@ -12,6 +12,7 @@ extension SchedulerCore {
     func commit(_ plan: StepPlan, _ result: StepResult, seconds: Double,
                 sampleSeconds: Double = 0, planSeconds: Double = 0, hostBefore: Double = 0) {
         let began = ContinuousClock.now
+        defer { flushKVEvents() }
         let outputs: StepOutput
         switch result {
         case .success(let o):

@@ -11,6 +11,10 @@ final class SchedulerCore {
     var observer: (any SchedulerObserver)?
     /// Where speculative drafts come from (`config.speculation`); nil for none.
     var proposer: (any DraftProposer)?
+    /// Where the prefix cache's KV events go, once per step; nil publishes none.
+    var kvEvents: (any KVEventSink)? {
+        didSet { if kvEvents != nil && kv.events == nil { kv.publishEvents() } }
+    }
 
     /// Requests waiting for a slot, in the policy's order.
     let queue: WaitingQueue
@@ -40,6 +44,12 @@ final class SchedulerCore {
         self.maxModelLength = config.maxModelLength > 0 ? min(config.maxModelLength, capacity) : capacity
         self.kv = KVCacheManager(executor: executor, config: config)
         self.proposer = config.speculation.method == .off ? nil : proposer ?? config.speculation.proposer
+    }
+
+    /// Hands the events recorded since the last call to `kvEvents`.
+    func flushKVEvents() {
+        guard let sink = kvEvents, let events = kv.events?.take(), !events.isEmpty else { return }
+        sink.publish(events)
     }
 
     /// Waiting sequences, in the policy's order.

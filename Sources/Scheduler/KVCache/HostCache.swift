@@ -30,6 +30,8 @@ final class HostCache {
     private(set) var bytes = 0
     private var entries: [Entry] = []
     private var tick: UInt64 = 0
+    /// Where its changes go as KV events (medium `CPU`), when they are published.
+    var events: KVEventRecorder?
 
     /// Creates an empty tier of `capacityBytes`.
     init(capacityBytes: Int) {
@@ -56,6 +58,7 @@ final class HostCache {
         tick += 1
         entries.append(Entry(tokens: tokens, scope: scope, state: state, lastUsed: tick))
         bytes += state.bytes.count
+        events?.stored(tokens[...], scope: scope, medium: .host)
     }
 
     /// The entry sharing the longest prefix with `prompt` within `scope`, and that length
@@ -74,5 +77,6 @@ final class HostCache {
         guard let i = entries.firstIndex(where: { $0 === entry }) else { return }
         entries.remove(at: i)
         bytes -= entry.state.bytes.count
+        events?.removed(entry.tokens[...], scope: entry.scope, medium: .host)
     }
 }

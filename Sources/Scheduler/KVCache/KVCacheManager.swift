@@ -48,6 +48,19 @@ final class KVCacheManager {
         self.hostCache = slotCache != nil && config.hostCacheBytes > 0 ? HostCache(capacityBytes: config.hostCacheBytes) : nil
     }
 
+    /// The KV-event recorder every store reports to, once `publishEvents` is called.
+    private(set) var events: KVEventRecorder?
+
+    /// Starts recording the caches' changes as KV events (they start empty, so nothing
+    /// earlier is missed).
+    func publishEvents() {
+        let recorder = KVEventRecorder(blockSize: blockSize)
+        events = recorder
+        prefixCache?.events = recorder
+        slotCache?.events = recorder
+        hostCache?.events = recorder
+    }
+
     /// Forgets the last plan's copies; the engine has run them.
     func beginStep() {
         copiedThisStep.removeAll(keepingCapacity: true)

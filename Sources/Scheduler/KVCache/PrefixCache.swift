@@ -40,6 +40,8 @@ final class PrefixCache {
     private var entries: [Entry] = []
     private var byHash: [Int: Entry] = [:]
     private var tick: UInt64 = 0
+    /// Where its changes go as KV events, when they are published.
+    var events: KVEventRecorder?
 
     /// Creates a cache that may use the given sequence ids.
     init(slots: [Int], blockSize: Int) {
@@ -112,13 +114,15 @@ final class PrefixCache {
         let entry = Entry(slot: slot, tokens: tokens, hashes: blockHashes(tokens[...], scope: scope), scope: scope, tick: tick)
         entries.append(entry)
         for h in entry.hashes { byHash[h] = entry }
+        events?.stored(tokens[...], scope: scope, medium: .device)
         return entry
     }
 
     /// Replaces `entry` by a longer one in the same slot, whose KV already extends it.
     func replace(_ entry: Entry, tokens: [Token]) {
-        unlink(entry)
+        // The new entry first, so the blocks both hold are never reported removed.
         insert(slot: entry.slot, tokens: tokens, scope: entry.scope)
+        unlink(entry)
     }
 
     /// Drops `entry` and frees its KV.
@@ -129,6 +133,7 @@ final class PrefixCache {
     }
 
     private func unlink(_ entry: Entry) {
+        events?.removed(entry.tokens[...], scope: entry.scope, medium: .device)
         entries.removeAll { $0 === entry }
         for h in entry.hashes where byHash[h] === entry { byHash[h] = nil }
         // Another entry may hold the same leading blocks; point the hashes back at it.

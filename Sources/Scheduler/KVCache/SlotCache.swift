@@ -27,6 +27,8 @@ final class SlotCache {
     private var tick: UInt64 = 0
     /// Cells held by all residents.
     private(set) var cells = 0
+    /// Where its changes go as KV events, when they are published.
+    var events: KVEventRecorder?
 
     /// Creates an empty cache over `slots` slots.
     init(slots: Int) {
@@ -35,8 +37,18 @@ final class SlotCache {
 
     /// Records that `slot` (now free) holds the KV of `tokens`.
     func keep(slot: Int, tokens: ArraySlice<Token>, scope: String) {
-        forget(slot: slot)
-        guard !tokens.isEmpty else { return }
+        guard !tokens.isEmpty else {
+            forget(slot: slot)
+            return
+        }
+        // The new resident is reported before the old one goes, so blocks both hold stay.
+        events?.stored(tokens, scope: scope, medium: .device)
+        let old = residents[slot]
+        residents[slot] = nil
+        if let old {
+            cells -= old.tokens.count
+            events?.removed(old.tokens[...], scope: old.scope, medium: .device)
+        }
         tick += 1
         residents[slot] = Resident(tokens: Array(tokens), scope: scope, lastUsed: tick)
         cells += tokens.count
@@ -48,6 +60,7 @@ final class SlotCache {
         guard let resident = residents[slot] else { return nil }
         residents[slot] = nil
         cells -= resident.tokens.count
+        events?.removed(resident.tokens[...], scope: resident.scope, medium: .device)
         return resident
     }
 
