@@ -141,7 +141,20 @@ def documents(manifests):
 
 @pytest.fixture(scope="module")
 def rendered():
-    return {name: render(load_values(name)) for name in VALUES_SETS}
+    # Each values set alone, as chart-testing installs each ci/ file: nothing merged in.
+    return {name: render(load_values(name), minimal=False) for name in VALUES_SETS}
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(CHART, "ci", "*-values.yaml"))),
+                         ids=os.path.basename)
+def test_each_ci_values_set_renders_alone(path):
+    """`helm template -f ci/X-values.yaml`, the file and nothing else (chart-testing's
+    install of each ci/ file): no value that another set or MINIMAL would supply."""
+    values = yaml.safe_load(open(path))
+    assert has_model_source(values), f"{os.path.basename(path)} names no model source of its own"
+    with helm.Chart.load(CHART) as chart:
+        manifests = chart.render(values, name=RELEASE, namespace=NAMESPACE)
+    assert workload(documents(manifests)), os.path.basename(path)
 
 
 def by_kind(docs, kind):
