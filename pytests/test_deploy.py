@@ -226,6 +226,12 @@ def test_helm_lint_reports_a_values_error():
     ({"config": {"kvLayout": "paged"}}, "/config/kvLayout"),
     ({"autoscaling": {"minReplicas": 0}}, "/autoscaling/minReplicas"),
     ({"persistence": {"size": "lots"}}, "/persistence/size"),
+    ({"inferencePool": {"endpointPicker": {"scheduling": {"prefixCache": "exact"}}}},
+     "/inferencePool/endpointPicker/scheduling/prefixCache"),
+    ({"inferencePool": {"endpointPicker": {"scheduling": {"weights": {"queue": 1.5}}}}},
+     "/inferencePool/endpointPicker/scheduling/weights/queue"),
+    ({"kvEvents": {"port": 70000}}, "/kvEvents/port"),
+    ({"kvEvents": {"replayPort": -1}}, "/kvEvents/replayPort"),
 ])
 def test_schema_rejects_bad_values(values, where):
     with helm.Chart.load(CHART) as chart:
@@ -246,6 +252,13 @@ def test_schema_rejects_bad_values(values, where):
     ({"inferencePool": {"enabled": True}, "ssl": {"mode": "TLS", "existingSecret": "s"}}, "inferencePool"),
     ({"persistence": {"enabled": True, "readOnly": True}, "model": {"url": "https://example.com/m.gguf"}},
      "persistence.readOnly"),
+    ({"inferencePool": {"enabled": True, "endpointPicker": {"scheduling": {
+        "prefixCache": "precise", "precise": {"tokenizer": "org/model"}}}}}, "kvEvents.enabled"),
+    ({"inferencePool": {"enabled": True, "endpointPicker": {"scheduling": {"prefixCache": "precise"}}},
+      "kvEvents": {"enabled": True}, "model": {"servedModelName": "m"}}, "precise.tokenizer"),
+    ({"kvEvents": {"enabled": True}}, "model.servedModelName"),
+    ({"kvEvents": {"enabled": True, "port": 8000}, "model": {"servedModelName": "m"}}, "must differ"),
+    ({"kvEvents": {"enabled": True, "replayPort": 5557}, "model": {"servedModelName": "m"}}, "must differ"),
 ])
 def test_inconsistent_values_stop_the_render(values, reason):
     with helm.Chart.load(CHART) as chart:
@@ -299,7 +312,9 @@ EXPECTED_KINDS = {
     "gpu-persistence-hpa": {"StatefulSet", "Service", "HorizontalPodAutoscaler", "Ingress", "Pod", "ServiceMonitor"},
     "cpu-apikeys-tls": {"Deployment", "Secret", "Service", "Pod"},
     "monitoring": {"Deployment", "ConfigMap", "ServiceMonitor", "PrometheusRule"},
-    "inferencepool": {"Deployment", "InferencePool", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"},
+    "inferencepool": {"Deployment", "InferencePool", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
+                      "ConfigMap"},
+    "inferencepool-precise": {"Deployment", "InferencePool", "ConfigMap", "NetworkPolicy", "Role", "RoleBinding"},
     "mtls": {"Deployment", "Secret", "Pod"},
     "leaderworkerset": {"LeaderWorkerSet", "Service", "NetworkPolicy", "Pod"},
 }
@@ -602,6 +617,154 @@ def test_inference_pool_selects_the_pods_and_its_picker_reads_corrals_gauges(ren
     # The picker scrapes the pods, so a restricted NetworkPolicy still lets it in.
     peers = one(docs, "NetworkPolicy")["spec"]["ingress"][0]["from"]
     assert {"podSelector": {"matchLabels": {"app.kubernetes.io/name": ref["name"]}}} in peers
+
+
+# ---------------------------------------------------------------- endpoint picker: prefix-cache scheduling
+
+def epp_config(docs, epp):
+    """The EndpointPickerConfig the picker reads: the --config-file it is given, in the
+    ConfigMap volume mounted there."""
+    spec = epp["spec"]["template"]["spec"]
+    c = container(spec, "epp")
+    path = c["args"][c["args"].index("--config-file") + 1]
+    mount = next(m for m in c["volumeMounts"] if path.startswith(m["mountPath"] + "/"))
+    assert mount.get("readOnly") is True
+    volume = next(v for v in spec["volumes"] if v["name"] == mount["name"])
+    config_map = one(docs, "ConfigMap", volume["configMap"]["name"])
+    return yaml.safe_load(config_map["data"][os.path.relpath(path, mount["mountPath"])])
+
+
+def check_epp_config(config):
+    """What the picker's config loader (gateway-api-inference-extension's
+    pkg/epp/config/loader) accepts: unique plugin names (the type when unnamed), profiles
+    that reference only those, integer weights, one profile handler and one picker."""
+    assert config["apiVersion"] == "inference.networking.x-k8s.io/v1alpha1"
+    assert config["kind"] == "EndpointPickerConfig"
+    assert set(config) <= {"apiVersion", "kind", "plugins", "schedulingProfiles"}
+    names = [p.get("name") or p["type"] for p in config["plugins"]]
+    assert len(names) == len(set(names)), names
+    types = {p.get("name") or p["type"]: p["type"] for p in config["plugins"]}
+    assert list(types.values()).count("single-profile-handler") == 1
+    (profile,) = config["schedulingProfiles"]
+    refs = [p["pluginRef"] for p in profile["plugins"]]
+    assert set(refs) <= set(names), set(refs) - set(names)
+    assert [types[r] for r in refs].count("max-score-picker") == 1
+    for p in profile["plugins"]:
+        assert "weight" not in p or (isinstance(p["weight"], int) and p["weight"] >= 0), p
+    return {types[r]: p.get("weight") for r, p in zip(refs, profile["plugins"])}
+
+
+def test_approximate_picker_scores_prefixes_from_the_request_text(rendered):
+    docs = documents(rendered["inferencepool"])
+    epp = one(docs, "Deployment", f"{RELEASE}-epp")
+    assert container(epp["spec"]["template"]["spec"], "epp")["image"].startswith(
+        "registry.k8s.io/gateway-api-inference-extension/epp:")
+    config = epp_config(docs, epp)
+    weights = check_epp_config(config)
+    assert weights == {"prefix-cache-scorer": 3, "queue-scorer": 2, "kv-cache-utilization-scorer": 2,
+                       "max-score-picker": None}
+    scorer = next(p for p in config["plugins"] if p["type"] == "prefix-cache-scorer")
+    assert set(scorer["parameters"]) == {"hashBlockSize", "maxPrefixBlocksToMatch", "lruCapacityPerServer"}
+    # No KV events without the precise scorer: no events port, no events policy.
+    assert "NIM_KV_EVENTS_ENDPOINT" not in env_of(container(workload(docs)["spec"]["template"]["spec"]))
+    assert not [d for d in by_kind(docs, "NetworkPolicy") if d["metadata"]["name"].endswith("-kv-events")]
+
+
+def test_precise_picker_subscribes_to_every_pods_kv_events(rendered):
+    values = load_values("inferencepool-precise")
+    docs = documents(rendered["inferencepool-precise"])
+    pod = workload(docs)["spec"]["template"]["spec"]
+    c = container(pod)
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    assert ports["kv-events"] == 5557 and ports["kv-replay"] == 5558
+
+    # The server binds the PUB (and replay ROUTER) sockets on those ports...
+    env = env_of(c)
+    assert env["NIM_KV_EVENTS_ENDPOINT"] == f"tcp://*:{ports['kv-events']}"
+    assert env["NIM_KV_EVENTS_REPLAY_ENDPOINT"] == f"tcp://*:{ports['kv-replay']}"
+    # ...under llm-d's topic kv@<pod-id>@<model>, the pod id being the pod's IP from the
+    # downward API (the scorer looks a pod's blocks up by its address), defined first.
+    served = values["model"]["servedModelName"]
+    assert env["NIM_KV_EVENTS_TOPIC"] == f"kv@$(POD_IP)@{served}"
+    assert env_of(c)["NIM_SERVED_MODEL_NAME"] == served
+    by_name = {e["name"]: e for e in c["env"]}
+    assert by_name["POD_IP"]["valueFrom"] == {"fieldRef": {"fieldPath": "status.podIP"}}
+    names = [e["name"] for e in c["env"]]
+    assert names.index("POD_IP") < names.index("NIM_KV_EVENTS_TOPIC"), "$(POD_IP) must be defined first"
+
+    # The picker is llm-d's inference scheduler with the precise scorer, dialing that port.
+    epp = one(docs, "Deployment", f"{RELEASE}-epp")
+    assert container(epp["spec"]["template"]["spec"], "epp")["image"] == \
+        "ghcr.io/llm-d/llm-d-inference-scheduler:v0.5.1"
+    config = epp_config(docs, epp)
+    weights = check_epp_config(config)
+    assert weights["precise-prefix-cache-scorer"] == 3 and "prefix-cache-scorer" not in weights
+    scorer = next(p for p in config["plugins"] if p["type"] == "precise-prefix-cache-scorer")["parameters"]
+    events = scorer["kvEventsConfig"]
+    assert events["discoverPods"] is True and "zmqEndpoint" not in events
+    assert events["podDiscoveryConfig"]["socketPort"] == ports["kv-events"]
+    assert env["NIM_KV_EVENTS_TOPIC"].startswith(events["topicFilter"])
+    pool = scorer["indexerConfig"]["tokenizersPoolConfig"]
+    assert pool["modelName"] == values["inferencePool"]["endpointPicker"]["scheduling"]["precise"]["tokenizer"]
+    # The tokenizer cache is on a writable volume: the picker's root is read-only.
+    epp_c = container(epp["spec"]["template"]["spec"], "epp")
+    assert epp_c["securityContext"]["readOnlyRootFilesystem"] is True
+    assert any(pool["hf"]["tokenizersCacheDir"].startswith(m["mountPath"] + "/") and not m.get("readOnly")
+               for m in epp_c["volumeMounts"])
+    assert scorer["tokenProcessorConfig"]["blockSize"] == 16
+
+
+def kv_event_rules(docs):
+    """Every NetworkPolicy ingress rule that opens an events port of the Corral pods."""
+    pod_labels = workload(docs)["spec"]["template"]["metadata"]["labels"]
+    found = []
+    for policy in by_kind(docs, "NetworkPolicy"):
+        if not policy["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items():
+            continue
+        for rule in policy["spec"].get("ingress") or []:
+            ports = {p["port"] for p in rule.get("ports", [])}
+            if not rule.get("ports") or ports & {"kv-events", "kv-replay", 5557, 5558}:
+                found.append((policy["metadata"]["name"], rule))
+    return found
+
+
+def test_only_the_endpoint_picker_reaches_the_kv_events_ports(rendered):
+    docs = documents(rendered["inferencepool-precise"])
+    epp_labels = one(docs, "Deployment", f"{RELEASE}-epp")["spec"]["template"]["metadata"]["labels"]
+    pod_labels = workload(docs)["spec"]["template"]["metadata"]["labels"]
+    ((name, rule),) = kv_event_rules(docs)
+    assert name == f"{RELEASE}-kv-events"
+    assert {p["port"] for p in rule["ports"]} == {"kv-events", "kv-replay"}
+    (peer,) = rule["from"]
+    assert set(peer) == {"podSelector"}, "same namespace, pods only"
+    selector = peer["podSelector"]["matchLabels"]
+    assert selector.items() <= epp_labels.items()
+    assert not selector.items() <= pod_labels.items(), "the Corral pods themselves are not subscribers"
+    # The serving port's policy is as it was: the HTTP port, to the gateway and the picker.
+    main = one(docs, "NetworkPolicy", RELEASE)
+    assert [r["ports"] for r in main["spec"]["ingress"]] == [[{"port": "http", "protocol": "TCP"}]]
+
+    # With networkPolicy off, the events stay closed and the HTTP port stays open to all.
+    values = merged(load_values("inferencepool-precise"), {"networkPolicy": {"enabled": False}})
+    docs = documents(render(values, minimal=False))
+    validate_strict(docs)
+    ((_, rule),) = kv_event_rules(docs)
+    assert rule["from"] == [peer]
+    (policy,) = by_kind(docs, "NetworkPolicy")
+    assert {"ports": [{"port": "http", "protocol": "TCP"}]} in policy["spec"]["ingress"]
+
+    # An external picker: only the peers named in kvEvents.from.
+    external = [{"podSelector": {"matchLabels": {"app": "my-epp"}}}]
+    values = merged(load_values("inferencepool-precise"), {
+        "inferencePool": {"endpointPicker": {"create": False, "name": "my-epp"}}, "kvEvents": {"from": external}})
+    ((_, rule),) = kv_event_rules(documents(render(values, minimal=False)))
+    assert rule["from"] == external
+
+    # Events and no subscriber: no rule opens them (an empty `from` would mean everyone).
+    docs = documents(render({"kvEvents": {"enabled": True}, "model": {"servedModelName": "m"}}))
+    validate_strict(docs)
+    assert kv_event_rules(docs) == []
+    assert one(docs, "NetworkPolicy", f"{RELEASE}-kv-events")["spec"]["ingress"] == []
 
 
 def test_adapter_rules_serve_the_metrics_the_hpa_reads(exported_metrics):

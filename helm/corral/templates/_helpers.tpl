@@ -151,6 +151,78 @@ key: metrics-token
 {{- default (printf "%s-epp" (include "corral.fullname" .) | trunc 63 | trimSuffix "-") .Values.inferencePool.endpointPicker.name }}
 {{- end }}
 
+{{/* NIM_KV_EVENTS_TOPIC: llm-d's kv@<pod-id>@<model>. Its precise-prefix-cache-scorer (v0.5)
+looks a pod's blocks up by the pod's IP, so the pod id is $(POD_IP), set just before. */}}
+{{- define "corral.kvEventsTopic" -}}
+{{- default (printf "kv@$(POD_IP)@%s" .Values.model.servedModelName) .Values.kvEvents.topic }}
+{{- end }}
+
+{{/* The endpoint picker's image: llm-d's inference scheduler for the precise scorer. */}}
+{{- define "corral.eppImage" -}}
+{{- $epp := .Values.inferencePool.endpointPicker }}
+{{- $image := ternary $epp.scheduling.precise.image $epp.image (eq $epp.scheduling.prefixCache "precise") }}
+{{- printf "%s:%s" $image.repository $image.tag }}
+{{- end }}
+
+{{- define "corral.eppPullPolicy" -}}
+{{- $epp := .Values.inferencePool.endpointPicker }}
+{{- ternary $epp.scheduling.precise.image.pullPolicy $epp.image.pullPolicy (eq $epp.scheduling.prefixCache "precise") }}
+{{- end }}
+
+{{/* The file in the picker's ConfigMap that --config-file names. */}}
+{{- define "corral.eppConfigFile" -}}epp-config.yaml{{- end }}
+
+{{/*
+The endpoint picker's EndpointPickerConfig (inference.networking.x-k8s.io/v1alpha1): the
+plugins, then one scheduling profile that weighs the scorers and lets the max-score-picker
+choose. Weights are integers, as the picker's config API reads them.
+*/}}
+{{- define "corral.eppConfig" -}}
+{{- $s := .Values.inferencePool.endpointPicker.scheduling }}
+{{- if $s.config }}
+{{- toYaml $s.config }}
+{{- else }}
+{{- $w := $s.weights }}
+{{- $prefix := dict }}
+{{- if eq $s.prefixCache "precise" }}
+{{- $p := $s.precise }}
+{{- $prefix = dict "type" "precise-prefix-cache-scorer" "parameters" (dict
+  "tokenProcessorConfig" (dict "blockSize" (int $p.blockSize) "hashSeed" $p.hashSeed)
+  "indexerConfig" (dict "tokenizersPoolConfig" (dict
+    "modelName" $p.tokenizer
+    "hf" (dict "enabled" true "tokenizersCacheDir" "/tmp/tokenizers")))
+  "kvEventsConfig" (dict
+    "topicFilter" "kv@"
+    "concurrency" 4
+    "discoverPods" true
+    "podDiscoveryConfig" (dict "socketPort" (int .Values.kvEvents.port)))) }}
+{{- else }}
+{{- $a := $s.approximate }}
+{{- $prefix = dict "type" "prefix-cache-scorer" "parameters" (dict
+  "hashBlockSize" (int $a.hashBlockSize)
+  "maxPrefixBlocksToMatch" (int $a.maxPrefixBlocksToMatch)
+  "lruCapacityPerServer" (int $a.lruCapacityPerServer)) }}
+{{- end }}
+{{- $config := dict
+  "apiVersion" "inference.networking.x-k8s.io/v1alpha1"
+  "kind" "EndpointPickerConfig"
+  "plugins" (list
+    (dict "type" "single-profile-handler")
+    $prefix
+    (dict "type" "queue-scorer")
+    (dict "type" "kv-cache-utilization-scorer")
+    (dict "type" "max-score-picker"))
+  "schedulingProfiles" (list (dict
+    "name" "default"
+    "plugins" (list
+      (dict "pluginRef" $prefix.type "weight" (int $w.prefixCache))
+      (dict "pluginRef" "queue-scorer" "weight" (int $w.queue))
+      (dict "pluginRef" "kv-cache-utilization-scorer" "weight" (int $w.kvCacheUtilization))
+      (dict "pluginRef" "max-score-picker")))) }}
+{{- toYaml $config }}
+{{- end }}
+{{- end }}
+
 {{/*
 A value as the text of an environment variable or argument. Helm reads every number in
 values as a float64, which toString writes in scientific notation from 1e6 on
@@ -182,6 +254,25 @@ Settings that a values set cannot express consistently stop the render with a re
 {{- end }}
 {{- if and .Values.inferencePool.enabled (include "corral.tlsEnabled" .) }}
 {{- fail "inferencePool.enabled needs ssl.mode DISABLED: the gateway speaks plain HTTP to the pool's pods (terminate TLS at the Gateway)" }}
+{{- end }}
+{{- $scheduling := .Values.inferencePool.endpointPicker.scheduling }}
+{{- if and .Values.inferencePool.enabled .Values.inferencePool.endpointPicker.create (eq $scheduling.prefixCache "precise") (not $scheduling.config) }}
+{{- if not .Values.kvEvents.enabled }}
+{{- fail "inferencePool.endpointPicker.scheduling.prefixCache=precise reads the pods' KV events: set kvEvents.enabled" }}
+{{- end }}
+{{- if not $scheduling.precise.tokenizer }}
+{{- fail "inferencePool.endpointPicker.scheduling.prefixCache=precise needs scheduling.precise.tokenizer: the Hugging Face model whose tokenizer is the served model's (the scorer tokenizes each prompt)" }}
+{{- end }}
+{{- end }}
+{{- if .Values.kvEvents.enabled }}
+{{- if not (or .Values.kvEvents.topic .Values.model.servedModelName) }}
+{{- fail "kvEvents.enabled needs model.servedModelName (or kvEvents.topic): the topic kv@<pod>@<model> names the model as clients send it" }}
+{{- end }}
+{{- $ports := list (int .Values.model.openaiPort) (int .Values.kvEvents.port) }}
+{{- if .Values.kvEvents.replayPort }}{{ $ports = append $ports (int .Values.kvEvents.replayPort) }}{{ end }}
+{{- if ne (len $ports) (len (uniq $ports)) }}
+{{- fail (printf "kvEvents.port, kvEvents.replayPort and model.openaiPort must differ (%v)" $ports) }}
+{{- end }}
 {{- end }}
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
 {{- fail "autoscaling.minReplicas must not exceed autoscaling.maxReplicas" }}
@@ -249,6 +340,22 @@ failureThreshold: {{ $p.failureThreshold }}
   value: {{ ternary "1" "0" .Values.model.jsonLogging | quote }}
 - name: NIM_DRAIN_GRACE_SECONDS
   value: {{ include "corral.text" .Values.drain.graceSeconds | quote }}
+{{- if .Values.kvEvents.enabled }}
+# KV events for the endpoint picker's precise prefix-cache scorer: a PUB socket on every pod,
+# under a topic that names the pod as the scorer knows it, by its IP.
+- name: POD_IP
+  valueFrom:
+    fieldRef:
+      fieldPath: status.podIP
+- name: NIM_KV_EVENTS_ENDPOINT
+  value: {{ printf "tcp://*:%s" (include "corral.text" .Values.kvEvents.port) | quote }}
+- name: NIM_KV_EVENTS_TOPIC
+  value: {{ include "corral.kvEventsTopic" . | quote }}
+{{- if .Values.kvEvents.replayPort }}
+- name: NIM_KV_EVENTS_REPLAY_ENDPOINT
+  value: {{ printf "tcp://*:%s" (include "corral.text" .Values.kvEvents.replayPort) | quote }}
+{{- end }}
+{{- end }}
 {{- if .Values.leaderWorkerSet.enabled }}
 # The leader of a LeaderWorkerSet group: its workers' devices over RPC (the pod network only).
 - name: LWS_GROUP_INDEX
@@ -433,6 +540,16 @@ spec:
         - name: http
           containerPort: {{ .Values.model.openaiPort }}
           protocol: TCP
+        {{- if .Values.kvEvents.enabled }}
+        - name: kv-events
+          containerPort: {{ .Values.kvEvents.port }}
+          protocol: TCP
+        {{- if .Values.kvEvents.replayPort }}
+        - name: kv-replay
+          containerPort: {{ .Values.kvEvents.replayPort }}
+          protocol: TCP
+        {{- end }}
+        {{- end }}
       {{- if .Values.startupProbe.enabled }}
       startupProbe:
         {{- include "corral.probe" (list . .Values.startupProbe) | trim | nindent 8 }}
