@@ -60,4 +60,16 @@ public enum KVMedium: String, Sendable, Equatable, Hashable {
 public protocol KVEventSink: AnyObject, Sendable {
     /// One step's events (never empty).
     func publish(_ events: [KVCacheEvent])
+    /// Where adapter names come from, for the events' `lora_name` (asked off the engine
+    /// thread, whenever an event names an adapter).
+    func nameAdapters(with resolve: @escaping @Sendable (Int) -> String?)
+    /// Sends what is queued and stops.
+    func shutdown()
+}
+
+extension KVEventSink {
+    /// Sinks that do not name adapters ignore the resolver.
+    public func nameAdapters(with resolve: @escaping @Sendable (Int) -> String?) {}
+    /// Sinks with nothing queued have nothing to stop.
+    public func shutdown() {}
 }

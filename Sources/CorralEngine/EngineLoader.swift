@@ -84,17 +84,19 @@ public enum EngineLoader {
         schedulerConfig.serialPrefill = !memory.onGPU
         schedulerConfig.speculation = config.speculation
         schedulerConfig.maxLoras = config.lora.maxActive
+        let kvEvents = try kvEventPublisher(config)
         let scheduler = BatchScheduler(
             executor: LlamaExecutor(context: context, samplingThreads: threads.threads,
                                     deviceSampling: deviceSampling(outputOnGPU: outputOnGPU)),
             config: schedulerConfig,
             observer: observer,
             proposer: try draftModel(config, target: model, maxModelLen: sizing.maxModelLen, threads: threads.threads,
-                                     device: choice.layout.devices.first))
+                                     device: choice.layout.devices.first),
+            kvEvents: kvEvents)
         scheduler.start()
         return ServingEngine(model: model, scheduler: scheduler, servedName: config.servedName, kvSizing: sizing,
                              threads: threads, identity: identity, serves: serves, lora: config.lora,
-                             parallel: choice.layout, placement: placement)
+                             parallel: choice.layout, placement: placement, kvEvents: kvEvents)
     }
 
     /// An embedding model (its GGUF names a pooling) serves embeddings only, pooled its own
@@ -125,6 +127,18 @@ public enum EngineLoader {
             threads: threads, unifiedKV: false))
         do { return try LlamaDraftModel(context: context, target: target) } catch {
             throw ServerConfig.Invalid(description: "NIM_SPECULATIVE_DRAFT_MODEL=\(name): \(error)")
+        }
+    }
+
+    /// The KV-event publisher `NIM_KV_EVENTS_ENDPOINT` asks for, its sockets bound; an
+    /// endpoint that cannot be bound (or a missing libzmq) stops the start, naming it.
+    static func kvEventPublisher(_ config: ServerConfig) throws -> KVEventPublisher? {
+        guard let endpoint = config.kvEvents.endpoint else { return nil }
+        let options = KVEventPublisher.Options(endpoint: endpoint, replayEndpoint: config.kvEvents.replayEndpoint,
+                                               topic: config.kvEvents.topic(servedName: config.servedName),
+                                               replayBatches: config.kvEvents.bufferSteps)
+        do { return try KVEventPublisher(options) } catch {
+            throw ServerConfig.Invalid(description: "NIM_KV_EVENTS_ENDPOINT=\(endpoint): \(error)")
         }
     }
 

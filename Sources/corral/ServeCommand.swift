@@ -128,6 +128,9 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup(title: "Devices")
     var parallel: ParallelOptions
 
+    @OptionGroup(title: "KV events")
+    var kvEvents: KVEventOptions
+
     @Flag(help: "Check the settings (flags and NIM_* variables) and the model and exit: status 0 and the settings in force when serve would start with them, else the reason on one line.")
     var checkConfig = false
 
@@ -217,6 +220,7 @@ struct ServeCommand: AsyncParsableCommand {
         c.lora.maxLoaded = try E.int(.maxCPULoras, flag: maxCpuLoras, default: ServeDefaults.maxCPULoras)
         c.lora.maxRank = try E.int(.maxLoraRank, flag: maxLoraRank, default: ServeDefaults.maxLoraRank)
         c.parallel = try parallel.settings()
+        c.kvEvents = try kvEvents.settings()
         try c.validate()
         return c
     }

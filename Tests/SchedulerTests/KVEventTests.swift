@@ -95,9 +95,12 @@ struct KVEventTests {
         let h = Harness(kvCapacity: 1024, slots: 4, config: config)
         let sink = EventCollector()
         h.core.kvEvents = sink
+        // Three prompts sharing a system prompt (the entry grows in place, its blocks stay),
+        // then four unrelated ones: two spare slots, so older entries are evicted.
         let system = prompt(40, seed: 5)
-        for i in 0..<6 {
-            try h.submit(GenerationRequest(prompt: system + prompt(9, seed: i), maxTokens: 3))
+        let prompts = (0..<3).map { system + prompt(9, seed: $0) } + (0..<4).map { prompt(49, seed: 100 + $0) }
+        for p in prompts {
+            try h.submit(GenerationRequest(prompt: p, maxTokens: 3))
             #expect(h.runUntilIdle())
         }
         var index = EventIndex()

@@ -39,6 +39,9 @@ public func buildApplication(config: ServerConfig, state: ModelState, metrics: S
     router.post("/v1/completions") { request, context in
         try await completions.counting(.completions) { try await completions.completions(request, context: context) }
     }
+    // vLLM's render endpoints: validated and templated as generation is, nothing generated.
+    router.post("/v1/chat/completions/render") { request, context in try await completions.chatRender(request, context: context) }
+    router.post("/v1/completions/render") { request, context in try await completions.completionsRender(request, context: context) }
     router.post("/v1/responses") { request, context in
         try await completions.counting(.responses) { try await completions.responses(request, context: context) }
     }

@@ -40,8 +40,20 @@ extension CompletionHandler {
         let promptTokens: Int
     }
 
-    /// Validates `body` once, renders it through the template and submits its choices.
-    func prepareChat(_ body: ChatCompletionRequest, _ bytes: Data, for request: Request) throws -> PreparedChat {
+    /// A chat request validated and rendered through the template, not yet queued: what
+    /// generation submits and `/v1/chat/completions/render` returns.
+    struct RenderedChat {
+        let engine: ServingEngine
+        let target: ModelChoice
+        let plan: ChatPlan
+        let prompt: [Token]
+        let options: ValidatedOptions
+        let choices: Int
+        let logprobs: Int?
+    }
+
+    /// Validates `body` once and renders it through the template into prompt tokens.
+    func renderChat(_ body: ChatCompletionRequest, _ bytes: Data, for request: Request) throws -> RenderedChat {
         let engine = try generationEngine()
         let target = try Self.resolveModel(body.options.model, engine)
         guard !body.messages.isEmpty else { throw APIError.badRequest("messages must not be empty", param: "messages") }
@@ -72,14 +84,21 @@ extension CompletionHandler {
             section.budget = body.thinkingBudget
             options.sampling.thinking = section
         }
-        let requests = (0..<n).map { options.request(prompt: prompt, logprobs: logprobs, choice: $0) }
-        let events = try submit([requests], to: engine, model: target, promptParam: "messages", for: request,
+        return RenderedChat(engine: engine, target: target, plan: plan, prompt: prompt, options: options,
+                            choices: n, logprobs: logprobs)
+    }
+
+    /// Validates `body` once, renders it through the template and submits its choices.
+    func prepareChat(_ body: ChatCompletionRequest, _ bytes: Data, for request: Request) throws -> PreparedChat {
+        let r = try renderChat(body, bytes, for: request)
+        let requests = (0..<r.choices).map { r.options.request(prompt: r.prompt, logprobs: r.logprobs, choice: $0) }
+        let events = try submit([requests], to: r.engine, model: r.target, promptParam: "messages", for: request,
                                 priority: body.options.priority)
         let output = ChatOutput(id: openAIID("chatcmpl-"),
-                                created: Int(Date().timeIntervalSince1970), model: target.name, served: model,
-                                plan: plan, hideReasoning: config.reasoningFormat == .hidden, logprobs: logprobs != nil,
+                                created: Int(Date().timeIntervalSince1970), model: r.target.name, served: r.engine.model,
+                                plan: r.plan, hideReasoning: config.reasoningFormat == .hidden, logprobs: r.logprobs != nil,
                                 perRequestStats: config.perRequestStats)
-        return PreparedChat(events: events, output: output, choices: n, promptTokens: prompt.count)
+        return PreparedChat(events: events, output: output, choices: r.choices, promptTokens: r.prompt.count)
     }
 }
 

@@ -9,19 +9,8 @@ extension CompletionHandler {
     /// numbers them.
     func completions(_ request: Request, context: some RequestContext) async throws -> Response {
         let (body, bytes) = try await decodeJSONBodyAndBytes(CompletionRequest.self, from: request, limit: config.maxBodyBytes)
-        let engine = try generationEngine()
-        let target = try Self.resolveModel(body.options.model, engine)
+        let (engine, target, prompts, options, n) = try renderCompletion(body, bytes, for: request)
         let model = engine.model
-        guard !body.prompt.values.isEmpty else { throw APIError.badRequest("prompt must not be empty", param: "prompt") }
-        if let lp = body.logprobs, !(0...20).contains(lp) {
-            throw APIError.badRequest("logprobs must be between 0 and 20", param: "logprobs")
-        }
-        logText("prompt", body.prompt.values.joined(separator: "\n"), request)
-        let prompts = try body.prompt.values.map { try model.tokenize($0, addSpecial: true, parseSpecial: false) }
-        if prompts.contains(where: { $0.isEmpty }) { throw APIError.badRequest("prompt must not be empty", param: "prompt") }
-        let n = try body.options.choiceCount()
-        let options = try body.options.validated(defaultMaxTokens: 16, model: model, body: bytes,
-                                                 queueTimeout: config.queueTimeoutIfSet)
         let groups = prompts.map { prompt in
             (0..<n).map { options.request(prompt: prompt, logprobs: body.logprobs, choice: $0) }
         }
@@ -72,6 +61,26 @@ extension CompletionHandler {
                          cached: Usage.cachedTokens(results.map { $0.summary?.cachedTokens ?? 0 }, perPrompt: n)),
             stats: stats(results.compactMap(\.summary)))
         return try Self.json(response)
+    }
+
+    /// Validates a completion request once and tokenizes its prompts: what generation
+    /// submits and `/v1/completions/render` returns.
+    func renderCompletion(_ body: CompletionRequest, _ bytes: Data, for request: Request) throws
+        -> (engine: ServingEngine, target: ModelChoice, prompts: [[Token]], options: ValidatedOptions, choices: Int) {
+        let engine = try generationEngine()
+        let target = try Self.resolveModel(body.options.model, engine)
+        let model = engine.model
+        guard !body.prompt.values.isEmpty else { throw APIError.badRequest("prompt must not be empty", param: "prompt") }
+        if let lp = body.logprobs, !(0...20).contains(lp) {
+            throw APIError.badRequest("logprobs must be between 0 and 20", param: "logprobs")
+        }
+        logText("prompt", body.prompt.values.joined(separator: "\n"), request)
+        let prompts = try body.prompt.values.map { try model.tokenize($0, addSpecial: true, parseSpecial: false) }
+        if prompts.contains(where: { $0.isEmpty }) { throw APIError.badRequest("prompt must not be empty", param: "prompt") }
+        let n = try body.options.choiceCount()
+        let options = try body.options.validated(defaultMaxTokens: 16, model: model, body: bytes,
+                                                 queueTimeout: config.queueTimeoutIfSet)
+        return (engine, target, prompts, options, n)
     }
 }
 

@@ -36,5 +36,6 @@ public struct DrainService: Service {
                            metadata: ["running": "\(left.running)", "waiting": "\(left.waiting)"])
         }
         engine.scheduler.shutdown()
+        engine.kvEvents?.shutdown()
     }
 }

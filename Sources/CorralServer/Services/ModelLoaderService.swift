@@ -58,6 +58,7 @@ public struct ModelLoaderService: Service {
             try? await gracefulShutdown()
         }
         engine.scheduler.shutdown()
+        engine.kvEvents?.shutdown()
     }
 
     /// One line with what the engine runs on and the sizes in force, then one line per size

@@ -23,6 +23,8 @@ public final class ServingEngine: Sendable {
     public let parallel: ParallelLayout
     /// Each device's part of the model (`/v1/metadata`'s `devices`).
     public let placement: [DevicePlacement]
+    /// Where the prefix cache's KV events go, when `NIM_KV_EVENTS_ENDPOINT` is set.
+    public let kvEvents: (any KVEventSink)?
 
     /// The endpoint groups a loaded model answers.
     public struct Serves: Sendable, Equatable {
@@ -47,10 +49,14 @@ public final class ServingEngine: Sendable {
     /// - Parameter lora: where adapters come from; the scheduler loads them into its executor.
     public init(model: any ServedModel, scheduler: BatchScheduler, servedName: String, kvSizing: KVSizing? = nil,
                 threads: CPUBudget? = nil, identity: EngineIdentity = .unknown, serves: Serves = Serves(),
-                lora: LoRASettings = LoRASettings(), parallel: ParallelLayout = .cpu, placement: [DevicePlacement] = []) {
-        self.adapters = AdapterRegistry(settings: lora, baseName: servedName, engine: AdapterRegistry.Engine(
+                lora: LoRASettings = LoRASettings(), parallel: ParallelLayout = .cpu, placement: [DevicePlacement] = [],
+                kvEvents: (any KVEventSink)? = nil) {
+        let adapters = AdapterRegistry(settings: lora, baseName: servedName, engine: AdapterRegistry.Engine(
             load: { path, maxRank in try await scheduler.loadAdapter(path: path, maxRank: maxRank) },
             retire: { scheduler.retireAdapter($0) }))
+        self.adapters = adapters
+        self.kvEvents = kvEvents
+        kvEvents?.nameAdapters { adapters.name(of: $0) }
         self.model = model
         self.parallel = parallel
         self.placement = placement

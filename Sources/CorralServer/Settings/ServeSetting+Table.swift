@@ -218,5 +218,5 @@ extension ServeSetting {
         chatTemplateFile, reasoningFormat, disableLogRequests, speculativeMethod, speculativeDraftModel, speculativeNumTokens,
         speculativeNgramMin, speculativeNgramMax, speculativeDisableByBatchSize,
         enableEmbeddings, embeddingPooling, peftSource, peftRefreshInterval, maxGPULoras, maxCPULoras, maxLoraRank,
-    ] + parallel
+    ] + parallel + kvEvents
 }

@@ -92,6 +92,8 @@ public struct ServerConfig: Sendable {
     public var lora = LoRASettings()
     /// Devices and how the model spreads over them (`NIM_SPLIT_MODE` and its rows).
     public var parallel = ParallelSettings()
+    /// Where the prefix cache's KV events go (`NIM_KV_EVENTS_*`); off by default.
+    public var kvEvents = KVEventSettings()
 
     /// Creates a configuration with the documented defaults.
     public init(host: String = "0.0.0.0", port: Int = ServeDefaults.port, model: String = ServeDefaults.model,
@@ -187,6 +189,7 @@ extension ServerConfig {
             (S.tensorParallelSize, parallel.tensorParallel.map(Double.init)),
             (S.rpcWaitSeconds, Double(parallel.rpcWaitSeconds)),
             (S.pipelineParallelSize, parallel.pipelineParallel.map(Double.init)),
+            (S.kvEventsBufferSteps, Double(kvEvents.bufferSteps)),
         ]
         for (setting, value) in numbers {
             if let value { try setting.check(value, as: ServeSetting.format(value)) }
@@ -238,6 +241,6 @@ extension ServerConfig {
             S.peftSource: lora.source ?? "none", S.peftRefreshInterval: lora.refreshInterval > 0 ? "\(Int(lora.refreshInterval))" : "none",
             S.maxGPULoras: "\(lora.maxActive)", S.maxCPULoras: "\(lora.maxLoaded)", S.maxLoraRank: "\(lora.maxRank)",
         ]
-        return Dictionary(uniqueKeysWithValues: values.merging(parallel.values) { $1 }.map { ($0.key.name, $0.value) })
+        return Dictionary(uniqueKeysWithValues: values.merging(parallel.values) { $1 }.merging(kvEvents.values) { $1 }.map { ($0.key.name, $0.value) })
     }
 }

@@ -48,7 +48,7 @@ public final class KVEventPublisher: KVEventSink, @unchecked Sendable {
     private var queue: [(ts: Double, events: [KVCacheEvent])] = []
     private var stopping = false
     private var thread: Thread?
-    private let adapterNames = Mutex<[Int: String]>([:])
+    private let adapterName = Mutex<(@Sendable (Int) -> String?)?>(nil)
     private let counts = Mutex<(sent: Int, dropped: Int)>((0, 0))
 
     /// Binds the sockets and starts the sending thread.
@@ -69,9 +69,9 @@ public final class KVEventPublisher: KVEventSink, @unchecked Sendable {
     /// Batches sent, and batches dropped because the queue was full.
     public var totals: (sent: Int, dropped: Int) { counts.withLock { $0 } }
 
-    /// Names adapter `id` in later events' `lora_name` (nil forgets it).
-    public func nameAdapter(_ id: Int, _ name: String?) {
-        adapterNames.withLock { $0[id] = name }
+    /// Takes adapter names for the events' `lora_name` from `resolve`.
+    public func nameAdapters(with resolve: @escaping @Sendable (Int) -> String?) {
+        adapterName.withLock { $0 = resolve }
     }
 
     /// Queues one step's events (on the engine thread; never blocks on the network).
@@ -139,7 +139,7 @@ public final class KVEventPublisher: KVEventSink, @unchecked Sendable {
     /// `[ts, [events], dp_rank]`, each event a tagged array in vLLM's field order
     /// (msgspec's `array_like` structs, which llm-d's indexer decodes positionally).
     private func encode(_ ts: Double, _ events: [KVCacheEvent], into pack: OpaquePointer) {
-        let names = adapterNames.withLock { $0 }
+        let name = adapterName.withLock { $0 }
         corral_msgpack_array(pack, 3)
         corral_msgpack_double(pack, ts)
         corral_msgpack_array(pack, UInt32(events.count))
@@ -158,7 +158,7 @@ public final class KVEventPublisher: KVEventSink, @unchecked Sendable {
                 corral_msgpack_int(pack, Int64(run.blockSize))
                 if let id = run.adapter { corral_msgpack_int(pack, Int64(id)) } else { corral_msgpack_nil(pack) }
                 string(run.medium.rawValue, pack)
-                if let id = run.adapter, let name = names[id] { string(name, pack) } else { corral_msgpack_nil(pack) }
+                if let id = run.adapter, let lora = name?(id) { string(lora, pack) } else { corral_msgpack_nil(pack) }
                 if let keys = run.extraKeys {
                     corral_msgpack_array(pack, UInt32(run.hashes.count))
                     for _ in run.hashes {
