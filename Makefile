@@ -22,7 +22,7 @@ BIN := .build/$(CONFIG)/corral
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help engine engine-tools engine-cuda model deci-model lora-adapters pyenv test-tools build run test bench-scheduler bench-compare bench-structured bench-speculation bench-lora bench-host image-test image-test-cuda clean
+.PHONY: help build-deps engine engine-tools engine-cuda model deci-model lora-adapters pyenv test-tools build run test bench-scheduler bench-compare bench-structured bench-speculation bench-lora bench-host image-test image-test-cuda clean
 
 help:
 	@echo "make run               serve SmolLM2-135M-Instruct on http://$(HOST):$(PORT) (CPU)"
@@ -92,7 +92,11 @@ $(LORA_DIR)/.complete: scripts/make-test-lora.py | engine model pyenv
 	done
 	touch $@
 
-build: engine
+# msgpack-c's headers and libzmq, through apt-get when missing.
+build-deps:
+	scripts/build-deps.sh
+
+build: engine build-deps
 	swift build -c $(CONFIG) $(SWIFT_FLAGS) --product corral
 
 # The defaults go in as NIM_* variables, not flags (a flag wins over the environment), so a
@@ -105,7 +109,7 @@ run: build model
 
 # Tests run one at a time: engine tests are CPU-bound, and llama.cpp's worker threads
 # spin, so suites running side by side on two cores slow each other down many times over.
-test: engine model pyenv deci-model lora-adapters test-tools
+test: engine build-deps model pyenv deci-model lora-adapters test-tools
 	swift build --build-tests $(SWIFT_FLAGS)
 	CORRAL_TEST_MODEL=$(MODEL) CORRAL_TEST_DECI_MODEL=$(DECI_MODEL) CORRAL_TEST_LORA_DIR=$(LORA_DIR) \
 	  swift test --skip-build --no-parallel $(SWIFT_FLAGS)
