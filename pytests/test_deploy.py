@@ -232,6 +232,8 @@ def test_helm_lint_reports_a_values_error():
      "/inferencePool/endpointPicker/scheduling/weights/queue"),
     ({"kvEvents": {"port": 70000}}, "/kvEvents/port"),
     ({"kvEvents": {"replayPort": -1}}, "/kvEvents/replayPort"),
+    ({"vllmRouter": {"policy": "least_loaded"}}, "/vllmRouter/policy"),
+    ({"vllmRouter": {"healthCheckEndpoint": "health"}}, "/vllmRouter/healthCheckEndpoint"),
 ])
 def test_schema_rejects_bad_values(values, where):
     with helm.Chart.load(CHART) as chart:
@@ -259,6 +261,11 @@ def test_schema_rejects_bad_values(values, where):
     ({"kvEvents": {"enabled": True}}, "model.servedModelName"),
     ({"kvEvents": {"enabled": True, "port": 8000}, "model": {"servedModelName": "m"}}, "must differ"),
     ({"kvEvents": {"enabled": True, "replayPort": 5557}, "model": {"servedModelName": "m"}}, "must differ"),
+    ({"vllmRouter": {"enabled": True}}, "statefulSet.enabled"),
+    ({"vllmRouter": {"enabled": True}, "statefulSet": {"enabled": True}, "autoscaling": {"enabled": True}},
+     "autoscaling.enabled"),
+    ({"vllmRouter": {"enabled": True}, "statefulSet": {"enabled": True},
+      "ssl": {"mode": "TLS", "existingSecret": "s"}}, "ssl.mode DISABLED"),
 ])
 def test_inconsistent_values_stop_the_render(values, reason):
     with helm.Chart.load(CHART) as chart:
@@ -315,6 +322,7 @@ EXPECTED_KINDS = {
     "inferencepool": {"Deployment", "InferencePool", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding",
                       "ConfigMap"},
     "inferencepool-precise": {"Deployment", "InferencePool", "ConfigMap", "NetworkPolicy", "Role", "RoleBinding"},
+    "vllm-router": {"StatefulSet", "Deployment", "Service", "NetworkPolicy", "PodDisruptionBudget", "Pod"},
     "mtls": {"Deployment", "Secret", "Pod"},
     "leaderworkerset": {"LeaderWorkerSet", "Service", "NetworkPolicy", "Pod"},
 }
@@ -765,6 +773,103 @@ def test_only_the_endpoint_picker_reaches_the_kv_events_ports(rendered):
     validate_strict(docs)
     assert kv_event_rules(docs) == []
     assert one(docs, "NetworkPolicy", f"{RELEASE}-kv-events")["spec"]["ingress"] == []
+
+
+# ---------------------------------------------------------------- vLLM router
+
+def flag_values(args, flag):
+    """The values after `flag` up to the next --flag (argparse's nargs='*')."""
+    start = args.index(flag) + 1
+    end = next((i for i in range(start, len(args)) if args[i].startswith("--")), len(args))
+    return args[start:end]
+
+
+def test_vllm_router_reaches_every_replica_by_a_stable_name(rendered, routes):
+    values = load_values("vllm-router")
+    docs = documents(rendered["vllm-router"])
+    sts = one(docs, "StatefulSet")
+    assert sts["spec"]["replicas"] == values["replicaCount"] == 3
+    headless = one(docs, "Service", sts["spec"]["serviceName"])
+    assert headless["spec"]["clusterIP"] == "None" and headless["spec"]["publishNotReadyAddresses"] is True
+    pod_labels = sts["spec"]["template"]["metadata"]["labels"]
+    assert headless["spec"]["selector"].items() <= pod_labels.items()
+    port = container(sts["spec"]["template"]["spec"])["ports"][0]["containerPort"]
+
+    router = one(docs, "Deployment", f"{RELEASE}-router")
+    spec = router["spec"]["template"]["spec"]
+    c = container(spec, "router")
+    assert c["command"] == ["vllm-router"]
+    args = c["args"]
+    # One URL per StatefulSet pod: <sts>-<i>.<headless>.<namespace>.svc.<domain>:<port>.
+    name = sts["metadata"]["name"]
+    assert flag_values(args, "--worker-urls") == [
+        f"http://{name}-{i}.{headless['metadata']['name']}.{NAMESPACE}.svc.cluster.local:{port}" for i in range(3)]
+    assert flag_values(args, "--policy") == ["cache_aware"]
+    assert flag_values(args, "--host") == ["0.0.0.0"]
+    # Its periodic worker checks hit Corral's readiness route.
+    (health,) = flag_values(args, "--health-check-endpoint")
+    assert health == container(sts["spec"]["template"]["spec"])["readinessProbe"]["httpGet"]["path"]
+    assert health in routes
+    # It waits for a first worker as long as a replica's startup probe allows a big model.
+    corral = container(sts["spec"]["template"]["spec"])
+    (wait,) = flag_values(args, "--worker-startup-timeout-secs")
+    p = corral["startupProbe"]
+    assert int(wait) >= p["initialDelaySeconds"] + p["failureThreshold"] * p["periodSeconds"]
+    # The router listens only after that wait: its startup probe allows it all.
+    rp = c["startupProbe"]
+    assert rp["failureThreshold"] * rp["periodSeconds"] > int(wait)
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    assert ports["http"] == int(flag_values(args, "--port")[0])
+    assert ports["metrics"] == int(flag_values(args, "--prometheus-port")[0])
+    assert {c["livenessProbe"]["httpGet"]["path"], c["readinessProbe"]["httpGet"]["path"]} == {"/liveness", "/readiness"}
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True and spec["securityContext"]["runAsNonRoot"] is True
+    assert spec["automountServiceAccountToken"] is False
+
+    # Clients use the router's Service; no Service, budget or monitor of the server's picks
+    # a router pod, and the router's Service picks no server pod.
+    router_labels = router["spec"]["template"]["metadata"]["labels"]
+    service = one(docs, "Service", f"{RELEASE}-router")
+    assert service["spec"]["selector"].items() <= router_labels.items()
+    assert not service["spec"]["selector"].items() <= pod_labels.items()
+    assert {"port": values["vllmRouter"].get("service", {}).get("port", 8000), "targetPort": "http"}.items() <= \
+        service["spec"]["ports"][0].items()
+    for s in by_kind(docs, "Service"):
+        if s is not service:
+            assert not s["spec"]["selector"].items() <= router_labels.items()
+    assert not one(docs, "PodDisruptionBudget")["spec"]["selector"]["matchLabels"].items() <= router_labels.items()
+    # The ServiceMonitor, which picks the chart's Services by label, leaves the router's out.
+    monitored = documents(render(merged(values, {"metrics": {"serviceMonitor": {"enabled": True}}}), minimal=False))
+    selector = one(monitored, "ServiceMonitor")["spec"]["selector"]["matchLabels"]
+    assert not selector.items() <= one(monitored, "Service", f"{RELEASE}-router")["metadata"]["labels"].items()
+
+    # A restricted serving port still lets the router in.
+    peers = one(docs, "NetworkPolicy", RELEASE)["spec"]["ingress"][0]["from"]
+    assert {"podSelector": {"matchLabels": service["spec"]["selector"]}} in peers
+    assert f"{RELEASE}-router.{NAMESPACE}.svc.cluster.local:8000/v1" in rendered["vllm-router"]["corral/templates/NOTES.txt"]
+
+
+def test_vllm_router_is_a_kv_events_subscriber_too():
+    values = merged(load_values("vllm-router"), {"kvEvents": {"enabled": True}, "model": {"servedModelName": "m"}})
+    docs = documents(render(values, minimal=False))
+    validate_strict(docs)
+    router_labels = one(docs, "Deployment", f"{RELEASE}-router")["spec"]["template"]["metadata"]["labels"]
+    ((_, rule),) = kv_event_rules(docs)
+    (peer,) = rule["from"]
+    assert peer["podSelector"]["matchLabels"].items() <= router_labels.items()
+
+
+def test_the_router_image_is_built_from_the_pip_package():
+    dockerfile = open(os.path.join(ROOT, "deploy", "vllm-router", "Dockerfile")).read()
+    with helm.Chart.load(CHART) as chart:
+        image = chart.values["vllmRouter"]["image"]
+    version = re.search(r"^ARG VLLM_ROUTER_VERSION=(\S+)$", dockerfile, re.M).group(1)
+    assert image["tag"] == version, "the chart's default tag is the pip package's version the Dockerfile installs"
+    assert '"vllm-router==${VLLM_ROUTER_VERSION}"' in dockerfile
+    assert re.search(r"^USER 1000:1000$", dockerfile, re.M), "the chart runs the router as 1000"
+    assert 'ENTRYPOINT ["vllm-router"]' in dockerfile
+    out = subprocess.run([tool("hadolint"), "--no-color", "-"], input=dockerfile, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
 
 
 def test_adapter_rules_serve_the_metrics_the_hpa_reads(exported_metrics):

@@ -157,6 +157,43 @@ looks a pod's blocks up by the pod's IP, so the pod id is $(POD_IP), set just be
 {{- default (printf "kv@$(POD_IP)@%s" .Values.model.servedModelName) .Values.kvEvents.topic }}
 {{- end }}
 
+{{- define "corral.routerName" -}}
+{{- printf "%s-router" (include "corral.fullname" . | trunc 56 | trimSuffix "-") }}
+{{- end }}
+
+{{/* The vLLM router's pods: not the server's selector labels, so that neither the
+Service nor the PodDisruptionBudget nor the InferencePool picks a router. */}}
+{{- define "corral.routerSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "corral.name" . }}-router
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* The router's resources' labels: not the server's app.kubernetes.io/name either, so that
+the ServiceMonitor, which selects the chart's Services by it, does not scrape the router. */}}
+{{- define "corral.routerLabels" -}}
+helm.sh/chart: {{ include "corral.chart" . }}
+{{ include "corral.routerSelectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/* The router's worker URLs: each StatefulSet pod by its stable name under the headless
+Service, <sts>-<i>.<sts>-headless.<namespace>.svc.<domain>. */}}
+{{- define "corral.routerWorkerUrls" -}}
+{{- $sts := include "corral.fullname" . }}
+{{- $urls := list }}
+{{- range $i := until (int .Values.replicaCount) }}
+{{- $urls = append $urls (printf "http://%s-%d.%s-headless.%s.svc.%s:%d" $sts $i $sts $.Release.Namespace $.Values.vllmRouter.clusterDomain (int $.Values.model.openaiPort)) }}
+{{- end }}
+{{- join " " $urls }}
+{{- end }}
+
+{{/* The startup probe's whole allowance in seconds (0 when it is off). */}}
+{{- define "corral.startupAllowance" -}}
+{{- $p := .Values.startupProbe }}
+{{- ternary (add $p.initialDelaySeconds (mul $p.failureThreshold $p.periodSeconds)) 0 $p.enabled }}
+{{- end }}
+
 {{/* The endpoint picker's image: llm-d's inference scheduler for the precise scorer. */}}
 {{- define "corral.eppImage" -}}
 {{- $epp := .Values.inferencePool.endpointPicker }}
@@ -272,6 +309,17 @@ Settings that a values set cannot express consistently stop the render with a re
 {{- if .Values.kvEvents.replayPort }}{{ $ports = append $ports (int .Values.kvEvents.replayPort) }}{{ end }}
 {{- if ne (len $ports) (len (uniq $ports)) }}
 {{- fail (printf "kvEvents.port, kvEvents.replayPort and model.openaiPort must differ (%v)" $ports) }}
+{{- end }}
+{{- end }}
+{{- if .Values.vllmRouter.enabled }}
+{{- if or (not .Values.statefulSet.enabled) .Values.autoscaling.enabled .Values.leaderWorkerSet.enabled }}
+{{- fail "vllmRouter.enabled routes to a fixed list of the StatefulSet's pods by name: set statefulSet.enabled, and turn autoscaling.enabled and leaderWorkerSet.enabled off" }}
+{{- end }}
+{{- if include "corral.tlsEnabled" . }}
+{{- fail "vllmRouter.enabled needs ssl.mode DISABLED: the router speaks plain HTTP to the replicas" }}
+{{- end }}
+{{- if lt (int .Values.replicaCount) 1 }}
+{{- fail "vllmRouter.enabled needs replicaCount of 1 or more: the router needs a worker to start" }}
 {{- end }}
 {{- end }}
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
