@@ -8,16 +8,20 @@ msgpackVLLMEventBatch, msgpackVLLMBlockStoredEvent, msgpackVLLMBlockRemovedEvent
 code is not run here: no Go toolchain or modules are installed.
 
 Also vLLM's render endpoints: the token ids generation uses, and generation's 400s."""
+import json
+import re
 import socket
 import subprocess
 import time
+import urllib.error
+import urllib.request
 
 import msgpack
 import openai
 import pytest
 import zmq
 
-from conftest import BIN, Server, call, free_port
+from conftest import BIN, Server, free_port
 
 TOPIC = "kv@pod-a@smollm2"
 SYSTEM = ("You are a careful assistant for a small bakery. You answer questions about bread, cakes, "
@@ -149,9 +153,6 @@ def test_a_subscriber_reads_ordered_gapless_events_and_replays_a_missed_range(se
 
 
 def call_with_key(server, path, body, key):
-    import json
-    import urllib.error
-    import urllib.request
     req = urllib.request.Request(server.url + path, method="POST", data=json.dumps(body).encode(),
                                  headers={"Content-Type": "application/json", "Authorization": f"Bearer {key}"})
     try:
@@ -203,3 +204,27 @@ def test_a_bad_or_taken_endpoint_stops_startup_naming_it(tmp_path):
         assert f"NIM_KV_EVENTS_ENDPOINT=tcp://127.0.0.1:{port}" in str(failed.value)
     finally:
         taken.close()
+
+
+def test_cache_config_info_carries_vllms_labels(served):
+    """The endpoint picker reads `block_size` and `num_gpu_blocks` off vllm:cache_config_info."""
+    server, _, _ = served
+    text = urllib.request.urlopen(server.url + "/v1/metrics").read().decode()
+    lines = [l for l in text.splitlines() if l.startswith("vllm:cache_config_info{")]
+    assert len(lines) == 1 and float(lines[0].rsplit(" ", 1)[1]) == 1, lines
+    labels = dict(re.findall(r'(\w+)="([^"]*)"', lines[0]))
+    with urllib.request.urlopen(urllib.request.Request(server.url + "/v1/metadata",
+                                                       headers={"Authorization": "Bearer sk-alice"})) as r:
+        meta = json.load(r)
+    cells = meta["kv_sizing"]["tokens"]
+    assert labels["block_size"] == "16" and labels["num_gpu_blocks"] == str(cells // 16)
+    assert labels["enable_prefix_caching"] == "True" and int(labels["num_cpu_blocks"]) > 0
+    assert {"cache_dtype", "gpu_memory_utilization", "swap_space", "sliding_window", "engine"} <= labels.keys()
+    assert re.search(r'^vllm:num_requests_running\{model_name="smollm2"\} ', text, re.M)
+
+
+def test_health_answers_routers_without_a_key(served):
+    """vllm-router waits for `GET /health` on every worker before it routes."""
+    server, _, _ = served
+    with urllib.request.urlopen(server.url + "/health", timeout=10) as r:
+        assert r.status == 200 and json.load(r)["message"] == "ready"

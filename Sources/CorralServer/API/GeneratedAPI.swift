@@ -26,6 +26,15 @@ struct GeneratedAPI: APIProtocol {
         return .serviceUnavailable(.init(body: .json(.init(object: "health", message: message))))
     }
 
+    /// `GET /health` (vLLM's, which routers probe): `/v1/health/ready`'s answer.
+    func health(_ input: Operations.health.Input) async throws -> Operations.health.Output {
+        switch try await ready(.init()) {
+        case .ok(let ok): return .ok(.init(body: .json(try ok.body.json)))
+        case .serviceUnavailable(let no): return .serviceUnavailable(.init(body: .json(try no.body.json)))
+        case .undocumented(let status, let payload): return .undocumented(statusCode: status, payload)
+        }
+    }
+
     /// `GET /v1/models`.
     func listModels(_ input: Operations.listModels.Input) async throws -> Operations.listModels.Output {
         .ok(.init(body: .json(.init(object: "list", data: cards()))))

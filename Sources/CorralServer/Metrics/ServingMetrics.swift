@@ -160,8 +160,17 @@ public final class ServingMetrics: SchedulerObserver, Sendable {
 
     /// Starts counting: called after warm-up, so its generation never shows up.
     /// - Parameter maxRequests: the running-sequence cap the engine was sized to.
-    public func activate(baseline: SchedulerSnapshot?, maxRequests: Int? = nil) {
+    /// - Parameter cache: the engine's KV cache, for `vllm:cache_config_info` (set once).
+    public func activate(baseline: SchedulerSnapshot?, maxRequests: Int? = nil, cache: (config: SchedulerConfig, kvCells: Int, bytesPerToken: Int, gpuMemoryUtilization: Double)? = nil) {
         if let maxRequests { requestMax.set(Double(maxRequests)) }
+        if let cache {
+            let block = max(cache.config.prefixBlockSize, 1)
+            CacheConfigMetric.register(.init(blockSize: block, gpuBlocks: cache.kvCells / block,
+                                             cpuBlocks: cache.config.hostCacheBytes / max(block * cache.bytesPerToken, 1),
+                                             prefixCaching: cache.config.prefixCaching,
+                                             gpuMemoryUtilization: cache.gpuMemoryUtilization),
+                                       labels: labels, in: registry)
+        }
         seen.withLock { $0 = (baseline?.counters, true) }
         tenants.setBaseline(baseline?.tenants)
     }

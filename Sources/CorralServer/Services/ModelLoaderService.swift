@@ -35,7 +35,10 @@ public struct ModelLoaderService: Service {
             if config.warmUp { try await engine.warmUp() }
             // Adapters found at startup are served from the first ready answer.
             await engine.adapters.refresh()
-            metrics?.activate(baseline: engine.scheduler.snapshot, maxRequests: engine.scheduler.config.maxRunningSequences)
+            let snapshot = engine.scheduler.snapshot
+            metrics?.activate(baseline: snapshot, maxRequests: engine.scheduler.config.maxRunningSequences,
+                              cache: (engine.scheduler.config, snapshot.kvCapacity, engine.kvSizing.bytesPerToken,
+                                      config.gpuMemoryUtilization))
         } catch {
             state.set(.failed("\(error)"))
             logger.error("model failed to load: \(error)")

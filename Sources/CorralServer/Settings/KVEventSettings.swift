@@ -21,10 +21,12 @@ public struct KVEventSettings: Sendable, Equatable {
     }
 
     /// The topic in force for a server of `servedName`: the one set, else
-    /// `kv@<host>@<servedName>`, the host being `$HOSTNAME` (the pod's name in Kubernetes).
+    /// `kv@<pod>@<servedName>`, the pod being `$POD_IP` where set (llm-d's precise scorer
+    /// knows a pod by its IP), else `$HOSTNAME` (the pod's name in Kubernetes).
     public func topic(servedName: String) -> String {
         let info = ProcessInfo.processInfo
-        return topic ?? "kv@\(info.environment["HOSTNAME"] ?? info.hostName)@\(servedName)"
+        let pod = info.environment["POD_IP"] ?? info.environment["HOSTNAME"] ?? info.hostName
+        return topic ?? "kv@\(pod)@\(servedName)"
     }
 
     /// An address a ZeroMQ socket can bind: `tcp://host:port` (host may be `*`) or `ipc://path`.

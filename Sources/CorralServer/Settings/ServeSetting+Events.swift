@@ -8,7 +8,7 @@ extension ServeSetting {
     /// `NIM_KV_EVENTS_TOPIC`.
     public static let kvEventsTopic = ServeSetting(
         "NIM_KV_EVENTS_TOPIC", flag: "kv-events-topic", default: "auto",
-        "The topic of every event message; auto is llm-d's kv@<pod>@<model>, the pod being $HOSTNAME and the model the served name")
+        "The topic of every event message; auto is llm-d's kv@<pod>@<model>, the pod being $POD_IP where set (llm-d's scorer knows pods by IP), else $HOSTNAME, and the model the served name")
     /// `NIM_KV_EVENTS_REPLAY_ENDPOINT`.
     public static let kvEventsReplayEndpoint = ServeSetting(
         "NIM_KV_EVENTS_REPLAY_ENDPOINT", flag: "kv-events-replay-endpoint", default: "none",

@@ -11,7 +11,7 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context,
                 next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        let open = path.hasPrefix("/v1/health/") || (!protectMetrics && (path == "/v1/metrics" || path == "/metrics"))
+        let open = path.hasPrefix("/v1/health/") || path == "/health" || (!protectMetrics && (path == "/v1/metrics" || path == "/metrics"))
         if open { return try await next(request, context) }
         guard keys.tenant(for: request) != nil else {
             throw APIError(.unauthorized, "missing or invalid API key (send Authorization: Bearer <key>)",
