@@ -4,7 +4,9 @@ batch), gapless sequence numbers, parents stored before children, the host tier'
 `CPU` blocks, tenants that never share a hash, and replay from a sequence number through the
 ROUTER socket. The batch is also read positionally with the field order of llm-d's indexer
 (llm-d/llm-d-kv-cache, pkg/kvevents/engineadapter/vllm_adapter.go, commit 0d2ae546:
-msgpackVLLMEventBatch, msgpackVLLMBlockStoredEvent, msgpackVLLMBlockRemovedEvent). Its Go
+msgpackVLLMEventBatch, msgpackVLLMBlockStoredEvent, msgpackVLLMBlockRemovedEvent), and that
+reader is checked against the fixture of llm-d's own test (vllm_adapter_test.go at commit
+2802dcf5, TestDecodeEventBatch_NestedArrayEvents: the batch "exactly what vLLM sends"). Its Go
 code is not run here: no Go toolchain or modules are installed.
 
 Also vLLM's render endpoints: the token ids generation uses, and generation's 400s."""
@@ -56,31 +58,59 @@ def receive(sock, quiet=1.5):
 
 
 def llmd_decode(payload):
-    """The batch as llm-d's indexer reads it: positional fields, hashes as uint64, token ids
-    as uint32."""
-    ts, events, dp_rank = msgpack.unpackb(payload)
-    assert isinstance(ts, float) and isinstance(dp_rank, int)
+    """The batch as llm-d's indexer reads it: `[ts, [events], dp_rank]`, each event a tagged
+    array read by position (at least eight fields for BlockStored, extra ones ignored),
+    hashes as uint64, token ids as uint32."""
+    ts, events, _dp_rank = msgpack.unpackb(payload)[:3]
+    assert isinstance(ts, float)
     decoded = []
     for raw in events:
         tag = raw[0]
         if tag == "BlockStored":
+            assert len(raw) >= 8, "llm-d refuses a BlockStored without lora_name"
             _, hashes, parent, token_ids, block_size, lora_id, medium, lora_name = raw[:8]
             assert all(isinstance(h, int) and 0 <= h < 2**64 for h in hashes)
             assert parent is None or 0 <= parent < 2**64
-            assert all(0 <= t < 2**32 for t in token_ids) and len(token_ids) == len(hashes) * block_size
-            assert lora_id is None or isinstance(lora_id, int)
-            assert medium in ("GPU", "CPU") and (lora_name is None or isinstance(lora_name, str))
-            extra = raw[8] if len(raw) > 8 else None
-            assert extra is None or len(extra) == len(hashes)
+            assert all(isinstance(t, int) and 0 <= t < 2**32 for t in token_ids)
+            assert isinstance(block_size, int) and (lora_id is None or isinstance(lora_id, int))
+            assert medium is None or isinstance(medium, str)
+            assert lora_name is None or isinstance(lora_name, str)
             decoded.append(dict(tag=tag, hashes=hashes, parent=parent, tokens=token_ids, block_size=block_size,
-                                medium=medium, extra=extra))
+                                medium=medium, lora_name=lora_name, extra=raw[8] if len(raw) > 8 else None))
         elif tag == "BlockRemoved":
             _, hashes, medium = raw
             decoded.append(dict(tag=tag, hashes=hashes, medium=medium))
         else:
-            assert raw == ["AllBlocksCleared"], raw
+            assert tag == "AllBlocksCleared", raw
             decoded.append(dict(tag=tag))
     return decoded
+
+
+def corral_decode(payload):
+    """llm-d's reading, plus what Corral promises beyond it: dp_rank 0, full blocks, vLLM's
+    medium names, and extra keys (where set) one per block."""
+    assert msgpack.unpackb(payload)[2] == 0
+    events = llmd_decode(payload)
+    for e in events:
+        if e["tag"] == "BlockStored":
+            assert len(e["tokens"]) == len(e["hashes"]) * e["block_size"] and e["medium"] in ("GPU", "CPU")
+            assert e["extra"] is None or len(e["extra"]) == len(e["hashes"])
+        elif e["tag"] == "BlockRemoved":
+            assert e["medium"] in ("GPU", "CPU")
+    return events
+
+
+# llm-d's fixture (vllm_adapter_test.go, TestDecodeEventBatch_NestedArrayEvents).
+LLMD_FIXTURE = [1234567890.0, [["BlockStored", [10, 11], 9, [1, 2, 3], 16, None, "gpu", None]], None]
+
+
+def test_the_llmd_reader_reads_llmds_own_fixture_as_llmd_does():
+    (stored,) = llmd_decode(msgpack.packb(LLMD_FIXTURE))
+    # What llm-d's test asserts of it.
+    assert stored["hashes"] == [10, 11] and stored["parent"] == 9 and stored["tokens"] == [1, 2, 3]
+    assert stored["medium"] == "gpu" and stored["lora_name"] is None
+    with pytest.raises(AssertionError):  # its TestDecodeVLLMEvent_BlockStoredMissingLoraName
+        llmd_decode(msgpack.packb([0.0, [["BlockStored", [300, 301], 299, [7, 8, 9], 64, 123, "gpu"]], None]))
 
 
 def test_a_subscriber_reads_ordered_gapless_events_and_replays_a_missed_range(served):
@@ -104,7 +134,7 @@ def test_a_subscriber_reads_ordered_gapless_events_and_replays_a_missed_range(se
 
     held, stored = set(), []
     for m in messages:
-        for e in llmd_decode(m[2]):
+        for e in corral_decode(m[2]):
             if e["tag"] == "BlockStored":
                 assert e["parent"] is None or (e["medium"], e["parent"]) in held, "a parent comes before its children"
                 for h in e["hashes"]:
