@@ -84,11 +84,12 @@ RUN engine=$(CUDA_ARCHS="${CUDA_ARCHS}" scripts/bootstrap-engine.sh --cuda --por
 # ---- corral: the Swift build ----
 FROM ${SWIFT_IMAGE} AS build
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
-# The design card's build libraries (libssl-dev, libz-dev as Debian's zlib1g-dev); their
-# runtime libraries are in the final images. DL3008: as in engine-cpu.
+# The design card's build libraries (libssl-dev, libz-dev as Debian's zlib1g-dev) and
+# msgpack-c's headers (the KV events' packer, header-only); their runtime libraries are in
+# the final images. DL3008: as in engine-cpu.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libssl-dev zlib1g-dev pkg-config \
+ && apt-get install -y --no-install-recommends libssl-dev zlib1g-dev libmsgpack-dev pkg-config \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY --from=engine-cpu /build/engine /build/engine
@@ -119,10 +120,11 @@ LABEL org.opencontainers.image.title="corral" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="${LICENSES}"
 # libgomp1: the engine's CPU backend uses OpenMP. curl: the helm test and MTLS probes.
+# libzmq5: the KV events' sockets (loaded only with NIM_KV_EVENTS_ENDPOINT).
 # DL3008: the runtime libraries get Debian's security updates at each build.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates curl libgomp1 libssl3 libstdc++6 zlib1g \
+ && apt-get install -y --no-install-recommends ca-certificates curl libgomp1 libssl3 libstdc++6 libzmq5 zlib1g \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=engine-cpu /stage/ /
 COPY --from=build /stage/ /
@@ -161,7 +163,7 @@ LABEL org.opencontainers.image.title="corral" \
 # The cpu image's runtime libraries. DL3008: as in cpu.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates curl libgomp1 libssl3 libstdc++6 zlib1g \
+ && apt-get install -y --no-install-recommends ca-certificates curl libgomp1 libssl3 libstdc++6 libzmq5 zlib1g \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=engine-cuda-staged /stage/ /
 COPY --from=corral-staged /stage/ /
