@@ -258,3 +258,18 @@ def test_health_answers_routers_without_a_key(served):
     server, _, _ = served
     with urllib.request.urlopen(server.url + "/health", timeout=10) as r:
         assert r.status == 200 and json.load(r)["message"] == "ready"
+
+
+def test_the_fields_vllm_router_adds_pass_at_corrals_behaviour_and_fail_otherwise(served):
+    """vllm-router re-encodes every chat request with vLLM's and SGLang's switches at their
+    defaults; those that are what Corral does pass, any other value is a 400 naming it."""
+    server, _, _ = served
+    noop = {"no_stop_trim": False, "continue_final_message": False, "skip_special_tokens": True,
+            "separate_reasoning": True, "stream_reasoning": True, "return_hidden_states": False,
+            "include_reasoning": True}
+    body = {"model": "smollm2", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2, **noop}
+    status, answer = call_with_key(server, "/v1/chat/completions", body, "sk-alice")
+    assert status == 200, answer
+    for field in noop:
+        status, error = call_with_key(server, "/v1/chat/completions", {**body, field: not noop[field]}, "sk-alice")
+        assert status == 400 and error["error"]["param"] == field, (field, error)

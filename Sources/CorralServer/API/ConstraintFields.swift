@@ -114,6 +114,17 @@ let notYetImplementedFields: [String: String] = [
     "function_call": "the deprecated functions API is not implemented; use tool_choice",
 ]
 
+/// Throws a decoding error naming the first of vLLM's and SGLang's switches
+/// (`GenerationOptions.atCorralsBehaviour`) set to anything but what Corral does.
+func rejectChangedSwitches(_ decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: FieldKey.self)
+    for (name, value) in GenerationOptions.atCorralsBehaviour.sorted(by: { $0.key < $1.key }) {
+        guard let set = try c.decodeIfPresent(Bool.self, forKey: FieldKey(name)), set != value else { continue }
+        throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [FieldKey(name)],
+            debugDescription: "only \(value) is supported (what Corral always does); \(set) would change the output and is not implemented"))
+    }
+}
+
 /// Throws a decoding error naming the first member of the object at `decoder` that is not
 /// in `allowed`. JSONDecoder would otherwise drop it, and a request that asked for
 /// something we do not do would get 200 and output that ignores it.

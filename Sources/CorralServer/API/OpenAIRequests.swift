@@ -115,6 +115,13 @@ struct GenerationOptions: Decodable, Sendable {
     static let informational: Set<String> = [
         "metadata", "store", "service_tier", "prompt_cache_key", "safety_identifier",
     ]
+    /// vLLM's and SGLang's switches, accepted only at the value that is what Corral does
+    /// anyway (routers such as vllm-router write them into every request they forward);
+    /// any other value changes the output and is a 400 naming the field.
+    static let atCorralsBehaviour: [String: Bool] = [
+        "no_stop_trim": false, "continue_final_message": false, "skip_special_tokens": true,
+        "return_hidden_states": false, "stream_reasoning": true,
+    ]
 }
 
 /// `POST /v1/chat/completions`.
@@ -130,11 +137,19 @@ struct ChatCompletionRequest: Decodable, Sendable {
     var reasoning_effort: String?
     var options: GenerationOptions
 
+    /// vLLM's `include_reasoning` and SGLang's `separate_reasoning`, checked against
+    /// `NIM_REASONING_FORMAT` (`chatRequest`): they may only ask for what it does.
+    var include_reasoning: Bool?
+    var separate_reasoning: Bool?
+
     private enum Keys: String, CodingKey {
-        case messages, logprobs, top_logprobs, tools, tool_choice, parallel_tool_calls, reasoning_effort
+        case messages, logprobs, top_logprobs, tools, tool_choice, parallel_tool_calls, reasoning_effort,
+             include_reasoning, separate_reasoning
     }
     private static let allowed = GenerationOptions.fields.union(GenerationOptions.informational)
-        .union(["messages", "logprobs", "top_logprobs", "tools", "tool_choice", "parallel_tool_calls", "reasoning_effort"])
+        .union(GenerationOptions.atCorralsBehaviour.keys)
+        .union(["messages", "logprobs", "top_logprobs", "tools", "tool_choice", "parallel_tool_calls", "reasoning_effort",
+                "include_reasoning", "separate_reasoning"])
     /// Thinking budgets for `reasoning_effort`; `none` turns thinking off, `high` leaves it unlimited.
     static let effortBudgets: [String: Int?] = ["none": 0, "minimal": 256, "low": 1024, "medium": 4096, "high": nil]
 
@@ -148,6 +163,9 @@ struct ChatCompletionRequest: Decodable, Sendable {
         tool_choice = try c.decodeIfPresent(ToolChoiceBody.self, forKey: .tool_choice)
         parallel_tool_calls = try c.decodeIfPresent(Bool.self, forKey: .parallel_tool_calls)
         reasoning_effort = try c.decodeIfPresent(String.self, forKey: .reasoning_effort)
+        include_reasoning = try c.decodeIfPresent(Bool.self, forKey: .include_reasoning)
+        separate_reasoning = try c.decodeIfPresent(Bool.self, forKey: .separate_reasoning)
+        try rejectChangedSwitches(decoder)
         if let effort = reasoning_effort, Self.effortBudgets[effort] == nil {
             throw DecodingError.dataCorruptedError(forKey: .reasoning_effort, in: c,
                 debugDescription: "must be one of \(Self.effortBudgets.keys.sorted().joined(separator: ", "))")
@@ -166,10 +184,11 @@ struct CompletionRequest: Decodable, Sendable {
 
     private enum Keys: String, CodingKey { case prompt, echo, logprobs }
     private static let allowed = GenerationOptions.fields.union(GenerationOptions.informational)
-        .union(["prompt", "echo", "logprobs"])
+        .union(GenerationOptions.atCorralsBehaviour.keys).union(["prompt", "echo", "logprobs"])
 
     init(from decoder: any Decoder) throws {
         try rejectUnknownFields(decoder, allowed: Self.allowed)
+        try rejectChangedSwitches(decoder)
         let c = try decoder.container(keyedBy: Keys.self)
         prompt = try c.decode(StringOrArray.self, forKey: .prompt)
         echo = try c.decodeIfPresent(Bool.self, forKey: .echo)

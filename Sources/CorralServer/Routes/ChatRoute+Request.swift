@@ -16,6 +16,15 @@ extension ChatCompletionRequest {
     /// parameters as the client wrote them, keys in order), tool choice and reasoning.
     /// Every inconsistency is a 400 naming the field.
     func chatRequest(body: Data, reasoning: ReasoningFormat) throws(APIError) -> ChatRequest {
+        // vLLM's and SGLang's reasoning switches may ask only for what NIM_REASONING_FORMAT does.
+        if let include = include_reasoning, include != (reasoning != .hidden) {
+            throw .badRequest("include_reasoning=\(include) differs from this server's NIM_REASONING_FORMAT=\(reasoning.rawValue)",
+                              param: "include_reasoning")
+        }
+        if let separate = separate_reasoning, reasoning != .hidden, separate != (reasoning == .split) {
+            throw .badRequest("separate_reasoning=\(separate) differs from this server's NIM_REASONING_FORMAT=\(reasoning.rawValue)",
+                              param: "separate_reasoning")
+        }
         let tools = tools ?? []
         var definitions: [ToolDefinition] = []
         let rawTools = RawJSON.elements(at: ["tools"], in: body)
