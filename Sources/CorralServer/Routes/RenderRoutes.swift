@@ -27,7 +27,8 @@ extension CompletionHandler {
     }
 }
 
-/// A prompt as generation would run it, in vLLM's `GenerateRequest` shape.
+/// A prompt as generation would run it, in vLLM's `GenerateRequest` shape (fields that are
+/// unset, such as `seed`, are left out).
 struct RenderedPrompt: Encodable {
     /// The sampling settings generation would use, under vLLM's `SamplingParams` names.
     struct Sampling: Encodable {
@@ -44,28 +45,6 @@ struct RenderedPrompt: Encodable {
         var presence_penalty: Float
         var frequency_penalty: Float
         var repetition_penalty: Float
-
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(max_tokens, forKey: .max_tokens)
-            try c.encode(temperature, forKey: .temperature)
-            try c.encode(top_p, forKey: .top_p)
-            try c.encode(top_k, forKey: .top_k)
-            try c.encode(min_p, forKey: .min_p)
-            try c.encode(seed, forKey: .seed)  // null when unset, as vLLM writes it
-            try c.encode(n, forKey: .n)
-            try c.encode(stop, forKey: .stop)
-            try c.encode(ignore_eos, forKey: .ignore_eos)
-            try c.encode(min_tokens, forKey: .min_tokens)
-            try c.encode(presence_penalty, forKey: .presence_penalty)
-            try c.encode(frequency_penalty, forKey: .frequency_penalty)
-            try c.encode(repetition_penalty, forKey: .repetition_penalty)
-        }
-
-        enum CodingKeys: String, CodingKey {
-            case max_tokens, temperature, top_p, top_k, min_p, seed, n, stop, ignore_eos, min_tokens,
-                 presence_penalty, frequency_penalty, repetition_penalty
-        }
     }
 
     var request_id: String
@@ -87,20 +66,5 @@ struct RenderedPrompt: Encodable {
         self.model = model
         self.stream = stream
         cache_salt = options.cacheSalt.isEmpty ? nil : options.cacheSalt
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(request_id, forKey: .request_id)
-        try c.encode(token_ids, forKey: .token_ids)
-        try c.encode(sampling_params, forKey: .sampling_params)
-        try c.encode(model, forKey: .model)
-        try c.encode(stream, forKey: .stream)
-        try c.encode(cache_salt, forKey: .cache_salt)
-        try c.encodeNil(forKey: .token_offsets)
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case request_id, token_ids, sampling_params, model, stream, cache_salt, token_offsets
     }
 }
