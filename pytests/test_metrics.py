@@ -107,13 +107,14 @@ def test_promtool_accepts_the_exposition():
     problems = [l for l in (run.stdout + run.stderr).splitlines() if l.strip()]
     # promtool's linter objects to ':' in names; vLLM's names have one, and gateways and
     # dashboards read them by that name, so those lines (the three gauges, the two
-    # prefix-cache counters, and the speculative-decoding counters) are the only ones allowed.
+    # prefix-cache counters, the speculative-decoding counters, and the cache configuration
+    # the endpoint picker reads) are the only ones allowed.
     assert all(l.startswith("vllm:") and "should not contain ':'" in l for l in problems), problems
     aliases = {l.split()[0] for l in problems}
     assert {"vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc",
             "vllm:prefix_cache_hits_total", "vllm:prefix_cache_queries_total"} <= aliases, problems
     assert aliases <= {"vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc",
-                       "vllm:prefix_cache_hits_total", "vllm:prefix_cache_queries_total",
+                       "vllm:prefix_cache_hits_total", "vllm:prefix_cache_queries_total", "vllm:cache_config_info",
                        "vllm:spec_decode_num_drafts_total", "vllm:spec_decode_num_draft_tokens_total",
                        "vllm:spec_decode_num_accepted_tokens_total",
                        "vllm:spec_decode_num_accepted_tokens_per_pos_total"}, problems
