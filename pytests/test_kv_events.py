@@ -11,7 +11,9 @@ code is not run here: no Go toolchain or modules are installed.
 
 Also vLLM's render endpoints: the token ids generation uses, and generation's 400s."""
 import json
+import os
 import re
+import shutil
 import socket
 import subprocess
 import time
@@ -76,7 +78,8 @@ def llmd_decode(payload):
             assert medium is None or isinstance(medium, str)
             assert lora_name is None or isinstance(lora_name, str)
             decoded.append(dict(tag=tag, hashes=hashes, parent=parent, tokens=token_ids, block_size=block_size,
-                                medium=medium, lora_name=lora_name, extra=raw[8] if len(raw) > 8 else None))
+                                medium=medium, lora_id=lora_id, lora_name=lora_name,
+                                extra=raw[8] if len(raw) > 8 else None))
         elif tag == "BlockRemoved":
             _, hashes, medium = raw
             decoded.append(dict(tag=tag, hashes=hashes, medium=medium))
@@ -273,3 +276,31 @@ def test_the_fields_vllm_router_adds_pass_at_corrals_behaviour_and_fail_otherwis
     for field in noop:
         status, error = call_with_key(server, "/v1/chat/completions", {**body, field: not noop[field]}, "sk-alice")
         assert status == 400 and error["error"]["param"] == field, (field, error)
+
+
+def test_an_adapters_blocks_carry_its_id_and_name_and_their_own_hashes(tmp_path):
+    loras = os.environ.get("CORRAL_TEST_LORA_DIR", os.path.expanduser("~/.cache/corral/models/smollm2-test-loras"))
+    folder = tmp_path / "loras"
+    folder.mkdir()
+    shutil.copy(f"{loras}/a.gguf", folder / "style-a.gguf")
+    pub = free_port()
+    server = Server("--peft-source", str(folder), "--kv-events-endpoint", f"tcp://127.0.0.1:{pub}")
+    sub = zmq.Context.instance().socket(zmq.SUB)
+    try:
+        sub.setsockopt(zmq.SUBSCRIBE, b"")
+        sub.connect(f"tcp://127.0.0.1:{pub}")
+        time.sleep(0.5)
+        client = openai.OpenAI(base_url=server.url + "/v1", api_key="none", max_retries=0)
+        for model in ("smollm2", "style-a"):
+            client.completions.create(model=model, prompt=SYSTEM, max_tokens=2, temperature=0)
+        stored = [e for m in receive(sub) for e in corral_decode(m[2]) if e["tag"] == "BlockStored"]
+    finally:
+        sub.close()
+        server.stop()
+    base = [e for e in stored if e["lora_name"] is None]
+    tuned = [e for e in stored if e["lora_name"] == "style-a"]
+    assert base and tuned, stored
+    assert all(e["lora_id"] is None for e in base) and all(isinstance(e["lora_id"], int) for e in tuned)
+    assert base[0]["tokens"][:16] == tuned[0]["tokens"][:16], "the same prompt"
+    assert not {h for e in base for h in e["hashes"]} & {h for e in tuned for h in e["hashes"]}, \
+        "an adapter's KV is other KV: never the base model's hashes"
