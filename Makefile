@@ -22,7 +22,7 @@ BIN := .build/$(CONFIG)/corral
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help build-deps engine engine-tools engine-cuda model deci-model lora-adapters pyenv test-tools build run test bench-scheduler bench-compare bench-structured bench-speculation bench-lora bench-host image-test image-test-cuda clean
+.PHONY: help build-deps engine engine-tools engine-cuda model deci-model lora-adapters pyenv test-tools build run test bench-scheduler bench-compare bench-structured bench-speculation bench-lora bench-host bench-routed image-test image-test-cuda clean
 
 help:
 	@echo "make run               serve SmolLM2-135M-Instruct on http://$(HOST):$(PORT) (CPU)"
@@ -40,8 +40,9 @@ help:
 	@echo "make bench-compare     benchmark Corral against llama-server (same engine)"
 	@echo "make bench-structured  benchmark structured output against free text"
 	@echo "make bench-speculation benchmark speculative decoding against off (repeat-heavy and random loads)"
-	@echo "make bench-lora        benchmark four LoRA adapters in equal shares against the base model"
+	@echo "make bench-lora        benchmark 4 and 16 LoRA adapters in equal shares against the base model"
 	@echo "make bench-host        host µs per sequence-step and decode rate vs llama-batched-bench (tiny deci, 128k vocab)"
+	@echo "make bench-routed      three replicas behind vllm-router: cache_aware vs round_robin on multi-turn chat"
 	@echo "make image-test        build and run the cpu container image (root; about 30 minutes cold)"
 	@echo "make image-test-cuda   build the cuda image from engine-cuda, run it without a GPU (root)"
 	@echo "make clean             remove .build"
@@ -135,9 +136,9 @@ bench-structured: build model pyenv
 bench-speculation: build model
 	scripts/bench-speculation.sh
 
-# A benchmark, not a test: four LoRA adapters in equal shares at c=16 against the base model,
-# and the cost of an adapter switch, written to docs/benchmarks/.
-bench-lora: build model lora-adapters
+# A benchmark, not a test: 4 and 16 LoRA adapters in equal shares at c=16 against the base
+# model, with the adapter pool's gathered and masked graphs, written to docs/benchmarks/.
+bench-lora: build model pyenv lora-adapters
 	scripts/bench-lora.sh
 
 # A benchmark, not a test: the host's time per sequence-step (everything on the engine
@@ -145,6 +146,12 @@ bench-lora: build model lora-adapters
 # llama-batched-bench, on the tiny 128k-vocabulary deci model: the CPU proxy for issue 27.
 bench-host: build deci-model engine-tools
 	scripts/bench-host.sh
+
+# A benchmark, not a test: three replicas behind vllm-router (pip install vllm-router, into
+# $(CORRAL_CACHE)/venv-router), cache_aware against round_robin on the multi-turn chat load:
+# cached-token share and later-turn TTFT, written to docs/benchmarks/.
+bench-routed: build model
+	CORRAL_BIN=$(BIN) scripts/bench-routed.sh
 
 # Not part of `make test` (a cold run takes about half an hour): builds the Dockerfile's cpu
 # target with buildah from locally assembled base images, runs it, and checks readiness and

@@ -1,53 +1,102 @@
 #!/usr/bin/env bash
-# Benchmark (prints figures, asserts nothing): multi-LoRA. One server with four random
-# adapters for SmolLM2 (a–d, `make lora-adapters`) in a NIM_PEFT_SOURCE folder, measured with
-# `corral bench` at concurrency 16 (128/256, random words):
-#   base    every request names the base model;
-#   4 LoRA  requests name a, b, c, d in equal shares (round robin), with TTFT by adapter.
-# The two alternate, twice. Then the cost of an adapter switch: one-token requests one at a
-# time, all to adapter a (no switch) against a and b in turn (a switch every request).
-# Writes $OUT/<date>-lora-cpu-smollm2.md (default docs/benchmarks/).
-#   make bench-lora   (THREADS=2 TAG=)
+# Benchmark (prints figures, asserts nothing): multi-LoRA with the engine's adapter pool
+# (patch 0002: any mix of adapters shares a step). One server per pool variant with sixteen
+# random adapters for SmolLM2 in a NIM_PEFT_SOURCE folder (a–d from `make lora-adapters`,
+# e–p made here the same way), measured with `corral bench` at concurrency 16 (128/256,
+# random words), in one run:
+#   base         every request names the base model;
+#   4 adapters   requests name a–d in equal shares (round robin), TTFT by adapter;
+#   16 adapters  requests name a–p in equal shares.
+# The variants are the pool's two graphs: gathered (the default: ggml_mul_mat_id over the
+# stacked adapters, about one adapter's work per token) and masked (LLAMA_LORA_POOL=masked:
+# every pooled adapter on every token, times a per-token mask). Each variant runs the three
+# loads ROUNDS times (default 2), alternating. Prints per round and variant the lines
+# "N adapters: R× base" (throughput ÷ the same server's base run just before) and the
+# spread of TTFT p99 by adapter (largest ÷ smallest). Writes $OUT/<date>-lora-cpu-smollm2.md
+# (default docs/benchmarks/).
+#   make bench-lora   (THREADS=2 ROUNDS=2 VARIANTS="gathered masked" TAG=)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 threads=${THREADS:-2}
-loras=${CORRAL_TEST_LORA_DIR:-${CORRAL_CACHE:-$HOME/.cache/corral}/models/smollm2-test-loras}
+rounds=${ROUNDS:-2}
+variants=(${VARIANTS:-gathered masked})
+cache=${CORRAL_CACHE:-$HOME/.cache/corral}
+loras=${CORRAL_TEST_LORA_DIR:-$cache/models/smollm2-test-loras}
+py=${PYTHON:-$cache/venv-test/bin/python}
 . "$here/scripts/bench-common.sh"
+names=(a b c d e f g h i j k l m n o p)
+seed=11
+for name in "${names[@]:4}"; do
+  [ -f "$loras/$name.gguf" ] || "$py" "$here/scripts/make-test-lora.py" --llama-src "$("$here/scripts/bootstrap-engine.sh" --source)" \
+    --base "$model" --out "$loras/$name.gguf" --seed $seed >/dev/null
+  seed=$((seed + 1))
+done
 peft=$(mktemp -d)
-for name in a b c d; do mkdir -p "$peft/$name" && cp "$loras/$name.gguf" "$peft/$name/adapter.gguf"; done
-"$bin" serve --host 127.0.0.1 --port 8311 --model "$model" --served-model-name smollm2 --threads "$threads" \
-  --peft-source "$peft" --log-level warning &
-pids+=($!)
-wait_ready http://127.0.0.1:8311/v1/health/ready
-switches() { curl -s http://127.0.0.1:8311/v1/metadata | python3 -c 'import json,sys; print(json.load(sys.stdin)["lora"]["adapter_switches"])'; }
+work=$(mktemp -d)
+for name in "${names[@]}"; do mkdir -p "$peft/$name" && cp "$loras/$name.gguf" "$peft/$name/adapter.gguf"; done
 machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB"
 stamp=$(date -u +%Y-%m-%d)${TAG:+-$TAG}
 report=$out/$stamp-lora-cpu-smollm2.md
-target=(--target corral=http://127.0.0.1:8311)
+port=8311
+target=(--target corral=http://127.0.0.1:$port)
+four=a,b,c,d
+sixteen=$(IFS=,; echo "${names[*]}")
+serve() {  # VARIANT: a fresh server with every adapter, the pool in that variant
+  local mode=""
+  [ "$1" = masked ] && mode=masked
+  LLAMA_LORA_POOL=$mode "$bin" serve --host 127.0.0.1 --port $port --model "$model" --served-model-name smollm2 \
+    --threads "$threads" --peft-source "$peft" --max-loras 16 --max-cpu-loras 16 --log-level warning &
+  pids+=($!)
+  wait_ready http://127.0.0.1:$port/v1/health/ready
+}
+stop() { kill "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true; pids=(); }
+bench() {  # NAME MODELS: one load, its JSON kept as $work/NAME.json
+  "$bin" bench "${target[@]}" $2 --shape 128/256 --concurrency 16 --per-client 2 --warmup 4 --json "$work/$1.json"
+}
+# "N adapters: R× base" and the TTFT p99 spread, from a round's three JSON files.
+summary() {
+  "$py" - "$work" "$1" <<'PY'
+import json, sys
+work, tag = sys.argv[1], sys.argv[2]
+run = lambda name: json.load(open(f"{work}/{tag}-{name}.json"))["runs"][0]
+base = run("base")["outputTokensPerSecond"]
+for name, n in (("four", 4), ("sixteen", 16)):
+    r = run(name)
+    p99 = {m: s["p99"] for m, s in (r.get("ttftByModel") or {}).items()}
+    spread = max(p99.values()) / min(p99.values()) if p99 else float("nan")
+    print(f"{n} adapters: {r['outputTokensPerSecond'] / base:.2f}× base "
+          f"({r['outputTokensPerSecond']:.1f} against {base:.1f} output tok/s; TTFT p99 by adapter "
+          f"{min(p99.values()):.2f}–{max(p99.values()):.2f} s, largest ÷ smallest {spread:.2f}×; failed {r['failed']})")
+PY
+}
 {
-  echo "# Multi-LoRA: four adapters in equal shares vs the base model, $stamp"
+  echo "# Multi-LoRA with the engine's adapter pool: 4 and 16 adapters vs the base model, $stamp"
   echo
   echo "- machine: $machine"
-  echo "- model: SmolLM2-135M-Instruct Q4_1; engine: llama.cpp from llama-cpp-python 0.3.36, CPU, $threads threads"
-  echo "- adapters: four random rank-8 LoRA adapters on attn_q and attn_v of all 30 layers (scripts/make-test-lora.py)"
-  echo "- server: defaults (auto KV, 16 sequences, batch 512, prefix caching, NIM_MAX_GPU_LORAS 8) with NIM_PEFT_SOURCE"
+  echo "- model: SmolLM2-135M-Instruct Q4_1; engine: llama.cpp from llama-cpp-python 0.3.36 with Corral's patch series, CPU, $threads threads"
+  echo "- adapters: sixteen random rank-8 LoRA adapters on attn_q and attn_v of all 30 layers (scripts/make-test-lora.py, seeds 1–4 and 11–22)"
+  echo "- server: defaults (auto KV, 16 sequences, batch 512, prefix caching) with NIM_PEFT_SOURCE and NIM_MAX_GPU_LORAS=16; one step mixes any adapters"
+  echo "- load: \`corral bench --shape 128/256 --concurrency 16 --per-client 2 --warmup 4\`, adapters in equal shares (round robin)"
+  echo "- pool variants: gathered (default; ggml_mul_mat_id over stacked A and B) and masked (LLAMA_LORA_POOL=masked)"
   echo "- command: make bench-lora"
   echo
-  for round in 1 2; do
-    echo "## Round $round: base model, then four adapters, 128/256, concurrency 16"
-    echo
-    "$bin" bench "${target[@]}" --model smollm2 --shape 128/256 --concurrency 16 --per-client 2 --warmup 2
-    echo
-    before=$(switches)
-    "$bin" bench "${target[@]}" --models a,b,c,d --shape 128/256 --concurrency 16 --per-client 2 --warmup 4
-    echo
-    echo "Adapter switches during the adapter run: $(( $(switches) - before ))"
-    echo
+  for round in $(seq 1 "$rounds"); do
+    for variant in "${variants[@]}"; do
+      serve "$variant"
+      echo "## Round $round, $variant: base, then 4 adapters, then 16"
+      echo
+      bench "$variant-$round-base" "--model smollm2"
+      echo
+      bench "$variant-$round-four" "--models $four"
+      echo
+      bench "$variant-$round-sixteen" "--models $sixteen"
+      echo
+      echo "Adapter switches (one-adapter steps; 0 when steps mix): $(curl -s http://127.0.0.1:$port/v1/metadata | "$py" -c 'import json,sys; print(json.load(sys.stdin)["lora"]["adapter_switches"])')"
+      echo
+      summary "$variant-$round"
+      echo
+      stop
+    done
   done
-  echo "## The cost of a switch: 16-token prompts, 1 output token, one request at a time"
-  echo
-  "$bin" bench "${target[@]}" --model a --shape 16/1 --concurrency 1 --requests 40 --warmup 2
-  echo
-  "$bin" bench "${target[@]}" --models a,b --shape 16/1 --concurrency 1 --requests 40 --warmup 2
 } | tee "$report"
-rm -rf "$peft"
+rm -rf "$peft" "$work"

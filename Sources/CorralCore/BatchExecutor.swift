@@ -18,8 +18,8 @@ public struct SequenceWork: Sendable, Equatable {
     /// An embedding request's whole input, computed in a pooled pass (`BatchExecutor.embed`).
     public var embed: Bool
     /// The LoRA adapter the tokens run under (`BatchExecutor.loadAdapter`'s id; 0 for the
-    /// base model). An engine pass applies one adapter set to every token, so every item of
-    /// one step names the same adapter.
+    /// base model). Items of one step may name different adapters only where the executor
+    /// `mixesAdapters`.
     public var adapter: Int
 
     /// Creates a value.
@@ -129,6 +129,9 @@ public protocol BatchExecutor: AnyObject {
     func loadAdapter(path: String, maxRank: Int) throws(ExecutorError) -> LoadedAdapter
     /// Frees an adapter no work names any more.
     func unloadAdapter(_ id: Int)
+    /// Whether one step may mix adapters (each sequence's tokens under its own). Without
+    /// it the scheduler gives each step one adapter's sequences (`AdapterGroups`).
+    var mixesAdapters: Bool { get }
 }
 
 /// A LoRA adapter the executor holds.
@@ -172,6 +175,8 @@ extension BatchExecutor {
     }
     /// Nothing to free.
     public func unloadAdapter(_ id: Int) {}
+    /// One adapter a step.
+    public var mixesAdapters: Bool { false }
     /// Not measured.
     public var lastEngineSeconds: Double { 0 }
     /// No host tier.

@@ -9,12 +9,13 @@ import Testing
 struct AdapterPassTests {
     /// A closed loop: `clients` requests in flight, adapters in turn, until `total` ended.
     /// - Returns: the harness after the load drained.
-    static func closedLoop(adapters count: Int, clients: Int = 16, total: Int = 200) throws -> Harness {
+    static func closedLoop(adapters count: Int, clients: Int = 16, total: Int = 200, mixes: Bool = false) throws -> Harness {
         var config = SchedulerConfig(maxBatchTokens: 512, maxRunningSequences: clients, maxWaitingRequests: 1000,
                                      maxWaitingTokens: 1_000_000, policy: .fcfs, prefixCaching: true, prefixBlockSize: 16)
         config.maxLoras = 8
         let h = Harness(kvCapacity: clients * 512, slots: clients, config: config)
         h.executor.partitioned = true
+        h.executor.mixesAdapters = mixes
         let adapters = count == 0 ? [0] : try AdapterSchedulingTests.load(count, into: h)
         var rng = SplitMix64(seed: 7)
         var submitted = 0
@@ -49,5 +50,16 @@ struct AdapterPassTests {
         // Copies are bounded: at most one a step, and far fewer than one per request.
         let copies = lora.core.counters.slotMoves
         #expect(copies < 200, "\(copies) partition copies for 200 requests")
+    }
+
+    @Test("Four adapters mixed in a step (the patched engine): as many passes and steps as the base model, no copies")
+    func mixedStepsNeedNoGroups() throws {
+        let base = try Self.closedLoop(adapters: 0)
+        let lora = try Self.closedLoop(adapters: 4, mixes: true)
+        #expect(lora.violations == [] && lora.executorErrors.isEmpty)
+        #expect(Self.passesPerStep(lora) < Self.passesPerStep(base) + 0.05, "passes per step: \(Self.passesPerStep(lora))")
+        // One-adapter steps would need about four times the steps for the same tokens.
+        #expect(Double(lora.stepsRun) < Double(base.stepsRun) * 1.1, "\(lora.stepsRun) steps against \(base.stepsRun)")
+        #expect(lora.core.counters.slotMoves <= base.core.counters.slotMoves)
     }
 }

@@ -134,16 +134,15 @@ public struct ServerConfig: Sendable {
 
     /// Whether the engine gets one shared KV pool. Prefix caching works in both layouts
     /// (slot reuse when partitioned, shared blocks when unified), so only asking for it
-    /// gives the unified one, or serving LoRA adapters on a GPU with `auto`: a step runs
-    /// one adapter's sequences, and in the partitioned layout llama.cpp runs a pass per
-    /// run of consecutive slot ids, which one adapter's sequences seldom are. On a GPU
-    /// each pass reads every weight again, while attending over all sequences' cells is
-    /// cheap. On a CPU it is the other way round: the unified cache's attention over every
-    /// sequence's cells cost more than the extra passes (4 adapters at 16 streams gave
-    /// 1.20x and 1.40x more partitioned, `docs/benchmarks/2026-12-05-partitioned-lora-cpu-smollm2.md`).
-    /// - Parameter onGPU: whether the model's layers run on a GPU.
+    /// gives the unified one. LoRA adapters no longer change that: with the engine's
+    /// adapter pool (patch 0002) a step mixes any adapters, so the running sequences stay
+    /// packed in consecutive slots and a step is one pass, as without adapters. (When a
+    /// step ran one adapter's sequences, `auto` was unified on a GPU, where each extra pass
+    /// reads every weight again.)
+    /// - Parameter onGPU: whether the model's layers run on a GPU (no longer decisive; kept
+    ///   for the callers that size per device).
     public func unifiedKV(onGPU: Bool) -> Bool {
-        kvLayout == .unified || (kvLayout == .auto && lora.source != nil && onGPU)
+        kvLayout == .unified
     }
 }
 

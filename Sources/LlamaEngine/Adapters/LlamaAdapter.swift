@@ -93,4 +93,23 @@ extension LlamaContext {
         var scales = [scale]
         _ = llama_set_adapters_lora(pointer, &adapters, 1, &scales)
     }
+
+    /// Makes `adapters` the ones sequences may run under, each token under its own
+    /// sequence's (Corral's engine patch 0002, `llama_set_adapters_lora_pool`): the engine
+    /// stacks their matrices and re-plans its graph once, here, and every sequence is
+    /// detached (the base model) until `attach`.
+    /// - Returns: false when the engine cannot pool one of them (an activated LoRA, or one
+    ///   that adapts token embeddings or experts; the reason is in the engine's log).
+    public func poolAdapters(_ adapters: [LlamaAdapter]) -> Bool {
+        var pointers: [OpaquePointer?] = adapters.map(\.pointer)
+        return pointers.withUnsafeMutableBufferPointer {
+            llama_set_adapters_lora_pool(pointer, $0.baseAddress, $0.count) == 0
+        }
+    }
+
+    /// Runs `sequence`'s tokens under `adapter` at `scale` from the next pass (nil: the
+    /// base model); the adapter must be pooled. Costs no re-plan.
+    public func attach(sequence: Int, to adapter: LlamaAdapter?, scale: Float = 1) -> Bool {
+        llama_set_adapter_lora_seq(pointer, llama_seq_id(sequence), adapter?.pointer, scale) == 0
+    }
 }

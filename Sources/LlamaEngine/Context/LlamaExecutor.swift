@@ -16,9 +16,10 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
     /// CPUs a step's sampling may spread over: the engine's own budget, so a pod with a
     /// 2-CPU limit on a large host does not fan out to every core it can see.
     private let samplingThreads: Int
-    /// LoRA adapters loaded, by id, and the one the context applies now (0: none).
+    /// LoRA adapters loaded, by id (all pooled: any mix of them shares a pass), and the
+    /// adapter each slot's sequence is attached to (0: the base model).
     private var adapters: [Int: LlamaAdapter] = [:]
-    private var activeAdapter = 0
+    private var attached: [Int]
     private var lastAdapterID = 0
     /// Slots the engine samples inside its graph (plain greedy requests); nil when off.
     let device: DeviceSamplers?
@@ -35,6 +36,7 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
     public init(context: LlamaContext, samplingThreads: Int = 1, deviceSampling: Bool = true) {
         self.context = context
         self.samplers = Array(repeating: nil, count: context.maxSequences)
+        self.attached = Array(repeating: 0, count: context.maxSequences)
         self.samplingThreads = max(samplingThreads, 1)
         self.device = deviceSampling ? DeviceSamplers(context: context) : nil
         self.pieces = TokenPieces(model: context.model)
@@ -182,30 +184,41 @@ public final class LlamaExecutor: BatchExecutor, @unchecked Sendable {
         }
         lastAdapterID += 1
         adapters[lastAdapterID] = adapter
+        guard repool() else {
+            adapters[lastAdapterID] = nil
+            _ = repool()
+            throw .failed("the engine cannot run this adapter per sequence (it adapts token embeddings or experts, "
+                          + "or is an activated LoRA)")
+        }
         let h = adapter.header
         return LoadedAdapter(id: lastAdapterID, rank: h.rank, alpha: h.alpha, tensors: h.tensors)
     }
 
     public func unloadAdapter(_ id: Int) {
-        if activeAdapter == id {
-            context.useAdapter(nil)
-            activeAdapter = 0
-        }
-        adapters[id] = nil  // the last reference: the engine frees it here, on the engine thread
+        guard let adapter = adapters.removeValue(forKey: id) else { return }
+        _ = repool()  // what stays pooled stacked before: it pools again
+        withExtendedLifetime(adapter) {}  // the last reference: the engine frees it here, on the engine thread
     }
 
-    /// Applies the adapter the step's work names, when it is not the one applied already.
+    /// Any mix of adapters shares a pass (engine patch 0002).
+    public var mixesAdapters: Bool { true }
+
+    /// Pools every loaded adapter, in id order; every slot is the base model's until its
+    /// next step attaches it again.
+    private func repool() -> Bool {
+        attached = Array(repeating: 0, count: attached.count)
+        return context.poolAdapters(adapters.sorted { $0.key < $1.key }.map(\.value))
+    }
+
+    /// Attaches each slot of the step to the adapter its work names, where it changed.
     private func activateAdapter(for work: [SequenceWork]) throws(ExecutorError) {
-        let id = work.first?.adapter ?? 0
-        guard work.allSatisfy({ $0.adapter == id }) else { throw .failed("one step mixes LoRA adapters") }
-        guard id != activeAdapter else { return }
-        if id == 0 {
-            context.useAdapter(nil)
-        } else {
-            guard let adapter = adapters[id] else { throw .failed("LoRA adapter \(id) is not loaded") }
-            context.useAdapter(adapter)
+        for w in work where attached[w.slot] != w.adapter {
+            let adapter = w.adapter == 0 ? nil : adapters[w.adapter]
+            guard w.adapter == 0 || adapter != nil, context.attach(sequence: w.slot, to: adapter) else {
+                throw .failed("LoRA adapter \(w.adapter) is not loaded")
+            }
+            attached[w.slot] = w.adapter
         }
-        activeAdapter = id
     }
 
     public func isEndOfGeneration(_ token: Token) -> Bool { context.model.isEndOfGeneration(token) }

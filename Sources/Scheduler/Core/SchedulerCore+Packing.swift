@@ -6,13 +6,14 @@ extension SchedulerCore {
     /// sequences whose ids follow one another, in batch order. So the work goes in
     /// ascending slot order, and when a finished sequence has left a hole between running
     /// ones, the highest running sequence moves down into it (`KVCacheManager.pack`): one
-    /// copy of its KV now instead of an extra pass on every step it has left. With LoRA
-    /// adapters a step runs one adapter's group, so what must stay consecutive is each
-    /// group's slots rather than all of them (`KVCacheManager.regroup`).
+    /// copy of its KV now instead of an extra pass on every step it has left. Where the
+    /// executor cannot mix LoRA adapters a step runs one adapter's group, so what must stay
+    /// consecutive is each group's slots rather than all of them (`KVCacheManager.regroup`).
     func arrange(_ plan: inout StepPlan) {
         if executor.packsSlots {
             let changed: [SequenceState], copies: Int
-            if running.contains(where: { $0.request.adapter != running.first?.request.adapter }) {
+            if !executor.mixesAdapters,
+               running.contains(where: { $0.request.adapter != running.first?.request.adapter }) {
                 (changed, copies) = kv.regroup(running)
             } else {
                 changed = kv.pack(running)

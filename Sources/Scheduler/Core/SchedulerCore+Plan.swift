@@ -20,8 +20,9 @@ extension SchedulerCore {
     /// decoding, `addDrafts`), and the step's work is put in the order the engine batches
     /// best (see `arrange`).
     ///
-    /// While LoRA adapters are in play a step serves one adapter's sequences (see
-    /// `AdapterGroups`): the groups are tried in turn until one has work that can run.
+    /// While LoRA adapters are in play on an executor that cannot mix them in a step, a
+    /// step serves one adapter's sequences (see `AdapterGroups`): the groups are tried in
+    /// turn until one has work that can run. Corral's engine mixes them (patch 0002).
     func plan() -> StepPlan {
         kv.beginStep()
         unloadRetiredAdapters()
@@ -182,7 +183,7 @@ extension SchedulerCore {
     /// - Parameter group: admit only this adapter's requests (nil: any); none at all while
     ///   the adapter limit holds admission back (`admissionHeld`).
     func nextWaiting(in group: Int? = nil) -> SequenceState? {
-        if group != nil, admissionHeld { return nil }
+        if admissionHeld { return nil }
         return queue.next(shares: fairShare, adapter: group).map {
             queue.preferCached($0, reuse: kv.slotReuse, blockSize: config.prefixBlockSize)
         }

@@ -2,14 +2,15 @@ import CorralCore
 
 extension SchedulerCore {
     /// The groups to try planning a step for, in turn (`AdapterGroups`): `[nil]` when no
-    /// adapter is in play (one group, nothing filtered). Otherwise every adapter with a
+    /// adapter is in play or the executor mixes adapters in a step (one group, nothing
+    /// filtered; `admissionHeld` still keeps to `maxLoras`). Otherwise every adapter with a
     /// running sequence, and every adapter with a waiting one that may start: one already
     /// running, the base, or a new one while fewer than `maxLoras` adapters run. When the
     /// request the policy admits next is held back by that limit, no other adapter's
     /// request starts either (`admissionHeld`), so the running adapters drain and it gets
     /// its turn: its wait is bounded by their running requests.
     func groupOrder() -> [Int?] {
-        guard adapters.inPlay else { return [nil] }
+        guard adapters.inPlay, !executor.mixesAdapters else { return [nil] }
         var seen = Set<Int>()
         var candidates: [Int] = []
         for seq in running where seen.insert(seq.request.adapter).inserted {

@@ -27,6 +27,9 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
     /// Model llama.cpp's partitioned layout: a step splits into one pass per run of
     /// consecutive ascending slots (see `UbatchModel`), and the scheduler packs slots.
     public var partitioned = false
+    /// Let a step mix LoRA adapters, as Corral's patched engine does; off, a step runs
+    /// one adapter, as the unpatched engine's pass does.
+    public var mixesAdapters = false
     /// The engine's `n_ubatch`, for counting passes.
     public var ubatchSize = 512
     /// Passes over the weights each step took.
@@ -117,7 +120,7 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
             for j in 0...w.draft {
                 let end = w.committedCount + j  // tokens of this work fed up to the sampled position
                 let token = historySensitive ? next(history: Array(contents[w.slot].prefix(w.startPosition + end)))
-                    : next(after: w.tokens[w.tokens.startIndex + end - 1], position: w.startPosition + end - 1, adapter: adapter)
+                    : next(after: w.tokens[w.tokens.startIndex + end - 1], position: w.startPosition + end - 1, adapter: w.adapter)
                 sampled.append(SampledToken(token: token))
                 if j == w.draft || token != w.tokens[w.tokens.startIndex + end] { break }
             }
@@ -132,12 +135,15 @@ public final class SimulatedExecutor: BatchExecutor, @unchecked Sendable {
         return out
     }
 
-    /// The one adapter every item of a step names; a pass applies one adapter set, as the
-    /// engine's does, so a mixed step or an unknown adapter is the scheduler's bug.
+    /// The one adapter every item of a step names (the first item's, where steps may mix
+    /// them); without `mixesAdapters` a mixed step is the scheduler's bug, and an unknown
+    /// adapter always is.
     private func checkAdapter(_ work: [SequenceWork]) throws(ExecutorError) -> Int {
         let adapter = work.first?.adapter ?? 0
-        guard work.allSatisfy({ $0.adapter == adapter }) else { throw .failed("one step mixes LoRA adapters") }
-        guard adapter == 0 || adapters.contains(adapter) else { throw .failed("LoRA adapter \(adapter) is not loaded") }
+        guard mixesAdapters || work.allSatisfy({ $0.adapter == adapter }) else { throw .failed("one step mixes LoRA adapters") }
+        for w in work where w.adapter != 0 && !adapters.contains(w.adapter) {
+            throw .failed("LoRA adapter \(w.adapter) is not loaded")
+        }
         return adapter
     }
 
