@@ -59,13 +59,16 @@ summary() {
 import json, sys
 work, tag = sys.argv[1], sys.argv[2]
 run = lambda name: json.load(open(f"{work}/{tag}-{name}.json"))["runs"][0]
-base = run("base")["outputTokensPerSecond"]
+base = run("base")["output_tokens_per_second"]
+t = run("base")["ttft"]
+print(f"base: {base:.1f} output tok/s; TTFT p50 {t['p50']:.2f} s, p99 {t['p99']:.2f} s over all its requests "
+      f"(a burst of 16 queues its prompts, so TTFT spreads with queue place whatever the adapter)")
 for name, n in (("four", 4), ("sixteen", 16)):
     r = run(name)
-    p99 = {m: s["p99"] for m, s in (r.get("ttftByModel") or {}).items()}
+    p99 = {m: s["p99"] for m, s in (r.get("ttft_by_model") or {}).items()}
     spread = max(p99.values()) / min(p99.values()) if p99 else float("nan")
-    print(f"{n} adapters: {r['outputTokensPerSecond'] / base:.2f}× base "
-          f"({r['outputTokensPerSecond']:.1f} against {base:.1f} output tok/s; TTFT p99 by adapter "
+    print(f"{n} adapters: {r['output_tokens_per_second'] / base:.2f}× base "
+          f"({r['output_tokens_per_second']:.1f} against {base:.1f} output tok/s; TTFT p99 by adapter "
           f"{min(p99.values()):.2f}–{max(p99.values()):.2f} s, largest ÷ smallest {spread:.2f}×; failed {r['failed']})")
 PY
 }
