@@ -53,7 +53,8 @@ struct MixedLoRATests {
         let alone = try runs.map { try Self.greedy(executor, [$0])[0] }
         // The same prompt under four adapters: an adapter that leaked into another
         // sequence's rows, or slot ids out of order, would give it another's tokens.
-        #expect(Set(alone.map { $0.map(\.token) }).count == 4, "each adapter moves the greedy tokens")
+        // Two adapters may agree on the greedy tokens of a prompt; their log-probabilities differ.
+        #expect(Set(alone.map { $0.map { "\($0.token) \($0.logprob)" } }).count == 4, "each adapter moves the distribution")
         let together = try Self.greedy(executor, runs)
         for i in 0..<4 {
             #expect(Self.agrees(together[i], alone[i]), "adapter \(adapters[i]): \(together[i].map(\.token)) vs \(alone[i].map(\.token))")
