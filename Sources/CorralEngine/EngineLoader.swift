@@ -47,7 +47,7 @@ public enum EngineLoader {
         // prompts of n > 1 choices (llama.cpp allows 256 ids in all). Partitioned: one
         // partition per running sequence, attention over its own cells only.
         let memory = KVSizing.Memory.measure(model: model, layout: choice.layout, gpuLayers: config.gpuLayers)
-        let unified = config.unifiedKV(onGPU: memory.onGPU)
+        let unified = config.unifiedKV
         var sizing = try KVSizing.plan(config, memory: memory, bytesPerToken: model.metadata.kvElementsPerToken * 2,
                                        trainedContext: model.metadata.trainingContextLength)
         let layers = model.metadata.layerCount

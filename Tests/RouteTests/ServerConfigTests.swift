@@ -20,13 +20,13 @@ struct ServerConfigTests {
 
     @Test func loraAdaptersLeaveTheAutoLayoutPartitioned() {
         var c = ServerConfig()
-        #expect(!c.unifiedKV(onGPU: true) && !c.unifiedKV(onGPU: false))
+        #expect(!c.unifiedKV)
         c.lora = LoRASettings(source: "/loras")
-        #expect(!c.unifiedKV(onGPU: true) && !c.unifiedKV(onGPU: false), "a step mixes adapters: one pass, packed slots")
+        #expect(!c.unifiedKV, "a step mixes adapters: one pass, packed slots")
         c.kvLayout = .partitioned
-        #expect(!c.unifiedKV(onGPU: true), "an explicit layout wins")
+        #expect(!c.unifiedKV, "an explicit layout wins")
         c.kvLayout = .unified
-        #expect(c.unifiedKV(onGPU: false), "an explicit layout wins")
+        #expect(c.unifiedKV, "an explicit layout wins")
     }
 
     @Test(arguments: ["NIM_SERVER_PORT", "NIM_KV_CACHE_TOKENS", "NIM_MAX_NUM_SEQS", "NIM_MAX_REQUEST_BYTES",

@@ -97,7 +97,7 @@ struct InfoRoutes: Sendable {
             size_bytes: engine.model.sizeBytes, training_context_length: m.trainingContextLength,
             layers: m.layerCount, layer_kinds: m.layerKinds, kv_heads_per_layer: m.headCountKV,
             kv_bytes_per_token_f16: m.kvElementsPerToken * 2, kv_capacity_tokens: engine.scheduler.snapshot.kvCapacity,
-            kv_layout: config.unifiedKV(onGPU: engine.kvSizing.device == "gpu") ? "unified" : "partitioned", kv_sizing: engine.kvSizing,
+            kv_layout: config.unifiedKV ? "unified" : "partitioned", kv_sizing: engine.kvSizing,
             prefix_cache: PrefixCacheInfo(mode: engine.scheduler.prefixCacheMode,
                                           block_tokens: engine.scheduler.config.prefixBlockSize,
                                           host_tier_bytes: engine.scheduler.prefixCacheMode == "slots" ? engine.scheduler.config.hostCacheBytes : 0,

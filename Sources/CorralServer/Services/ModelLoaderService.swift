@@ -77,7 +77,7 @@ public struct ModelLoaderService: Service {
             "max_model_len": "\(engine.scheduler.maxModelLength)", "max_num_seqs": "\(engine.scheduler.config.maxRunningSequences)",
             "max_batch_tokens": "\(engine.scheduler.config.maxBatchTokens)",
             "threads": "\(engine.threads.map { "\($0.threads) (\($0.source))" } ?? "-")",
-            "kv_layout": "\(config.unifiedKV(onGPU: k.device == "gpu") ? "unified" : "partitioned")",
+            "kv_layout": "\(config.unifiedKV ? "unified" : "partitioned")",
             "prefix_cache": "\(engine.scheduler.prefixCacheMode)",
             "serial_prefill": "\(engine.scheduler.config.serialPrefill)",
             "lora_adapters": "\(engine.adapters.adapters.map(\.name).joined(separator: ","))"])

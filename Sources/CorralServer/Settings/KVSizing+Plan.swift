@@ -47,7 +47,7 @@ extension KVSizing {
         let length = config.maxModelLength > 0 ? config.maxModelLength : trained
         // Partitioned: one partition per sequence, in whole 256-cell blocks as llama.cpp
         // pads them. Unified: one pool, so a sequence may use all of it.
-        let partitions = config.unifiedKV(onGPU: memory.onGPU) ? 1 : seqs
+        let partitions = config.unifiedKV ? 1 : seqs
         let perToken = max(bytesPerToken, 1)
         let wanted = seqs * roundUp(length, to: 256)
 
@@ -83,7 +83,7 @@ extension KVSizing {
             }
         }
 
-        let perSequence = config.unifiedKV(onGPU: memory.onGPU) ? sizing.tokens : sizing.tokens / seqs
+        let perSequence = config.unifiedKV ? sizing.tokens : sizing.tokens / seqs
         if config.maxModelLength > 0 {
             guard config.maxModelLength <= perSequence else {
                 throw ServerConfig.Invalid(description:

@@ -139,11 +139,7 @@ public struct ServerConfig: Sendable {
     /// packed in consecutive slots and a step is one pass, as without adapters. (When a
     /// step ran one adapter's sequences, `auto` was unified on a GPU, where each extra pass
     /// reads every weight again.)
-    /// - Parameter onGPU: whether the model's layers run on a GPU (no longer decisive; kept
-    ///   for the callers that size per device).
-    public func unifiedKV(onGPU: Bool) -> Bool {
-        kvLayout == .unified
-    }
+    public var unifiedKV: Bool { kvLayout == .unified }
 }
 
 /// How the KV cache is laid out for the engine's sequences.
