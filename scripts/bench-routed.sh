@@ -14,9 +14,11 @@
 #
 # Environment (defaults in brackets):
 #   CORRAL_BIN [.build/release/corral]  MODEL [the default SmolLM2, fetched]
-#   CONVERSATIONS [12] TURNS [4] CONCURRENCY [6] SYSTEM_WORDS [600] USER_WORDS [30]
-#   REPLY_TOKENS [32] INTERLEAVE [0]          the load (corral bench --multi-turn)
-#   THREADS [1] MAX_NUM_SEQS [16] MAX_MODEL_LEN [4096] HOST_MEM_MIB [server default]
+#   CONVERSATIONS [16] TURNS [4] CONCURRENCY [4] SYSTEM_WORDS [20] USER_WORDS [100]
+#   REPLY_TOKENS [16] INTERLEAVE [1]          the load (corral bench --multi-turn); a short
+#                                             shared system prompt, so the share measures
+#                                             histories, which only routing can keep
+#   THREADS [1] MAX_NUM_SEQS [8] MAX_MODEL_LEN [4096] HOST_MEM_MIB [server default]
 #                                             each replica (three share this machine)
 #   POLICIES ["cache_aware round_robin"] ROUTER_ARGS [none: vllm-router's defaults]
 #   VLLM_ROUTER [the venv's]  ROUTER_VENV [$CORRAL_CACHE/venv-router, made if missing]
@@ -31,9 +33,9 @@ cache=${CORRAL_CACHE:-$HOME/.cache/corral}
 bin=${CORRAL_BIN:-$here/.build/release/corral}
 model=${MODEL:-$("$here/scripts/fetch-model.sh")}
 report=${1:-${REPORT:-$here/docs/benchmarks/$(date -u +%Y-%m-%d)-routed-cpu-smollm2.md}}
-conversations=${CONVERSATIONS:-12}; turns=${TURNS:-4}; conc=${CONCURRENCY:-6}
-system_words=${SYSTEM_WORDS:-600}; user_words=${USER_WORDS:-30}; reply_tokens=${REPLY_TOKENS:-32}
-threads=${THREADS:-1}; max_seqs=${MAX_NUM_SEQS:-16}; max_len=${MAX_MODEL_LEN:-4096}
+conversations=${CONVERSATIONS:-16}; turns=${TURNS:-4}; conc=${CONCURRENCY:-4}
+system_words=${SYSTEM_WORDS:-20}; user_words=${USER_WORDS:-100}; reply_tokens=${REPLY_TOKENS:-16}
+threads=${THREADS:-1}; max_seqs=${MAX_NUM_SEQS:-8}; max_len=${MAX_MODEL_LEN:-4096}
 policies=(${POLICIES:-cache_aware round_robin})
 router_args=(${ROUTER_ARGS:-})
 base=${PORT_BASE:-8400}
@@ -75,7 +77,7 @@ replica_args=(--model "$model" --threads "$threads" --max-num-seqs "$max_seqs" -
 [ -z "${HOST_MEM_MIB:-}" ] || replica_args+=(--kv-cache-host-mem-mib "$HOST_MEM_MIB")
 bench_args=(--multi-turn --conversations "$conversations" --turns "$turns" --concurrency "$conc"
             --system-words "$system_words" --user-words "$user_words" --reply-tokens "$reply_tokens")
-[ "${INTERLEAVE:-0}" = 0 ] || bench_args+=(--interleave)
+[ "${INTERLEAVE:-1}" = 0 ] || bench_args+=(--interleave)
 
 # One policy: fresh replicas, the router, the load, the counters.
 run_policy() {
