@@ -665,8 +665,8 @@ def check_epp_config(config):
 def test_approximate_picker_scores_prefixes_from_the_request_text(rendered):
     docs = documents(rendered["inferencepool"])
     epp = one(docs, "Deployment", f"{RELEASE}-epp")
-    assert container(epp["spec"]["template"]["spec"], "epp")["image"].startswith(
-        "registry.k8s.io/gateway-api-inference-extension/epp:")
+    assert container(epp["spec"]["template"]["spec"], "epp")["image"] == \
+        "gateway-api-inference-extension/epp:v1.0.1"
     config = epp_config(docs, epp)
     weights = check_epp_config(config)
     assert weights == {"prefix-cache-scorer": 3, "queue-scorer": 2, "kv-cache-utilization-scorer": 2,
@@ -703,7 +703,7 @@ def test_precise_picker_subscribes_to_every_pods_kv_events(rendered):
     # The picker is llm-d's inference scheduler with the precise scorer, dialing that port.
     epp = one(docs, "Deployment", f"{RELEASE}-epp")
     assert container(epp["spec"]["template"]["spec"], "epp")["image"] == \
-        "ghcr.io/llm-d/llm-d-inference-scheduler:v0.5.1"
+        "llm-d/llm-d-inference-scheduler:v0.5.1"
     config = epp_config(docs, epp)
     weights = check_epp_config(config)
     assert weights["precise-prefix-cache-scorer"] == 3 and "prefix-cache-scorer" not in weights

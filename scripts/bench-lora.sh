@@ -14,11 +14,13 @@
 # "N adapters: R× base" (throughput ÷ the same server's base run just before) and the
 # spread of TTFT p99 by adapter (largest ÷ smallest). Writes $OUT/<date>-lora-cpu-smollm2.md
 # (default docs/benchmarks/).
-#   make bench-lora   (THREADS=2 ROUNDS=2 VARIANTS="gathered masked" TAG=)
+#   make bench-lora   (THREADS=2 ROUNDS=2 VARIANTS="gathered masked" PER_CLIENT=2 TAG=)
+# PER_CLIENT is requests per client per load: more of them give each adapter's TTFT p99 more
+# than the first burst's queue places to stand on.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 threads=${THREADS:-2}
-rounds=${ROUNDS:-2}
+rounds=${ROUNDS:-2}; per_client=${PER_CLIENT:-2}
 variants=(${VARIANTS:-gathered masked})
 cache=${CORRAL_CACHE:-$HOME/.cache/corral}
 loras=${CORRAL_TEST_LORA_DIR:-$cache/models/smollm2-test-loras}
@@ -51,7 +53,7 @@ serve() {  # VARIANT: a fresh server with every adapter, the pool in that varian
 }
 stop() { kill "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true; pids=(); }
 bench() {  # NAME MODELS: one load, its JSON kept as $work/NAME.json
-  "$bin" bench "${target[@]}" $2 --shape 128/256 --concurrency 16 --per-client 2 --warmup 4 --json "$work/$1.json"
+  "$bin" bench "${target[@]}" $2 --shape 128/256 --concurrency 16 --per-client $per_client --warmup 4 --json "$work/$1.json"
 }
 # "N adapters: R× base" and the TTFT p99 spread, from a round's three JSON files.
 summary() {
@@ -79,7 +81,7 @@ PY
   echo "- model: SmolLM2-135M-Instruct Q4_1; engine: llama.cpp from llama-cpp-python 0.3.36 with Corral's patch series, CPU, $threads threads"
   echo "- adapters: sixteen random rank-8 LoRA adapters on attn_q and attn_v of all 30 layers (scripts/make-test-lora.py, seeds 1–4 and 11–22)"
   echo "- server: defaults (auto KV, 16 sequences, batch 512, prefix caching) with NIM_PEFT_SOURCE and NIM_MAX_GPU_LORAS=16; one step mixes any adapters"
-  echo "- load: \`corral bench --shape 128/256 --concurrency 16 --per-client 2 --warmup 4\`, adapters in equal shares (round robin)"
+  echo "- load: \`corral bench --shape 128/256 --concurrency 16 --per-client $per_client --warmup 4\`, adapters in equal shares (round robin)"
   echo "- pool variants: gathered (default; ggml_mul_mat_id over stacked A and B) and masked (LLAMA_LORA_POOL=masked)"
   echo "- command: make bench-lora"
   echo
