@@ -19,7 +19,8 @@ def stream(url, results, index, started, tokens):
             line = line.decode().strip()
             if line.startswith("data: "):
                 events.append(line[6:])
-                started.release()
+                if len(events) == 1:
+                    started.release()  # once per stream: the caller counts streams, not events
     results[index] = events
 
 

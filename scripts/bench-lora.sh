@@ -4,9 +4,12 @@
 # random adapters for SmolLM2 in a NIM_PEFT_SOURCE folder (a–d from `make lora-adapters`,
 # e–p made here the same way), measured with `corral bench` at concurrency 16 (128/256,
 # random words), in one run:
-#   base         every request names the base model;
-#   4 adapters   requests name a–d in equal shares (round robin), TTFT by adapter;
+#   base         every request names the base model, split into the four shares that the
+#                adapters get below (smollm2#1–#4): the TTFT spread that queue place alone gives;
+#   4 adapters   requests name a–d in equal shares, TTFT by adapter;
 #   16 adapters  requests name a–p in equal shares.
+# Shares are shuffled per block of requests (`corral bench --models`), so no adapter holds the
+# same places in every wave of the closed loop.
 # The variants are the pool's two graphs: gathered (the default: ggml_mul_mat_id over the
 # stacked adapters, about one adapter's work per token) and masked (LLAMA_LORA_POOL=masked:
 # every pooled adapter on every token, times a per-token mask). Each variant runs the three
@@ -14,13 +17,13 @@
 # "N adapters: R× base" (throughput ÷ the same server's base run just before) and the
 # spread of TTFT p99 by adapter (largest ÷ smallest). Writes $OUT/<date>-lora-cpu-smollm2.md
 # (default docs/benchmarks/).
-#   make bench-lora   (THREADS=2 ROUNDS=2 VARIANTS="gathered masked" PER_CLIENT=2 TAG=)
+#   make bench-lora   (THREADS=2 ROUNDS=2 VARIANTS="gathered masked" PER_CLIENT=4 TAG=)
 # PER_CLIENT is requests per client per load: more of them give each adapter's TTFT p99 more
 # than the first burst's queue places to stand on.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 threads=${THREADS:-2}
-rounds=${ROUNDS:-2}; per_client=${PER_CLIENT:-2}
+rounds=${ROUNDS:-2}; per_client=${PER_CLIENT:-4}
 variants=(${VARIANTS:-gathered masked})
 cache=${CORRAL_CACHE:-$HOME/.cache/corral}
 loras=${CORRAL_TEST_LORA_DIR:-$cache/models/smollm2-test-loras}
@@ -63,11 +66,14 @@ work, tag = sys.argv[1], sys.argv[2]
 run = lambda name: json.load(open(f"{work}/{tag}-{name}.json"))["runs"][0]
 base = run("base")["output_tokens_per_second"]
 t = run("base")["ttft"]
-print(f"base: {base:.1f} output tok/s; TTFT p50 {t['p50']:.2f} s, p99 {t['p99']:.2f} s over all its requests "
-      f"(a burst of 16 queues its prompts, so TTFT spreads with queue place whatever the adapter)")
+by_share = lambda r: {m: s["p99"] for m, s in (r.get("ttft_by_model") or {}).items()}
+control = by_share(run("base"))
+print(f"base: {base:.1f} output tok/s; TTFT p50 {t['p50']:.2f} s, p99 {t['p99']:.2f} s over all its requests; "
+      f"split into the four shares the adapters get, TTFT p99 {min(control.values()):.2f}–{max(control.values()):.2f} s, "
+      f"largest ÷ smallest {max(control.values()) / min(control.values()):.2f}× (queue place alone, one model)")
 for name, n in (("four", 4), ("sixteen", 16)):
     r = run(name)
-    p99 = {m: s["p99"] for m, s in (r.get("ttft_by_model") or {}).items()}
+    p99 = by_share(r)
     spread = max(p99.values()) / min(p99.values()) if p99 else float("nan")
     print(f"{n} adapters: {r['output_tokens_per_second'] / base:.2f}× base "
           f"({r['output_tokens_per_second']:.1f} against {base:.1f} output tok/s; TTFT p99 by adapter "
@@ -81,7 +87,7 @@ PY
   echo "- model: SmolLM2-135M-Instruct Q4_1; engine: llama.cpp from llama-cpp-python 0.3.36 with Corral's patch series, CPU, $threads threads"
   echo "- adapters: sixteen random rank-8 LoRA adapters on attn_q and attn_v of all 30 layers (scripts/make-test-lora.py, seeds 1–4 and 11–22)"
   echo "- server: defaults (auto KV, 16 sequences, batch 512, prefix caching) with NIM_PEFT_SOURCE and NIM_MAX_GPU_LORAS=16; one step mixes any adapters"
-  echo "- load: \`corral bench --shape 128/256 --concurrency 16 --per-client $per_client --warmup 4\`, adapters in equal shares (round robin)"
+  echo "- load: \`corral bench --shape 128/256 --concurrency 16 --per-client $per_client --warmup 4\`, adapters in equal shares shuffled per block of requests; the base run split into the same four shares"
   echo "- pool variants: gathered (default; ggml_mul_mat_id over stacked A and B) and masked (LLAMA_LORA_POOL=masked)"
   echo "- command: make bench-lora"
   echo
@@ -90,7 +96,7 @@ PY
       serve "$variant"
       echo "## Round $round, $variant: base, then 4 adapters, then 16"
       echo
-      bench "$variant-$round-base" "--model smollm2"
+      bench "$variant-$round-base" "--models smollm2,smollm2,smollm2,smollm2"
       echo
       bench "$variant-$round-four" "--models $four"
       echo

@@ -33,8 +33,8 @@ public struct BenchRunner: Sendable {
     public var promptOffset = 0
     /// Prompts from the repeat-heavy workload instead of random words; nil for random words.
     public var rewrite: RewriteWorkload?
-    /// Model names to send in equal shares, request i naming `models[i % count]` (LoRA
-    /// adapters of one base, say); empty sends the client's own.
+    /// Model names to send in equal shares (LoRA adapters of one base, say); empty sends the
+    /// client's own. See `share(of:)` for which request names which.
     public var models: [String] = []
 
     /// Creates a runner.
@@ -108,10 +108,7 @@ public struct BenchRunner: Sendable {
                         if i >= count { return }
                         if let deadline, ContinuousClock.now >= deadline { return }
                         let (prompt, input, output) = items[i % items.count]
-                        var client = client
-                        if !models.isEmpty { client.model = models[i % models.count] }
-                        let r = await client.complete(prompt: prompt, inputTokens: input, outputTokens: output,
-                                                      startedAt: origin)
+                        let r = await complete(request: i, prompt: prompt, input: input, output: output, origin: origin)
                         let done = collected.withLock { $0.append(r); return $0.count }
                         progress?("\(name) \(label): \(done) done")
                     }
@@ -119,6 +116,40 @@ public struct BenchRunner: Sendable {
             }
         }
         return (collected.withLock { $0 }, (ContinuousClock.now - origin).seconds, exact)
+    }
+
+    /// Sends request `i`, naming its share's model when the run spreads over `models`.
+    private func complete(request i: Int, prompt: String, input: Int, output: Int,
+                          origin: ContinuousClock.Instant) async -> RequestResult {
+        guard !models.isEmpty else {
+            return await client.complete(prompt: prompt, inputTokens: input, outputTokens: output, startedAt: origin)
+        }
+        let share = share(of: i)
+        var client = client
+        client.model = models[share]
+        var r = await client.complete(prompt: prompt, inputTokens: input, outputTokens: output, startedAt: origin)
+        if let label = shareLabel(share) { r.model = label }
+        return r
+    }
+
+    /// Which of `models` request `i` names. Each block of `models.count` requests names each
+    /// model once, in an order shuffled per block from the seed. Round robin (`i % count`)
+    /// would pin each model to the same places of every wave: a closed loop of equal-length
+    /// requests keeps its clients in step, so the model named last in a burst always queues
+    /// last and its TTFT p99 is the burst's worst whatever the model does.
+    public func share(of i: Int) -> Int {
+        let count = models.count
+        var rng = SplitMix64(seed: seed &+ 0x5eed &+ UInt64(i / count))
+        var order = Array(0..<count)
+        order.shuffle(using: &rng)
+        return order[i % count]
+    }
+
+    /// The label that groups a share's TTFT: the model's name, or `name#share` (from 1) when
+    /// `models` names one model more than once, as a control run splits the base model's
+    /// requests into the same shares that adapters get.
+    private func shareLabel(_ share: Int) -> String? {
+        Set(models).count == models.count ? nil : "\(models[share])#\(share + 1)"
     }
 
     /// An open-loop run: requests arrive as a Poisson process at `rate` per second.
@@ -141,7 +172,7 @@ public struct BenchRunner: Sendable {
                 if wait > .zero { try? await Task.sleep(for: wait) }
                 let (prompt, input, output) = items[i]
                 group.addTask {
-                    let r = await client.complete(prompt: prompt, inputTokens: input, outputTokens: output, startedAt: origin)
+                    let r = await complete(request: i, prompt: prompt, input: input, output: output, origin: origin)
                     let done = collected.withLock { $0.append(r); return $0.count }
                     progress?("\(name) rate=\(rate)/s: \(done)/\(count) done")
                 }

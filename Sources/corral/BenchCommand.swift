@@ -40,7 +40,7 @@ struct BenchCommand: AsyncParsableCommand {
     var slo: String?
     @Option(help: "The model field to send.")
     var model: String?
-    @Option(help: "Model names to send in equal shares instead (comma-separated, e.g. LoRA adapters); the report adds TTFT by model.")
+    @Option(help: "Model names to send in equal shares instead (comma-separated, e.g. LoRA adapters), in an order shuffled per block; the report adds TTFT by model (a name given twice is kept apart as name#share).")
     var models: String?
     @Option(help: "API key for every target.")
     var apiKey: String?
