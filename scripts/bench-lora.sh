@@ -9,7 +9,10 @@
 #   4 adapters   requests name a–d in equal shares, TTFT by adapter;
 #   16 adapters  requests name a–p in equal shares.
 # Shares are shuffled per block of requests (`corral bench --models`), so no adapter holds the
-# same places in every wave of the closed loop.
+# same places in every wave of the closed loop. With STEADY=1 (the default) each load runs a
+# warm-up wave of 16 requests and the measured ones straight after it (`--steady-state`), so
+# no measured request meets the opening burst of 16 (whose last places wait seconds and would
+# set every share's TTFT p99); STEADY=0 drains a warm-up of 4 and measures from a burst.
 # The variants are the pool's two graphs: gathered (the default: ggml_mul_mat_id over the
 # stacked adapters, about one adapter's work per token) and masked (LLAMA_LORA_POOL=masked:
 # every pooled adapter on every token, times a per-token mask). Each variant runs the three
@@ -17,13 +20,14 @@
 # "N adapters: R× base" (throughput ÷ the same server's base run just before) and the
 # spread of TTFT p99 by adapter (largest ÷ smallest). Writes $OUT/<date>-lora-cpu-smollm2.md
 # (default docs/benchmarks/).
-#   make bench-lora   (THREADS=2 ROUNDS=2 VARIANTS="gathered masked" PER_CLIENT=4 TAG=)
+#   make bench-lora   (THREADS=2 ROUNDS=2 VARIANTS="gathered masked" PER_CLIENT=4 STEADY=1 TAG=)
 # PER_CLIENT is requests per client per load: more of them give each adapter's TTFT p99 more
 # than the first burst's queue places to stand on.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 threads=${THREADS:-2}
 rounds=${ROUNDS:-2}; per_client=${PER_CLIENT:-4}
+if [ "${STEADY:-1}" = 1 ]; then load=(--warmup 16 --steady-state); else load=(--warmup 4); fi
 variants=(${VARIANTS:-gathered masked})
 cache=${CORRAL_CACHE:-$HOME/.cache/corral}
 loras=${CORRAL_TEST_LORA_DIR:-$cache/models/smollm2-test-loras}
@@ -56,7 +60,7 @@ serve() {  # VARIANT: a fresh server with every adapter, the pool in that varian
 }
 stop() { kill "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true; pids=(); }
 bench() {  # NAME MODELS: one load, its JSON kept as $work/NAME.json
-  "$bin" bench "${target[@]}" $2 --shape 128/256 --concurrency 16 --per-client $per_client --warmup 4 --json "$work/$1.json"
+  "$bin" bench "${target[@]}" $2 --shape 128/256 --concurrency 16 --per-client $per_client "${load[@]}" --json "$work/$1.json"
 }
 # "N adapters: R× base" and the TTFT p99 spread, from a round's three JSON files.
 summary() {
@@ -87,7 +91,7 @@ PY
   echo "- model: SmolLM2-135M-Instruct Q4_1; engine: llama.cpp from llama-cpp-python 0.3.36 with Corral's patch series, CPU, $threads threads"
   echo "- adapters: sixteen random rank-8 LoRA adapters on attn_q and attn_v of all 30 layers (scripts/make-test-lora.py, seeds 1–4 and 11–22)"
   echo "- server: defaults (auto KV, 16 sequences, batch 512, prefix caching) with NIM_PEFT_SOURCE and NIM_MAX_GPU_LORAS=16; one step mixes any adapters"
-  echo "- load: \`corral bench --shape 128/256 --concurrency 16 --per-client $per_client --warmup 4\`, adapters in equal shares shuffled per block of requests; the base run split into the same four shares"
+  echo "- load: \`corral bench --shape 128/256 --concurrency 16 --per-client $per_client ${load[*]}\`, adapters in equal shares shuffled per block of requests; the base run split into the same four shares"
   echo "- pool variants: gathered (default; ggml_mul_mat_id over stacked A and B) and masked (LLAMA_LORA_POOL=masked)"
   echo "- command: make bench-lora"
   echo

@@ -36,6 +36,12 @@ public struct BenchRunner: Sendable {
     /// Model names to send in equal shares (LoRA adapters of one base, say); empty sends the
     /// client's own. See `share(of:)` for which request names which.
     public var models: [String] = []
+    /// Closed loop: the warm-up runs at the load's concurrency and the measured requests
+    /// follow it without a pause (perf_analyzer's steady state), so no measured request
+    /// meets the opening burst, where every client sends at once and late places queue for
+    /// seconds. Off: the warm-up runs and drains first, and the measured part opens with a
+    /// burst of `concurrency` requests.
+    public var steadyState = false
 
     /// Creates a runner.
     public init(name: String, client: BenchClient, shape: BenchShape, amount: Amount, warmup: Int, slo: BenchSLO?,
@@ -74,6 +80,7 @@ public struct BenchRunner: Sendable {
 
     /// A closed-loop run at `concurrency`.
     public func closedLoop(concurrency: Int) async -> BenchRun {
+        if steadyState { return await steadyLoop(concurrency: concurrency) }
         if warmup > 0 { _ = await closedLoopRequests(concurrency: concurrency, count: warmup, offset: 1_000_000 + promptOffset, label: "warm-up") }
         let count: Int
         switch amount {
@@ -86,29 +93,56 @@ public struct BenchRunner: Sendable {
                         seconds: seconds, exactInput: exact, slo: slo)
     }
 
-    private func closedLoopRequests(concurrency: Int, count: Int, offset: Int, label: String)
+    /// A closed loop whose first `warmup` requests are not measured. Throughput counts the
+    /// measured requests' tokens from the first measured send to the last measured end.
+    private func steadyLoop(concurrency: Int) async -> BenchRun {
+        let (results, _, exact) = await closedLoopRequests(concurrency: concurrency, count: nil, offset: promptOffset,
+                                                           label: "c=\(concurrency)", discard: warmup)
+        let first = results.map(\.start).min() ?? 0
+        let last = results.map { $0.start + $0.endToEnd }.max() ?? first
+        return BenchRun(target: name, shape: shape, concurrency: concurrency, rate: nil, results: results,
+                        seconds: last - first, exactInput: exact, slo: slo)
+    }
+
+    /// Runs requests from `concurrency` workers and returns those past the first `discard`:
+    /// `count` of them (nil: the amount's), the wall time from the start, and whether every
+    /// prompt was exact.
+    private func closedLoopRequests(concurrency: Int, count: Int?, offset: Int, label: String, discard: Int = 0)
         async -> ([RequestResult], Double, Bool) {
+        let measured = count ?? {
+            if case .requests(let n) = amount { return n }
+            return Int.max
+        }()
+        let count = measured == Int.max ? Int.max : measured + discard
         let planned: Int
         switch amount {
         case .requests: planned = count
-        case .seconds(let s): planned = max(concurrency, Int(s * 64))  // prompt pool, reused cyclically
+        case .seconds(let s): planned = discard + max(concurrency, Int(s * 64))  // prompt pool, reused cyclically
         }
         let (items, exact) = await prompts(min(planned, 4096), offset: offset)
         let next = Shared(0)
         let collected = Shared<[RequestResult]>([])
         let origin = ContinuousClock.now
-        let deadline: ContinuousClock.Instant? = if case .seconds(let s) = amount, count == Int.max {
-            origin + .milliseconds(Int(s * 1000))
-        } else { nil }
+        // A timed run's clock starts with its first measured request.
+        let deadline = Shared<ContinuousClock.Instant?>(nil)
+        let seconds: Double? = if case .seconds(let s) = amount, count == Int.max { s } else { nil }
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<max(concurrency, 1) {
                 group.addTask {
                     while true {
                         let i = next.withLock { n in defer { n += 1 }; return n }
                         if i >= count { return }
-                        if let deadline, ContinuousClock.now >= deadline { return }
+                        if let seconds, i >= discard {
+                            let now = ContinuousClock.now
+                            let end = deadline.withLock { d in
+                                if d == nil { d = now + .milliseconds(Int(seconds * 1000)) }
+                                return d!
+                            }
+                            if now >= end { return }
+                        }
                         let (prompt, input, output) = items[i % items.count]
                         let r = await complete(request: i, prompt: prompt, input: input, output: output, origin: origin)
+                        if i < discard { progress?("\(name) \(label): warm-up"); continue }
                         let done = collected.withLock { $0.append(r); return $0.count }
                         progress?("\(name) \(label): \(done) done")
                     }

@@ -42,6 +42,8 @@ struct BenchCommand: AsyncParsableCommand {
     var model: String?
     @Option(help: "Model names to send in equal shares instead (comma-separated, e.g. LoRA adapters), in an order shuffled per block; the report adds TTFT by model (a name given twice is kept apart as name#share).")
     var models: String?
+    @Flag(help: "Closed loop: run the warm-up at the load's concurrency and the measured requests straight after it, so none meets the opening burst (steady state, as perf_analyzer measures); throughput counts from the first measured send to the last measured end.")
+    var steadyState = false
     @Option(help: "API key for every target.")
     var apiKey: String?
     @Option(help: "Write the JSON result here.")
@@ -124,6 +126,7 @@ struct BenchCommand: AsyncParsableCommand {
                 runner.promptOffset = index * 100_000
                 runner.rewrite = workload
                 runner.models = models?.split(separator: ",").map(String.init) ?? []
+                runner.steadyState = steadyState
                 let run = rate == nil ? await runner.closedLoop(concurrency: Int(load)) : await runner.poisson(rate: load)
                 runs.append(run)
                 if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
