@@ -1,9 +1,11 @@
 """`corral bench` against a live Corral: exact counts, SLO goodput, failure reasons,
 open-loop arrivals, and an SVG that renders."""
 import json
+import re
 import shutil
 import struct
 import subprocess
+import urllib.request
 
 from conftest import BIN, Server
 
@@ -29,6 +31,26 @@ def test_closed_loop_counts_are_exact_and_goodput_follows_the_slo(server, tmp_pa
     strict, _ = bench(server, tmp_path, "--concurrency", "2", "--requests", "4", "--slo", "ttft=1ms")
     # 1 ms to the first token is out of reach on this CPU: no request meets it.
     assert strict["runs"][0]["goodput_fraction"] == 0.0
+
+
+def completions_served(server):
+    with urllib.request.urlopen(server.url + "/v1/metrics", timeout=10) as r:
+        text = r.read().decode()
+    return sum(float(v) for v in re.findall(r'^request_success_total\{[^}]*endpoint="/v1/completions"[^}]*\} (\S+)$',
+                                             text, re.M))
+
+
+def test_steady_state_sends_the_warm_up_first_and_measures_the_rest_by_share(server, tmp_path):
+    before = completions_served(server)
+    report, table = bench(server, tmp_path, "--concurrency", "2", "--requests", "6", "--warmup", "3", "--steady-state",
+                          "--models", "smollm2,smollm2")
+    r = report["runs"][0]
+    # The 3 warm-up requests ran at the same concurrency, and only the 6 after them count.
+    assert completions_served(server) - before == 9
+    assert r["requests"] == 6 and r["failed"] == 0 and r["output_tokens"] == 6 * 6 and r["seconds"] > 0
+    # One name given twice stays two shares, each with its half of the requests.
+    assert set(r["ttft_by_model"]) == {"smollm2#1", "smollm2#2"}
+    assert "| corral | 24/6 | c=2 | 6 | 0 |" in table
 
 
 def test_failures_are_counted_with_their_reason(server, tmp_path):
