@@ -35,11 +35,13 @@ def status(url, path, body=None):
 
 
 def test_sigterm_drains_streams_and_exits_zero():
-    s = Server("--max-num-seqs", "4", "--drain-grace-seconds", "60")
+    # A grace far above what the streams need, so that a loaded machine (a build beside the
+    # tests) cannot turn a drain into a grace timeout.
+    s = Server("--max-num-seqs", "4", "--drain-grace-seconds", "180")
     results = [None] * 3
     started = threading.Semaphore(0)
-    # Long enough to be mid-stream at SIGTERM on any machine, short enough for the grace.
-    threads = [threading.Thread(target=stream, args=(s.url, results, i, started, 300)) for i in range(3)]
+    # Long enough to be mid-stream at SIGTERM (sent at the first events), short enough for the grace.
+    threads = [threading.Thread(target=stream, args=(s.url, results, i, started, 150)) for i in range(3)]
     for t in threads:
         t.start()
     for _ in threads:
@@ -50,7 +52,7 @@ def test_sigterm_drains_streams_and_exits_zero():
     assert status(s.url, "/v1/health/live") == 200
     assert status(s.url, "/v1/completions", {"prompt": "hi", "max_tokens": 2}) == 503
     for t in threads:
-        t.join(timeout=120)
+        t.join(timeout=200)
     assert s.proc.wait(timeout=60) == 0
     for events in results:
         assert events is not None and events[-1] == "[DONE]"
