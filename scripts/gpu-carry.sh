@@ -15,8 +15,13 @@
 # shrinks to what the checks run (gguf-py and one vocab file: no fallback build), and the
 # carry says so. Measured: engine 40.1 MiB, corral 19.5 MiB (both through the x86 filter),
 # source 5.9 MiB: 65.5 MiB, so the source shrinks (1.6 MiB) and the carry is 61.1 MiB, with
-# a 1.8 MiB tree 62.9 MiB (xz -9e saves under 1%). Those figures predate the peer tools'
-# own libllama and libggml (peer/lib): not yet measured with them. Where the prebuilt engine cannot load (no
+# a 1.8 MiB tree 62.9 MiB (xz -9e saves under 1%). With the peer tools' own unpatched
+# libraries (peer/lib; measured 2026-12-07 after a clean-clone `make engine-cuda`): engine
+# 42.7 MiB, corral 19.6, source 1.6 (shrunk): 63.9 MiB against the 61.6 MiB a 2.2 MiB tree
+# leaves, so this script stops with "still over the limit" (2.3 MiB over). Not yet solved;
+# the peer's libllama-common, libggml-base, libggml and libggml-rpc are built from files no
+# patch changes (llama.h only gains declarations) and could link to the patched build's
+# copies as libggml-cuda does (about 1.6 MiB, not enough alone). Where the prebuilt engine cannot load (no
 # libcudart.so.13 and libcublas.so.13 there), ENGINE_CUDA=none carries the whole source
 # instead, and the GPU scripts build the engine as before.
 #
