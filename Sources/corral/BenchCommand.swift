@@ -85,6 +85,7 @@ struct BenchCommand: AsyncParsableCommand {
         if let osl { benchShape.outputTokens = osl }
         guard benchShape.inputTokens > 0, benchShape.outputTokens > 0 else { throw ValidationError("lengths must be positive") }
         guard (0..<1).contains(spread) else { throw ValidationError("--spread must be in [0, 1)") }
+        guard !steadyState || rate == nil else { throw ValidationError("--steady-state is for a closed loop (--concurrency), not --rate") }
         benchShape.spread = spread
         var objectives: BenchSLO?
         if let slo {
