@@ -99,3 +99,9 @@ def test_embeddings_mode_reports_inputs_and_tokens_per_second(tmp_path):
         assert r["inputs"] == 24 and r["tokens"] == 24 * 20
         assert 0 < r["latency"]["p50"] <= r["latency"]["p99"]
     assert "| corral | 2 | 8 |" in run.stdout and "inputs/s" in run.stdout
+
+
+def test_steady_state_is_refused_for_open_loop_arrivals():
+    run = subprocess.run([BIN, "bench", "--target", "corral=http://127.0.0.1:9", "--rate", "2", "--steady-state"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0 and "--steady-state is for a closed loop" in run.stderr
