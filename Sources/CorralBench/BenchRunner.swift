@@ -82,11 +82,7 @@ public struct BenchRunner: Sendable {
     public func closedLoop(concurrency: Int) async -> BenchRun {
         if steadyState { return await steadyLoop(concurrency: concurrency) }
         if warmup > 0 { _ = await closedLoopRequests(concurrency: concurrency, count: warmup, offset: 1_000_000 + promptOffset, label: "warm-up") }
-        let count: Int
-        switch amount {
-        case .requests(let n): count = n
-        case .seconds: count = Int.max
-        }
+        let count = measuredCount
         let (results, seconds, exact) = await closedLoopRequests(concurrency: concurrency, count: count, offset: promptOffset,
                                                                  label: "c=\(concurrency)")
         return BenchRun(target: name, shape: shape, concurrency: concurrency, rate: nil, results: results,
@@ -96,7 +92,7 @@ public struct BenchRunner: Sendable {
     /// A closed loop whose first `warmup` requests are not measured. Throughput counts the
     /// measured requests' tokens from the first measured send to the last measured end.
     private func steadyLoop(concurrency: Int) async -> BenchRun {
-        let (results, _, exact) = await closedLoopRequests(concurrency: concurrency, count: nil, offset: promptOffset,
+        let (results, _, exact) = await closedLoopRequests(concurrency: concurrency, count: measuredCount, offset: promptOffset,
                                                            label: "c=\(concurrency)", discard: warmup)
         let first = results.map(\.start).min() ?? 0
         let last = results.map { $0.start + $0.endToEnd }.max() ?? first
@@ -104,15 +100,16 @@ public struct BenchRunner: Sendable {
                         seconds: last - first, exactInput: exact, slo: slo)
     }
 
-    /// Runs requests from `concurrency` workers and returns those past the first `discard`:
-    /// `count` of them (nil: the amount's), the wall time from the start, and whether every
-    /// prompt was exact.
-    private func closedLoopRequests(concurrency: Int, count: Int?, offset: Int, label: String, discard: Int = 0)
+    /// Measured requests at a load: the amount's count, or `Int.max` for a timed run.
+    private var measuredCount: Int {
+        if case .requests(let n) = amount { n } else { Int.max }
+    }
+
+    /// Runs requests from `concurrency` workers and returns the `count` after the first
+    /// `discard` (`Int.max`: until the amount's seconds are up), the wall time from the
+    /// start, and whether every prompt was exact.
+    private func closedLoopRequests(concurrency: Int, count measured: Int, offset: Int, label: String, discard: Int = 0)
         async -> ([RequestResult], Double, Bool) {
-        let measured = count ?? {
-            if case .requests(let n) = amount { return n }
-            return Int.max
-        }()
         let count = measured == Int.max ? Int.max : measured + discard
         let planned: Int
         switch amount {
@@ -125,17 +122,17 @@ public struct BenchRunner: Sendable {
         let origin = ContinuousClock.now
         // A timed run's clock starts with its first measured request.
         let deadline = Shared<ContinuousClock.Instant?>(nil)
-        let seconds: Double? = if case .seconds(let s) = amount, count == Int.max { s } else { nil }
+        let timed: Double? = if case .seconds(let s) = amount, count == Int.max { s } else { nil }
         await withTaskGroup(of: Void.self) { group in
             for _ in 0..<max(concurrency, 1) {
                 group.addTask {
                     while true {
                         let i = next.withLock { n in defer { n += 1 }; return n }
                         if i >= count { return }
-                        if let seconds, i >= discard {
+                        if let timed, i >= discard {
                             let now = ContinuousClock.now
                             let end = deadline.withLock { d in
-                                if d == nil { d = now + .milliseconds(Int(seconds * 1000)) }
+                                if d == nil { d = now + .milliseconds(Int(timed * 1000)) }
                                 return d!
                             }
                             if now >= end { return }
