@@ -30,7 +30,7 @@
 # CORRAL_CACHE (default ~/.cache/corral), CORRAL_JOBS (default nproc),
 # CORRAL_ENGINE_SRC (an already unpacked copy of the pinned llama.cpp, for offline
 # machines such as the GPU checker: no fetch, no apt-get), CUDA_ARCHS (with --cuda; default
-# "80;86;89;90", Ampere to Hopper; `make engine-cuda` builds 90 only). The cuda prefix records
+# "80;86;89;90", Ampere to Hopper; `make engine-cuda` builds 90-real only). The cuda prefix records
 # its archs, and a prefix built for other archs is rebuilt.
 set -euo pipefail
 
@@ -147,21 +147,24 @@ if [ $patched_only = 1 ]; then echo "$patched"; exit 0; fi
 
 # Build: Release, shared libraries, no network features, the RPC backend on (the remote
 # devices of `--rpc`, and `corral rpc-server`). libllama-common is always built: Corral's
-# structured output uses its JSON-schema-to-grammar converter.
-#   cmake_args SOURCE BUILD PREFIX TOOLS(0|1): the configure line both builds share.
+# structured output uses its JSON-schema-to-grammar converter. The CUDA prefix's rpath is
+# $ORIGIN/../lib, which from lib/ and from bin/ is the prefix's lib/: it moves (the GPU
+# carry), and a library that peer/lib links to finds its own dependencies in peer/lib.
+#   cmake_args SOURCE BUILD PREFIX TOOLS(0|1) [GPU(0|1)]: the configure line both builds share.
 cmake_args() {
-  local s=$1 b=$2 p=$3 t=$4 onoff
+  local s=$1 b=$2 p=$3 t=$4 gpu=${5:-$cuda} onoff rpath
+  rpath=$([ $cuda = 1 ] && echo '$ORIGIN/../lib' || echo "$p/lib")
   onoff=$([ "$t" = 1 ] && echo ON || echo OFF)
   args=(-S "$s" -B "$b" -G Ninja
     -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=ON
     -DCMAKE_INSTALL_PREFIX="$p" -DCMAKE_INSTALL_LIBDIR=lib
-    -DCMAKE_INSTALL_RPATH="$p/lib"
+    -DCMAKE_INSTALL_RPATH="$rpath"
     -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_UI=OFF
     -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
     -DLLAMA_BUILD_COMMON=ON -DLLAMA_SUBPROCESS=OFF -DGGML_RPC=ON
     -DLLAMA_BUILD_TOOLS=$onoff -DLLAMA_BUILD_SERVER=$onoff)
   [ $portable = 1 ] && args+=(-DGGML_NATIVE=OFF)
-  if [ $cuda = 1 ]; then
+  if [ $gpu = 1 ]; then
     args+=(-DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$cuda_archs")
     if [ -z "${CUDACXX:-}" ] && ! command -v nvcc >/dev/null; then
       # The wheels' toolkit has no libcuda stub to link against, so no VMM: ggml-cuda then
@@ -172,7 +175,7 @@ cmake_args() {
       # -rpath-link: the linker must find libcudart and libcublas behind libggml-cuda when it
       # links the tools, and the wheels' lib/ is on no search path.
       args+=(-DCMAKE_CUDA_COMPILER="$toolkit/bin/nvcc" -DCUDAToolkit_ROOT="$toolkit"
-        -DGGML_CUDA_NO_VMM=ON -DCMAKE_INSTALL_RPATH="$p/lib;$toolkit/lib"
+        -DGGML_CUDA_NO_VMM=ON -DCMAKE_INSTALL_RPATH="$rpath;$toolkit/lib"
         -DCMAKE_EXE_LINKER_FLAGS="-Wl,-rpath-link,$toolkit/lib"
         -DCMAKE_SHARED_LINKER_FLAGS="-Wl,-rpath-link,$toolkit/lib")
     fi
@@ -222,12 +225,26 @@ fi
 # The peer tools: llama-server and llama-batched-bench from the unpatched source, with their
 # own libllama and libggml in PREFIX/peer/lib, so a comparison never runs our patches on
 # both sides. The binaries carry that folder as their rpath from the start (no install step).
+# With CUDA, while the series patches nothing under ggml/ but ggml-cpu, the GPU libraries
+# (libggml-cuda, and libggml, libggml-base and libggml-rpc, which register and serve it) are
+# the patched build's copies of the same source: the peer builds for the CPU, and those four
+# in peer/lib link to ../../lib. That halves `make engine-cuda` (ggml-cuda compiles once) and
+# the GPU carry. libggml-cpu, libllama, libllama-common and the tools' own stay the peer's.
+peer_shares_gpu() {
+  [ $cuda = 1 ] && ! grep -h '^+++ b/ggml/' "$patches"/*.patch 2>/dev/null | grep -qv '^+++ b/ggml/src/ggml-cpu/'
+}
 if [ $tools = 1 ] && ! have_tools; then
   pbuild=$cache/build/$PIN_VERSION-$flavor-peer
   rm -rf "$peer"
-  cmake_args "$llama_src" "$pbuild" "$peer" 1
+  pcuda=$cuda; shared=()
+  if peer_shares_gpu; then pcuda=0; shared=(libggml-cuda libggml libggml-base libggml-rpc); fi
+  # A build folder configured the other way round is configured afresh.
+  if [ -f "$pbuild/CMakeCache.txt" ] && ! grep -q "^GGML_CUDA:BOOL=$([ $pcuda = 1 ] && echo ON || echo OFF)\$" "$pbuild/CMakeCache.txt"; then
+    rm -rf "$pbuild"
+  fi
+  cmake_args "$llama_src" "$pbuild" "$peer" 1 $pcuda
   args+=(-DCMAKE_BUILD_WITH_INSTALL_RPATH=ON)
-  log "configuring the peer tools ($flavor, unpatched)"
+  log "configuring the peer tools ($flavor, unpatched$([ ${#shared[@]} -gt 0 ] && echo "; ggml-cuda shared with the engine"))"
   cmake "${args[@]}" >&2
   log "building llama-server llama-batched-bench with $jobs jobs"
   cmake --build "$pbuild" -j "$jobs" --target llama-server llama-batched-bench >&2
@@ -235,6 +252,10 @@ if [ $tools = 1 ] && ! have_tools; then
   cp "$pbuild/bin/llama-server" "$pbuild/bin/llama-batched-bench" "$peer/bin/"
   # The tools are thin executables over shared libraries (the build puts them all in bin/).
   cp -P "$pbuild"/bin/*.so* "$peer/lib/"
+  for lib in "${shared[@]}"; do
+    rm -f "$peer/lib/$lib".so*
+    for f in "$prefix/lib/$lib".so*; do ln -s "../../lib/$(basename "$f")" "$peer/lib/$(basename "$f")"; done
+  done
   [ $cuda = 1 ] && echo "$cuda_archs" > "$peer/.cuda-archs"
   touch "$peer/.complete"
 fi

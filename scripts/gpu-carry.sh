@@ -53,20 +53,18 @@ if [ -f "$engine_cuda/.complete" ] && [ -x "$engine_cuda/peer/bin/llama-server" 
   mkdir -p "$stage/engine/lib" "$stage/engine/peer/lib" "$stage/engine/peer/bin"
   cp -P "$engine_cuda"/lib/libllama.so* "$engine_cuda"/lib/libllama-common.so* "$engine_cuda"/lib/libggml*.so* "$stage/engine/lib/"
   # The peer tools run the unpatched engine: their own libraries (libllama-server-impl,
-  # libllama-batched-bench-impl, libmtmd, libllama, libggml*) in peer/lib. libggml-cuda is
-  # 80% of the carry; while no patch touches ggml-cuda, the patched build's copy is the same
-  # code, so peer/lib links to it instead of carrying a second one.
+  # libllama-batched-bench-impl, libmtmd, libllama, libllama-common, libggml-cpu) in peer/lib,
+  # and links to the patched build's libggml-cuda, libggml, libggml-base and libggml-rpc,
+  # which no patch touches (bootstrap-engine.sh, the peer tools); cp -P keeps the links.
   cp -P "$engine_cuda"/peer/lib/*.so* "$stage/engine/peer/lib/"
-  if ! grep -qs '^+++ b/ggml/src/ggml-cuda/' patches/llama.cpp/*.patch; then
-    rm -f "$stage"/engine/peer/lib/libggml-cuda.so*
-    for f in "$stage"/engine/lib/libggml-cuda.so*; do ln -s "../../lib/$(basename "$f")" "$stage/engine/peer/lib/$(basename "$f")"; done
-  fi
+  [ -L "$stage/engine/peer/lib/libggml-cuda.so" ] \
+    || echo "gpu-carry: the peer tools carry their own libggml-cuda (a patch touches ggml/): a second copy" >&2
   cp "$engine_cuda/peer/bin/llama-server" "$engine_cuda/peer/bin/llama-batched-bench" "$stage/engine/peer/bin/"
   cp "$engine_cuda/.cuda-archs" "$stage/engine/"
   find "$stage/engine" -type f -name '*.so*' -exec strip --strip-unneeded {} +
   strip "$stage/engine/peer/bin/"*
   tar -C "$stage/engine" -cf - . | xzc > "$out/engine-cuda.tar.xz"
-  echo "gpu-carry: engine-cuda.tar.xz $(mib "$(stat -c %s "$out/engine-cuda.tar.xz")") (sm_$(cat "$engine_cuda/.cuda-archs"))" >&2
+  echo "gpu-carry: engine-cuda.tar.xz $(mib "$(stat -c %s "$out/engine-cuda.tar.xz")") (CUDA_ARCHS=$(cat "$engine_cuda/.cuda-archs"))" >&2
 else
   echo "gpu-carry: no CUDA engine at $engine_cuda (make engine-cuda): the GPU machine builds it from source" >&2
 fi

@@ -2,10 +2,10 @@
 # The GPU check, run on the device machine from the repository root after
 # scripts/gpu-carry.sh filled .gpu/ here. That machine has nvcc, CMake, ninja and Python
 # with numpy, but no Swift and no network, so it:
-#   1. takes the prebuilt sm_90 engine the carry ships (with llama-server and
+#   1. takes the prebuilt sm_90 engine (machine code only, no PTX) the carry ships (with llama-server and
 #      llama-batched-bench) when it loads here, and otherwise builds the pinned engine with
 #      GGML_CUDA=ON from the carried source, through the same bootstrap script the
-#      Dockerfile and `make` use (scripts/gpu-engine.sh; CUDA_ARCHS defaults to 90 here to
+#      Dockerfile and `make` use (scripts/gpu-engine.sh; CUDA_ARCHS defaults to 90-real here to
 #      save build time; images build 80;86;89;90);
 #   2. generates a random-weight Llama-3.2-1B-shaped model with gguf-py (no weights travel);
 #   3. measures a single-sequence Corral at one client (the 1.5× bar of the scheduler

@@ -10,7 +10,7 @@
 #   2. otherwise the source build of bootstrap-engine.sh --cuda from .gpu/llama.cpp.tar.xz
 #      (about 250 s on 16 cores), reused when an earlier script built it (same CORRAL_CACHE).
 # --tools: llama-server and llama-batched-bench are needed too (the prebuilt engine has them).
-# Environment: LLAMA_SRC (the unpacked source, set by the caller), CUDA_ARCHS (default 90),
+# Environment: LLAMA_SRC (the unpacked source, set by the caller), CUDA_ARCHS (default 90-real),
 # CUDA_LIB_DIRS (more folders to find the CUDA runtime in), GPU_PREBUILT=0 (skip step 1).
 # GPU_DRY_RUN=carry on a machine without a GPU: step 1 must succeed (the CUDA runtime from
 # the cache's pip-wheel toolkit), or the caller stops.
@@ -47,7 +47,7 @@ gpu_engine_prebuilt() {
     [ -z "$missing" ] || { echo "$(basename "$f") cannot load: $missing not found (CUDA libraries from: ${extra:-none})"; return 1; }
   done
   engine=$dir
-  engine_how="prebuilt sm_$(cat "$dir/.cuda-archs" 2>/dev/null || echo '?') engine from $carried, CUDA runtime from ${extra:-the default search path}"
+  engine_how="prebuilt CUDA_ARCHS=$(cat "$dir/.cuda-archs" 2>/dev/null || echo "?") engine from $carried, CUDA runtime from ${extra:-the default search path}"
 }
 
 gpu_engine() {
@@ -68,7 +68,7 @@ gpu_engine() {
       "64 MiB with the whole source); ENGINE_CUDA=none scripts/gpu-carry.sh carries the source instead" >&2
     return 1
   fi
-  export CORRAL_CACHE=${CORRAL_CACHE:-/tmp/corral-cache} CORRAL_ENGINE_SRC=$LLAMA_SRC CUDA_ARCHS=${CUDA_ARCHS:-90}
+  export CORRAL_CACHE=${CORRAL_CACHE:-/tmp/corral-cache} CORRAL_ENGINE_SRC=$LLAMA_SRC CUDA_ARCHS=${CUDA_ARCHS:-90-real}
   engine=$(scripts/bootstrap-engine.sh --cuda $([ $tools = 1 ] && echo --tools) 2> /tmp/engine-build.log) \
     || { tail -40 /tmp/engine-build.log >&2; return 1; }
   mkdir -p "$engine/bin"
