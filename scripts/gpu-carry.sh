@@ -16,12 +16,13 @@
 # carry says so. Measured: engine 40.1 MiB, corral 19.5 MiB (both through the x86 filter),
 # source 5.9 MiB: 65.5 MiB, so the source shrinks (1.6 MiB) and the carry is 61.1 MiB, with
 # a 1.8 MiB tree 62.9 MiB (xz -9e saves under 1%). With the peer tools' own unpatched
-# libraries (peer/lib; measured 2026-12-07 after a clean-clone `make engine-cuda`): engine
-# 42.7 MiB, corral 19.6, source 1.6 (shrunk): 63.9 MiB against the 61.6 MiB a 2.2 MiB tree
-# leaves, so this script stops with "still over the limit" (2.3 MiB over). Not yet solved;
-# the peer's libllama-common, libggml-base, libggml and libggml-rpc are built from files no
-# patch changes (llama.h only gains declarations) and could link to the patched build's
-# copies as libggml-cuda does (about 1.6 MiB, not enough alone). Where the prebuilt engine cannot load (no
+# libraries the engine grew to 42.7 MiB and the carry no longer fit (2026-12-07). Since then
+# `make engine-cuda` builds sm_90 machine code only (CUDA_ARCHS=90-real: no PTX, which was
+# half of libggml-cuda), and the peer tools link to the patched build's libggml-cuda,
+# libggml, libggml-base and libggml-rpc (bootstrap-engine.sh): the engine part measured
+# 23.6 MiB (2026-12-07, 24,770,348 bytes), so with corral (19.6 MiB when last measured) and
+# the whole trimmed source (5.9 MiB) the carry is about 49 MiB, under the limit again.
+# Where the prebuilt engine cannot load (no
 # libcudart.so.13 and libcublas.so.13 there), ENGINE_CUDA=none carries the whole source
 # instead, and the GPU scripts build the engine as before.
 #
