@@ -57,9 +57,10 @@ engine-tools:
 	scripts/bootstrap-engine.sh --tools
 
 # The CUDA engine, its tools, for CUDA_ARCHS (default 90-real: Hopper machine code only, for
-# the GPU checker's H100 and H200; no PTX, so no JIT on newer GPUs, but half the library:
-# scripts/gpu-carry.sh must fit 64 MiB). Without nvcc, the CUDA 13.0 toolkit comes from pip wheels into the cache. Portable
-# (no -march=native): scripts/gpu-carry.sh ships it to a machine with another CPU. Not part of
+# the GPU checker's H100 and H200; no PTX, so no JIT on newer GPUs, but half the library, and
+# scripts/gpu-carry.sh must fit 64 MiB). Without nvcc, the CUDA 13.0 toolkit comes from pip
+# wheels into the cache. Portable (no -march=native): scripts/gpu-carry.sh ships it to a
+# machine with another CPU. Not part of
 # `make test`: a cold build took 64 minutes on the shared 2-core development machine (README,
 # "CUDA without a GPU").
 CUDA_ARCHS ?= 90-real

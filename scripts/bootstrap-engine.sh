@@ -191,6 +191,9 @@ if ! have_engine; then
     rm -rf "$build"
   fi
   rm -f "$prefix/.complete"
+  # Peer tools that link to this prefix's GPU libraries are rebuilt with it: the new series
+  # may patch those libraries, and then the peer must have its own.
+  [ -L "$peer/lib/libggml-cuda.so" ] && rm -f "$peer/.complete"
   cmake_args "$patched" "$build" "$prefix" 0
   log "configuring ($flavor, patch series $series)"
   cmake "${args[@]}" >&2
@@ -238,10 +241,6 @@ if [ $tools = 1 ] && ! have_tools; then
   rm -rf "$peer"
   pcuda=$cuda; shared=()
   if peer_shares_gpu; then pcuda=0; shared=(libggml-cuda libggml libggml-base libggml-rpc); fi
-  # A build folder configured the other way round is configured afresh.
-  if [ -f "$pbuild/CMakeCache.txt" ] && ! grep -q "^GGML_CUDA:BOOL=$([ $pcuda = 1 ] && echo ON || echo OFF)\$" "$pbuild/CMakeCache.txt"; then
-    rm -rf "$pbuild"
-  fi
   cmake_args "$llama_src" "$pbuild" "$peer" 1 $pcuda
   args+=(-DCMAKE_BUILD_WITH_INSTALL_RPATH=ON)
   log "configuring the peer tools ($flavor, unpatched$([ ${#shared[@]} -gt 0 ] && echo "; ggml-cuda shared with the engine"))"
